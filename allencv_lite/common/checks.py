@@ -1,0 +1,9 @@
+"""Errors raised for bad configuration or bad input."""
+
+
+class ConfigurationError(Exception):
+    """A config, a file or an argument is wrong in a way the user can fix.
+
+    The message always names the key path (``model.im2im_encoder.type``), file or value at
+    fault and, where possible, what would fix it.
+    """

@@ -1,0 +1,72 @@
+"""One registry mechanism for every configurable base class (AllenNLP's ``Registrable``).
+
+A base class such as ``Im2ImEncoder`` keeps a table of named implementations::
+
+    @Im2ImEncoder.register("flatten")
+    class FlattenEncoder(Im2VecEncoder): ...
+
+and a config selects one with ``{"type": "flatten", ...}``.
+"""
+import difflib
+from collections import defaultdict
+from typing import Callable, ClassVar, Dict, List, Optional, Type, TypeVar
+
+from allencv_lite.common.checks import ConfigurationError
+
+T = TypeVar("T")
+
+
+class Registrable:
+    """Mixin that gives a base class a registry of named subclasses (or factories).
+
+    Class attribute ``default_implementation`` names the entry used when a config block
+    has no ``"type"`` key.
+    """
+
+    _registry: ClassVar[Dict[type, Dict[str, Callable]]] = defaultdict(dict)
+    default_implementation: ClassVar[Optional[str]] = None
+
+    @classmethod
+    def register(cls, name: str, exist_ok: bool = False) -> Callable[[T], T]:
+        """Decorator that registers a subclass (or any callable returning one) under ``name``.
+
+        Raises:
+            ConfigurationError: ``name`` is already taken for this base class and
+                ``exist_ok`` is false.
+        """
+        registry = Registrable._registry[cls]
+
+        def add_to_registry(subclass: T) -> T:
+            if name in registry and not exist_ok and registry[name] is not subclass:
+                raise ConfigurationError(
+                    f"Cannot register {subclass!r} as {cls.__name__} '{name}': "
+                    f"the name is already used by {registry[name]!r}."
+                )
+            registry[name] = subclass
+            return subclass
+
+        return add_to_registry
+
+    @classmethod
+    def by_name(cls: Type[T], name: str) -> Callable[..., T]:
+        """The implementation registered as ``name``.
+
+        Raises:
+            ConfigurationError: nothing is registered under ``name``; the message lists the
+                registered choices.
+        """
+        registry = Registrable._registry[cls]
+        if name not in registry:
+            choices = ", ".join(sorted(registry)) or "(none registered)"
+            close = difflib.get_close_matches(str(name), list(registry), n=1)
+            suggestion = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigurationError(
+                f"'{name}' is not a registered {cls.__name__}.{suggestion} Registered choices: {choices}. "
+                "If it lives in your own package, pass --include-package to import it."
+            )
+        return registry[name]
+
+    @classmethod
+    def list_available(cls) -> List[str]:
+        """The registered names for this base class, sorted."""
+        return sorted(Registrable._registry[cls])

@@ -1,0 +1,93 @@
+"""Augmentation transforms by name: every albumentations transform, plus AllenCV's short names.
+
+A config's ``"augmentation"`` list is built here::
+
+    [{"type": "resize", "height": 224, "width": 224}, {"type": "flip", "p": 0.5}]
+
+Names are the snake_case of albumentations' class names (``random_brightness_contrast``
+is ``A.RandomBrightnessContrast``) plus ``resize``, ``normalize``, ``flip`` (horizontal) and
+``channel_shuffle`` as in AllenCV's configs. Register your own with
+``@Augmentation.register("my_transform")`` on a class or function returning an
+albumentations transform.
+"""
+import inspect
+import os
+import re
+from typing import Any, Dict, List
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # importing albumentations must not phone home
+
+import albumentations  # noqa: E402
+
+from allencv_lite.common.checks import ConfigurationError  # noqa: E402
+from allencv_lite.common.from_params import FromParams  # noqa: E402
+from allencv_lite.common.registrable import Registrable  # noqa: E402
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+_SHORT_NAMES = {
+    "flip": albumentations.HorizontalFlip,
+    "resize": albumentations.Resize,
+    "normalize": albumentations.Normalize,
+    "channel_shuffle": albumentations.ChannelShuffle,
+}
+
+
+def snake_case(name: str) -> str:
+    """``RandomBrightnessContrast`` -> ``random_brightness_contrast``; ``CLAHE`` -> ``clahe``;
+    ``BBoxSafeRandomCrop`` -> ``bbox_safe_random_crop``; ``CenterCrop3D`` -> ``center_crop3d``."""
+    name = name.replace("BBox", "Bbox")
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+class Augmentation(Registrable, FromParams):
+    """Registry of augmentation transforms; ``from_params`` returns an albumentations transform."""
+
+    @classmethod
+    def from_params(cls, params: Dict[str, Any], path: str = "", **extras: Any) -> Any:
+        """Build the transform named by ``params["type"]`` with the remaining keys.
+
+        Raises:
+            ConfigurationError: unknown name, a key the transform does not take, or a value
+                albumentations rejects; the message names the key path.
+        """
+        params = dict(params)
+        name = params.pop("type", None)
+        if name is None:
+            raise ConfigurationError(f"{path}.type: missing; e.g. \"resize\", \"flip\", \"normalize\".")
+        try:
+            factory = cls.by_name(name)
+        except ConfigurationError as error:
+            raise ConfigurationError(f"{path}.type: {error}") from None
+        if inspect.isclass(factory) and issubclass(factory, FromParams):
+            return factory.from_params(params, path, **extras)
+        accepted = [n for n, p in inspect.signature(factory).parameters.items()
+                    if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        unexpected = sorted(set(params) - set(accepted))
+        if unexpected:
+            raise ConfigurationError(f"{path}: unexpected key(s) {unexpected} for '{name}'; accepted keys: {accepted}.")
+        try:
+            return factory(**params)
+        except (TypeError, ValueError) as error:
+            raise ConfigurationError(f"{path} ('{name}'): {error}") from None
+
+
+def _register_albumentations() -> None:
+    for class_name in dir(albumentations):
+        transform = getattr(albumentations, class_name)
+        if (inspect.isclass(transform) and issubclass(transform, albumentations.BasicTransform)
+                and not inspect.isabstract(transform) and class_name[0].isupper()
+                and class_name not in ("BasicTransform", "DualTransform", "ImageOnlyTransform")):
+            Augmentation.register(snake_case(class_name), exist_ok=True)(transform)
+    for name, transform in _SHORT_NAMES.items():
+        Augmentation.register(name, exist_ok=True)(transform)
+
+
+_register_albumentations()
+
+
+def has_normalize(transforms: List[Any]) -> bool:
+    """Whether ``transforms`` already contains an ``A.Normalize``."""
+    return any(isinstance(t, albumentations.Normalize) for t in transforms)

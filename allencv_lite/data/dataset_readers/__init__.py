@@ -1,0 +1,5 @@
+"""Dataset readers, registered by name."""
+from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader, ImageDatasetReader
+from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
+
+__all__ = ["DatasetReader", "ImageDatasetReader", "ImageClassificationDirectoryReader"]

@@ -1,0 +1,67 @@
+"""Image classification: backbone, pooling to a vector, one linear layer."""
+from typing import Any, Dict, List, Optional
+
+import torch
+import torchmetrics
+
+from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
+from allencv_lite.models.model import Model
+from allencv_lite.modules.im2im_encoders.im2im_encoder import Im2ImEncoder
+from allencv_lite.modules.im2vec_encoders.im2vec_encoder import Im2VecEncoder
+
+
+@Model.register("basic_image_classifier")
+class BasicImageClassifier(Model):
+    """``images -> im2im_encoder -> im2vec_encoder -> dropout -> _classification_layer``.
+
+    Input ``image`` ``(batch, 3, height, width)``; output ``logits`` and ``probs``
+    ``(batch, num_labels)``; with ``label`` ``(batch,)`` also the cross-entropy ``loss``
+    (a scalar) and running accuracy (``torchmetrics``).
+
+    Args:
+        vocab: labels live in its ``"labels"`` namespace.
+        im2vec_encoder: turns the feature map into one vector per image.
+        im2im_encoder: the backbone; ``None`` feeds the images straight to ``im2vec_encoder``.
+        dropout: dropout probability before the classification layer.
+    """
+
+    def __init__(self, vocab: Vocabulary, im2vec_encoder: Im2VecEncoder,
+                 im2im_encoder: Optional[Im2ImEncoder] = None, dropout: Optional[float] = None) -> None:
+        super().__init__(vocab)
+        self._im2im_encoder = im2im_encoder
+        self._im2vec_encoder = im2vec_encoder
+        self._dropout = torch.nn.Dropout(dropout) if dropout else torch.nn.Identity()
+        self._num_labels = vocab.get_vocab_size(DEFAULT_NAMESPACE)
+        self._classification_layer = torch.nn.Linear(im2vec_encoder.get_output_dim(), self._num_labels)
+        self._accuracy = torchmetrics.classification.MulticlassAccuracy(self._num_labels, average="micro")
+
+    def forward(self, image: torch.Tensor, label: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        """Classify a batch.
+
+        Args:
+            image: float ``(batch, 3, height, width)``.
+            label: long ``(batch,)`` label indices, optional.
+
+        Returns:
+            ``logits`` and ``probs`` ``(batch, num_labels)``; ``loss`` (scalar) if ``label``.
+        """
+        features = self._im2im_encoder(image) if self._im2im_encoder is not None else image
+        logits = self._classification_layer(self._dropout(self._im2vec_encoder(features)))
+        output = {"logits": logits, "probs": torch.softmax(logits, dim=-1)}
+        if label is not None:
+            output["loss"] = torch.nn.functional.cross_entropy(logits, label)
+            self._accuracy.update(logits.detach(), label)
+        return output
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        """``{"accuracy": fraction correct since the last reset}`` (0.0 before any batch)."""
+        accuracy = float(self._accuracy.compute()) if self._accuracy.update_count else 0.0
+        if reset:
+            self._accuracy.reset()
+        return {"accuracy": accuracy}
+
+    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
+        """Adds ``label`` (predicted label strings) for each image in the batch."""
+        indices: List[int] = output_dict["probs"].argmax(dim=-1).tolist()
+        output_dict["label"] = [self.vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in indices]
+        return output_dict

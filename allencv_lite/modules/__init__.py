@@ -1,0 +1,5 @@
+"""Neural network building blocks: image-to-image and image-to-vector encoders."""
+from allencv_lite.modules.im2im_encoders import FeedforwardEncoder, Im2ImEncoder, ResnetEncoder
+from allencv_lite.modules.im2vec_encoders import FlattenEncoder, Im2VecEncoder
+
+__all__ = ["FeedforwardEncoder", "FlattenEncoder", "Im2ImEncoder", "Im2VecEncoder", "ResnetEncoder"]

@@ -1,0 +1,14 @@
+"""The contract every image-to-vector encoder honours."""
+import torch
+
+from allencv_lite.common.from_params import FromParams
+from allencv_lite.common.registrable import Registrable
+
+
+class Im2VecEncoder(torch.nn.Module, Registrable, FromParams):
+    """Maps feature maps ``(batch, channels, height, width)`` to vectors
+    ``(batch, get_output_dim())``."""
+
+    def get_output_dim(self) -> int:
+        """Size of the output vectors."""
+        raise NotImplementedError
