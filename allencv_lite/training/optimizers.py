@@ -1,7 +1,27 @@
 """Optimizers by name: every ``torch.optim`` optimizer, configured from a block such as
-``{"type": "adam", "lr": 1e-3}``."""
+``{"type": "adam", "lr": 1e-3}``, with AllenNLP's ``parameter_groups``.
+
+``parameter_groups`` gives parts of the model their own options (learning rate, weight
+decay…)::
+
+    "parameter_groups": [
+        [["^_im2im_encoder\\\\.model\\\\.(0|1)"], {"initial_lr": 1e-5}],   // group 0: the stem
+        [["^_classification_layer"]]                                   // group 1: the head
+    ]
+
+Each entry is ``[[regex, ...], {options}]`` (the options may be left out). A parameter
+joins the group one of whose regexes ``re.search``-es its name (``model.named_parameters()``,
+e.g. ``_im2im_encoder.model.4.0.conv1.weight``). Parameters that match no group form one
+more, last, *default* group with the optimizer's own options. The order of the groups is the
+order of the list: learning-rate schedulers that treat groups as layers
+(``slanted_triangular``) take the first group as the bottom of the network and the last as
+the top.
+"""
 import inspect
-from typing import Any, Dict, List, Optional, Tuple
+import logging
+import re
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -9,7 +29,119 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams, construct_from_signature
 from allencv_lite.common.registrable import Registrable
 
+logger = logging.getLogger(__name__)
+
 NamedParameters = List[Tuple[str, torch.nn.Parameter]]
+
+# Keys this package adds to each ``optimizer.param_groups[i]`` (torch keeps extra keys).
+REGEXES_KEY = "regexes"  # the group's regexes; [] for the default group
+NAMES_KEY = "parameter_names"  # names of the group's parameters, in model order
+# Options a group may set besides the optimizer's own arguments: the base learning rate of a
+# learning-rate scheduler (torch's ``LRScheduler`` and AllenNLP read ``initial_lr``).
+EXTRA_GROUP_OPTIONS = ("initial_lr",)
+
+
+def is_default_group(group: Dict[str, Any]) -> bool:
+    """Whether ``group`` (an entry of ``optimizer.param_groups``) holds the parameters that
+    matched no regex of ``parameter_groups``."""
+    return not group.get(REGEXES_KEY)
+
+
+def unmatched_parameters_by_module(names: Sequence[str]) -> str:
+    """``["a.b.weight", "a.b.bias", "c.weight"]`` -> ``"a.b (weight, bias); c (weight)"``:
+    parameter names grouped by the module that owns them, for error messages."""
+    by_module: Dict[str, List[str]] = defaultdict(list)
+    for name in names:
+        module, _, attribute = name.rpartition(".")
+        by_module[module or "(model)"].append(attribute)
+    return "; ".join(f"{module} ({', '.join(attributes)})" for module, attributes in by_module.items())
+
+
+def _parse_group_spec(spec: Any, path: str) -> Tuple[List[str], Dict[str, Any]]:
+    if (not isinstance(spec, (list, tuple)) or not 1 <= len(spec) <= 2 or not isinstance(spec[0], (list, tuple))
+            or not spec[0] or not all(isinstance(regex, str) for regex in spec[0])
+            or (len(spec) == 2 and not isinstance(spec[1], dict))):
+        raise ConfigurationError(f"{path}: expected [[\"regex\", ...], {{options}}] or [[\"regex\", ...]], "
+                                 f"got {spec!r}.")
+    for index, regex in enumerate(spec[0]):
+        try:
+            re.compile(regex)
+        except re.error as error:
+            raise ConfigurationError(f"{path}[0][{index}]: '{regex}' is not a valid regular expression ({error}); "
+                                     "in Jsonnet a literal dot is written \"\\\\.\".") from None
+    return list(spec[0]), dict(spec[1]) if len(spec) == 2 else {}
+
+
+def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: Optional[Sequence[Any]],
+                          accepted_options: Sequence[str], path: str = "optimizer.parameter_groups"
+                          ) -> List[Dict[str, Any]]:
+    """Split the trainable parameters into torch ``param_groups`` as AllenNLP does.
+
+    Args:
+        model_parameters: ``list(model.named_parameters())``; frozen ones (``requires_grad``
+            false) are left out of every group.
+        parameter_groups: the config's ``[[regex, ...], {options}]`` entries, or ``None`` for
+            one group of everything.
+        accepted_options: the option names a group may set (the optimizer's arguments).
+        path: key path of ``parameter_groups``, for error messages.
+
+    Returns:
+        One dict per config entry, in order (``params``, its options, ``regexes``,
+        ``parameter_names``), then the default group of unmatched parameters if any.
+
+    Raises:
+        ConfigurationError: a malformed entry or regex; an option the optimizer does not take;
+            a regex that matches no trainable parameter (the message names it); a parameter
+            matched by two groups (the message names both).
+    """
+    trainable = [(name, parameter) for name, parameter in model_parameters if parameter.requires_grad]
+    if not parameter_groups:
+        return [{"params": [p for _, p in trainable], REGEXES_KEY: [], NAMES_KEY: [n for n, _ in trainable]}]
+    specs = [_parse_group_spec(spec, f"{path}[{index}]") for index, spec in enumerate(parameter_groups)]
+    for index, (_, options) in enumerate(specs):
+        unknown = sorted(set(options) - set(accepted_options) - set(EXTRA_GROUP_OPTIONS))
+        if unknown:
+            raise ConfigurationError(f"{path}[{index}][1]: unknown option(s) {unknown}; a group may set "
+                                     f"{sorted(set(accepted_options) | set(EXTRA_GROUP_OPTIONS))}.")
+    group_of: Dict[str, int] = {}
+    matched_regexes = set()
+    for name, _ in trainable:
+        for index, (regexes, _) in enumerate(specs):
+            for regex in regexes:
+                if re.search(regex, name):
+                    matched_regexes.add(regex)
+                    if name in group_of and group_of[name] != index:
+                        raise ConfigurationError(
+                            f"{path}: parameter '{name}' matches group {group_of[name]} {specs[group_of[name]][0]} "
+                            f"and group {index} {regexes}; make the regexes exclusive (e.g. anchor them with ^ "
+                            "and end them with \\\\.).")
+                    group_of[name] = index
+    for index, (regexes, _) in enumerate(specs):
+        for regex in regexes:
+            if regex not in matched_regexes:
+                frozen = [name for name, parameter in model_parameters
+                          if not parameter.requires_grad and re.search(regex, name)]
+                hint = (f" It matches {len(frozen)} frozen parameter(s) (requires_grad false), e.g. '{frozen[0]}'."
+                        if frozen else f" Trainable parameter names look like '{trainable[0][0]}'." if trainable else "")
+                raise ConfigurationError(f"{path}[{index}]: regex '{regex}' matches no trainable parameter.{hint}")
+    groups = [{**options, "params": [], REGEXES_KEY: regexes, NAMES_KEY: []} for regexes, options in specs]
+    default_group: Dict[str, Any] = {"params": [], REGEXES_KEY: [], NAMES_KEY: []}
+    for name, parameter in trainable:
+        group = groups[group_of[name]] if name in group_of else default_group
+        group["params"].append(parameter)
+        group[NAMES_KEY].append(name)
+    return groups + ([default_group] if default_group["params"] else [])
+
+
+def describe_parameter_groups(optimizer: torch.optim.Optimizer) -> List[str]:
+    """One line per group: index, regexes, number of parameter tensors and of weights, learning rate."""
+    lines = []
+    for index, group in enumerate(optimizer.param_groups):
+        regexes = group.get(REGEXES_KEY) or "(default group: parameters matching no regex)"
+        weights = sum(parameter.numel() for parameter in group["params"])
+        lines.append(f"group {index} {regexes}: {len(group['params'])} parameter tensors, {weights:,} weights, "
+                     f"lr {group.get('initial_lr', group['lr']):g}")
+    return lines
 
 
 class Optimizer(Registrable, FromParams):
@@ -24,14 +156,14 @@ class Optimizer(Registrable, FromParams):
         """Build the optimizer over the trainable parameters in ``model_parameters``.
 
         Args:
-            params: the ``optimizer`` block; keys other than ``type`` are the torch
-                optimizer's arguments (``lr``, ``weight_decay``, ``betas``, ``momentum``…).
+            params: the ``optimizer`` block; keys other than ``type`` and ``parameter_groups``
+                are the torch optimizer's arguments (``lr``, ``weight_decay``, ``betas``…).
             path: key path of the block, for error messages.
             model_parameters: ``model.named_parameters()`` as a list.
 
         Raises:
-            ConfigurationError: unknown type, unknown argument, wrong value type,
-                ``parameter_groups`` (not supported yet).
+            ConfigurationError: unknown type, unknown argument, wrong value type, no trainable
+                parameter, or a bad ``parameter_groups`` (see :func:`make_parameter_groups`).
         """
         params = dict(params)
         name = params.pop("type", cls.default_implementation)
@@ -39,13 +171,14 @@ class Optimizer(Registrable, FromParams):
             optimizer_class = cls.by_name(name)
         except ConfigurationError as error:
             raise ConfigurationError(f"{path}.type: {error}") from None
-        if "parameter_groups" in params:
-            raise ConfigurationError(f"{path}.parameter_groups: parameter groups are not supported yet; "
-                                     "remove the key to train all parameters with one learning rate.")
-        trainable = [parameter for _, parameter in model_parameters or [] if parameter.requires_grad]
-        if not trainable:
+        named_parameters = list(model_parameters or [])
+        if not any(parameter.requires_grad for _, parameter in named_parameters):
             raise ConfigurationError(f"{path}: the model has no trainable parameters (all have requires_grad=false).")
-        return construct_from_signature(optimizer_class, params, path, {"params": trainable})
+        accepted = [argument for argument in inspect.signature(optimizer_class.__init__).parameters
+                    if argument not in ("self", "params")]
+        groups = make_parameter_groups(named_parameters, params.pop("parameter_groups", None), accepted,
+                                       f"{path}.parameter_groups")
+        return construct_from_signature(optimizer_class, params, path, {"params": groups})
 
 
 def _register_torch_optimizers() -> None:

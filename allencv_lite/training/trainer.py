@@ -15,7 +15,8 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams, construct_from_signature
 from allencv_lite.models.model import Model
 from allencv_lite.training.callbacks import TrainerCallback
-from allencv_lite.training.optimizers import Optimizer
+from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler
+from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ class Trainer(FromParams):
                  patience: Optional[int] = None, validation_metric: str = "-loss",
                  cuda_device: Optional[int] = None, serialization_dir: Optional[Union[str, os.PathLike]] = None,
                  should_log_learning_rate: bool = False, grad_norm: Optional[float] = None,
-                 callbacks: Optional[List[TrainerCallback]] = None) -> None:
+                 callbacks: Optional[List[TrainerCallback]] = None,
+                 learning_rate_scheduler: Optional[LearningRateScheduler] = None) -> None:
         if patience is not None and patience < 1:
             raise ConfigurationError(f"trainer.patience: must be a positive number of epochs, got {patience}.")
         self.metric_name, self.higher_is_better = parse_validation_metric(validation_metric)
@@ -101,6 +103,7 @@ class Trainer(FromParams):
         self.should_log_learning_rate = should_log_learning_rate
         self.grad_norm = grad_norm
         self.callbacks = list(callbacks or [])
+        self.learning_rate_scheduler = learning_rate_scheduler
 
     @classmethod
     def from_params(cls, params: Dict[str, Any], path: str = "trainer", model: Optional[Model] = None,
@@ -111,12 +114,17 @@ class Trainer(FromParams):
             ConfigurationError: bad keys, or ``learning_rate_scheduler`` (not supported yet).
         """
         params = dict(params)
-        if "learning_rate_scheduler" in params:
-            raise ConfigurationError(f"{path}.learning_rate_scheduler: learning-rate schedulers are not supported "
-                                     "yet; remove the key to train with a constant learning rate.")
         optimizer = Optimizer.from_params(params.pop("optimizer", {}), f"{path}.optimizer",
                                           model_parameters=list(model.named_parameters()))
-        return construct_from_signature(cls, params, path, {**extras, "model": model, "optimizer": optimizer})
+        for line in describe_parameter_groups(optimizer):
+            logger.info("Parameter %s", line)
+        scheduler = None
+        if "learning_rate_scheduler" in params:
+            scheduler = LearningRateScheduler.from_params(
+                params.pop("learning_rate_scheduler"), f"{path}.learning_rate_scheduler", optimizer=optimizer,
+                num_epochs=params.get("num_epochs", 20), num_steps_per_epoch=len(extras["train_data_loader"]))
+        return construct_from_signature(cls, params, path, {**extras, "model": model, "optimizer": optimizer,
+                                                            "learning_rate_scheduler": scheduler})
 
     def _move(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         return {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
@@ -143,6 +151,8 @@ class Trainer(FromParams):
                     if self.grad_norm is not None:
                         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_norm)
                     self.optimizer.step()
+                    if self.learning_rate_scheduler is not None:
+                        self.learning_rate_scheduler.step_batch()
                 total_loss += loss.item()
                 batches += 1
                 images += batch["image"].shape[0]
@@ -170,6 +180,8 @@ class Trainer(FromParams):
         final: Dict[str, Any] = {}
         for epoch in range(self.num_epochs):
             epoch_start = time.monotonic()
+            if self.learning_rate_scheduler is not None:
+                self.learning_rate_scheduler.on_epoch_start(epoch)
             for callback in self.callbacks:
                 callback.on_epoch_start(self, epoch)
             learning_rates = self._learning_rates()
@@ -199,6 +211,8 @@ class Trainer(FromParams):
             final["best_epoch"] = best_epoch
             if self.serialization_dir is not None:
                 (self.serialization_dir / f"metrics_epoch_{epoch}.json").write_text(json.dumps(metrics, indent=2))
+            if self.learning_rate_scheduler is not None:
+                self.learning_rate_scheduler.step_epoch()
             for callback in self.callbacks:
                 callback.on_epoch_end(self, epoch, metrics)
             if self.patience is not None and epochs_without_improvement >= self.patience:
