@@ -1,0 +1,80 @@
+"""LiveTrainingCurves: one figure updated in place in a notebook, one line per epoch elsewhere."""
+import io
+
+import pytest
+import torch
+
+from allencv_lite.data.vocabulary import Vocabulary
+from allencv_lite.models.basic_image_classifier import BasicImageClassifier
+from allencv_lite.modules.im2im_encoders.feedforward_encoder import FeedforwardEncoder
+from allencv_lite.modules.im2vec_encoders.flatten_encoder import FlattenEncoder
+from allencv_lite.training.trainer import Trainer
+from allencv_lite.widgets import LiveTrainingCurves
+
+
+def small_trainer(callback, num_epochs=2, batches=3):
+    """A two-group Adam trainer over random 8x8 images, ``batches`` batches of 4 per epoch."""
+    torch.manual_seed(0)
+    vocab = Vocabulary({"labels": {"a": 1, "b": 1}})
+    model = BasicImageClassifier(vocab, FlattenEncoder(input_channels=4), FeedforwardEncoder(hidden_channels=[4]))
+    optimizer = torch.optim.Adam([{"params": model._im2im_encoder.parameters(), "lr": 1e-4},
+                                  {"params": model._classification_layer.parameters(), "lr": 1e-2}])
+    data = [{"image": torch.randn(4, 3, 8, 8), "label": torch.randint(0, 2, (4,))} for _ in range(batches)]
+    return Trainer(model, optimizer, data, validation_data_loader=data[:1], num_epochs=num_epochs,
+                   cuda_device=-1, callbacks=[callback])
+
+
+def test_records_every_batch_and_epoch_of_a_real_training_run():
+    curves = LiveTrainingCurves(notebook=False, stream=io.StringIO())
+    small_trainer(curves, num_epochs=2, batches=3).train()
+    assert [epoch for epoch, _ in curves.batch_metrics["loss"]] == pytest.approx([1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
+    assert [m["epoch"] for m in curves.epoch_metrics] == [0, 1]
+    assert set(curves.learning_rates) == {0, 1}
+    assert [lr for _, lr in curves.learning_rates[1]] == [1e-2] * 6
+
+
+def test_prints_one_line_per_epoch_outside_a_notebook():
+    stream = io.StringIO()
+    curves = LiveTrainingCurves(notebook=False, stream=stream)
+    small_trainer(curves, num_epochs=2).train()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("epoch 1/2: training loss ")
+    assert "validation accuracy" in lines[1]
+
+
+def test_in_a_notebook_one_figure_is_shown_once_and_redrawn_in_place(monkeypatch, decode_png):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objects: shown.extend(objects))
+    curves = LiveTrainingCurves(notebook=True, redraw_interval=0.0)
+    children, first_png = curves.children, curves.plot.value
+    small_trainer(curves, num_epochs=2).train()
+    assert shown == [curves]
+    assert curves.children == children
+    assert curves.plot.value != first_png
+    assert decode_png(curves.plot.value).shape == (272, 960, 3)  # 12 x 3.4 inches at 80 dpi
+    loss_axes, accuracy_axes, lr_axes = curves._figure.axes
+    assert [line.get_label() for line in loss_axes.lines] == [
+        "training (running, per batch)", "training (epoch)", "validation (epoch)"]
+    assert [line.get_label() for line in lr_axes.lines] == ["group 0", "group 1"]
+    assert lr_axes.get_yscale() == "log"
+
+
+def test_epoch_end_writes_the_status_line_in_a_notebook():
+    curves = LiveTrainingCurves(notebook=True)
+    trainer = small_trainer(curves, num_epochs=3)
+    curves.on_epoch_end(trainer, 0, {"epoch": 0, "training_loss": 0.69314, "training_accuracy": 0.5,
+                                     "validation_loss": 0.6, "validation_accuracy": 0.75,
+                                     "epoch_duration_seconds": 2.04})
+    assert curves.status.value == ("epoch 1/3: training loss 0.6931, training accuracy 0.5000, "
+                                   "validation loss 0.6000, validation accuracy 0.7500 (2.0 s)")
+
+
+def test_displaying_it_first_keeps_training_from_showing_a_second_copy(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objects: shown.extend(objects))
+    curves = LiveTrainingCurves(notebook=True)
+    bundle = curves._repr_mimebundle_()
+    small_trainer(curves, num_epochs=1).train()
+    assert bundle["text/plain"] == "LiveTrainingCurves(epochs_seen=0)"
+    assert shown == []

@@ -1,0 +1,66 @@
+"""PredictionPanel: an upload in ipywidgets 8's format becomes a picture, a label and bars."""
+import datetime
+
+import numpy as np
+import pytest
+
+from allencv_lite.widgets import PredictionPanel
+
+DOG_PROBABILITY = 0.9933071490757153  # e^5 / (1 + e^5), from the fixture's logits (0, 5)
+
+
+def uploaded(name, content, kind="image/png"):
+    """One file as ipywidgets 8's ``FileUpload.value`` holds it."""
+    return ({"name": name, "type": kind, "size": len(content), "content": memoryview(content),
+             "last_modified": datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)},)
+
+
+def test_an_uploaded_image_shows_the_predicted_label_and_one_bar_per_label(dog_predictor, gradient_png):
+    panel = PredictionPanel(dog_predictor)
+    panel.upload.value = uploaded("my_dog.png", gradient_png)
+    assert panel.prediction["label"] == "Dog"
+    assert "<b class='allencv-predicted-label'>Dog</b> (99.3%)" in panel.label.value
+    assert list(panel.bars) == ["Dog", "Cat"]
+    assert panel.bars["Dog"].value == pytest.approx(DOG_PROBABILITY)
+    assert panel.bars["Cat"].value == pytest.approx(1 - DOG_PROBABILITY)
+    assert [row.children[1].value for row in panel.bar_rows.children] == ["99.3%", "0.7%"]
+
+
+def test_the_uploaded_image_is_shown(dog_predictor, gradient_png, gradient_image, decode_png):
+    panel = PredictionPanel(dog_predictor)
+    assert panel.image.layout.display == "none"
+    panel.upload.value = uploaded("my_dog.png", gradient_png)
+    assert panel.image.layout.display is None
+    np.testing.assert_array_equal(decode_png(panel.image.value), gradient_image)
+
+
+def test_a_file_that_is_not_an_image_gets_a_message_and_no_bars(dog_predictor, gradient_png):
+    panel = PredictionPanel(dog_predictor)
+    panel.upload.value = uploaded("my_dog.png", gradient_png)
+    panel.upload.value = uploaded("notes.txt", b"shopping list: kibble", kind="text/plain")
+    assert panel.prediction is None
+    assert "notes.txt is not an image" in panel.label.value
+    assert panel.bars == {} and panel.bar_rows.children == ()
+    assert panel.image.layout.display == "none"
+
+
+def test_an_empty_file_gets_a_message(dog_predictor):
+    panel = PredictionPanel(dog_predictor)
+    panel.upload.value = uploaded("empty.jpg", b"", kind="image/jpeg")
+    assert "empty.jpg is not an image" in panel.label.value
+
+
+def test_the_latest_of_several_files_is_classified(dog_predictor, gradient_png):
+    panel = PredictionPanel(dog_predictor)
+    panel.upload.value = uploaded("notes.txt", b"text", kind="text/plain") + uploaded("dog.png", gradient_png)
+    assert panel.prediction["label"] == "Dog"
+
+
+def test_file_names_are_shown_as_text_not_html(dog_predictor):
+    panel = PredictionPanel(dog_predictor)
+    panel.upload.value = uploaded("<script>.png", b"not a png")
+    assert "&lt;script&gt;.png is not an image" in panel.label.value
+
+
+def test_text_repr_lists_the_labels(dog_predictor):
+    assert repr(PredictionPanel(dog_predictor)) == "PredictionPanel(labels=['Cat', 'Dog'])"
