@@ -4,14 +4,21 @@ An archive holds ``config.json`` (the resolved experiment config), ``weights.th`
 model's ``state_dict``), ``vocabulary/<namespace>.txt`` and ``meta.json`` (format
 version). Nothing in it is pickled code: weights load with ``torch.load(weights_only=True)``,
 and the model is rebuilt from the config, as AllenNLP does.
+
+Archives may come from elsewhere, so loading trusts nothing in them: only regular files
+and folders are extracted, only inside a fresh scratch folder (no absolute paths, no
+``..``, no links, no devices), the whole gzip stream is checked (its CRC catches corrupt
+bytes), and every member that is missing or unreadable is named in the error.
 """
 import json
+import logging
 import os
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
 
@@ -25,7 +32,13 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.th"
 VOCABULARY_DIR = "vocabulary"
 META_NAME = "meta.json"
-REQUIRED_MEMBERS = (CONFIG_NAME, WEIGHTS_NAME, META_NAME)
+REQUIRED_MEMBERS = (CONFIG_NAME, WEIGHTS_NAME, META_NAME, f"{VOCABULARY_DIR}/labels.txt")
+# Transforms that give the same output every time (at p=1): what prediction keeps of a
+# training augmentation when a config has no validation_dataset_reader.
+DETERMINISTIC_TRANSFORMS = ("resize", "normalize", "center_crop", "longest_max_size", "smallest_max_size",
+                            "pad_if_needed")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,7 +56,9 @@ class Archive:
 
 def archive_model(archive_file: Union[str, os.PathLike], config: Dict[str, Any],
                   weights: Dict[str, torch.Tensor], vocab: Vocabulary) -> Path:
-    """Write ``archive_file`` atomically: readers never see a half-written archive.
+    """Write ``archive_file`` atomically: readers never see a half-written archive, and a
+    crash while writing leaves an existing archive at that path untouched (everything is
+    staged in a temporary folder beside it and moved into place with ``os.replace``).
 
     Args:
         archive_file: destination, usually ``<serialization_dir>/model.tar.gz``.
@@ -66,23 +81,40 @@ def archive_model(archive_file: Union[str, os.PathLike], config: Dict[str, Any],
     return archive_file
 
 
+def _member_kind(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return f"a symbolic link to '{member.linkname}'"
+    if member.islnk():
+        return f"a hard link to '{member.linkname}'"
+    if member.ischr() or member.isblk():
+        return "a device file"
+    if member.isfifo():
+        return "a named pipe"
+    return f"of tar type {member.type!r}"
+
+
 def _check_member(archive_file: Path, member: tarfile.TarInfo) -> None:
+    """Raise ``ConfigurationError`` unless ``member`` is a regular file or folder that stays inside."""
     name = Path(member.name)
     if name.is_absolute() or ".." in name.parts:
-        raise ConfigurationError(f"{archive_file}: refusing member '{member.name}' whose path leaves the archive.")
+        raise ConfigurationError(f"Archive {archive_file}: refusing member '{member.name}', whose path leaves "
+                                 "the folder it is extracted into.")
     if not (member.isfile() or member.isdir()):
-        raise ConfigurationError(f"{archive_file}: refusing member '{member.name}': only regular files are allowed.")
+        raise ConfigurationError(f"Archive {archive_file}: refusing member '{member.name}', which is "
+                                 f"{_member_kind(member)}; only regular files and folders are allowed.")
 
 
 def extract_archive(archive_file: Union[str, os.PathLike], destination: Union[str, os.PathLike]) -> Path:
     """Safely unpack ``archive_file`` into ``destination``.
 
-    Only regular files and folders inside ``destination`` are extracted; absolute paths,
-    ``..``, links and device files are refused (besides Python's ``"data"`` filter).
+    Every member is checked before anything is written: only regular files and folders
+    inside ``destination`` are extracted; absolute paths, ``..``, symbolic and hard links
+    and device files are refused (Python's ``"data"`` extraction filter is applied too).
+    The gzip stream is then read to its end, so its CRC-32 check catches corrupt bytes.
 
     Raises:
-        ConfigurationError: the file is missing, not a gzipped tar, truncated, unsafe, or
-            lacks one of ``config.json``, ``weights.th``, ``meta.json``.
+        ConfigurationError: the file is missing, not a gzipped tar, truncated or corrupt,
+            holds an unsafe member, or lacks one of :data:`REQUIRED_MEMBERS`.
     """
     archive_file = Path(archive_file)
     if not archive_file.is_file():
@@ -93,13 +125,50 @@ def extract_archive(archive_file: Union[str, os.PathLike], destination: Union[st
             for member in members:
                 _check_member(archive_file, member)
             archive.extractall(destination, members=members, filter="data")
-    except (tarfile.TarError, EOFError, OSError) as error:
-        raise ConfigurationError(f"Archive {archive_file} is corrupt or truncated ({error}); re-create it by training.") from None
+            while archive.fileobj.read(1 << 20):  # the rest of the stream, up to the gzip CRC
+                pass
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        raise ConfigurationError(f"Archive {archive_file} is corrupt or truncated ({error}); "
+                                 "re-create it by training, or copy it again.") from None
     destination = Path(destination)
     missing = [name for name in REQUIRED_MEMBERS if not (destination / name).is_file()]
     if missing:
-        raise ConfigurationError(f"Archive {archive_file} lacks {missing}; it was not written by allencv-lite.")
+        raise ConfigurationError(f"Archive {archive_file} lacks {missing}; it was not written by allencv-lite "
+                                 "(or was edited by hand).")
     return destination
+
+
+def _read_json_member(archive_file: Path, folder: Path, name: str) -> Dict[str, Any]:
+    try:
+        value = json.loads((folder / name).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigurationError(f"Archive {archive_file}: member {name} is not valid JSON ({error}).") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"Archive {archive_file}: member {name} must hold a JSON object, got {value!r:.80}.")
+    return value
+
+
+def prediction_reader_config(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """The reader config that prepares images for prediction and evaluation.
+
+    This is ``validation_dataset_reader``, never the training augmentation. A config
+    without one validated with its ``dataset_reader``; then only that reader's
+    deterministic steps (:data:`DETERMINISTIC_TRANSFORMS` at ``p`` = 1: resizing, cropping
+    the centre, padding, normalizing) are kept, as torchvision's eval transforms do, and
+    the dropped ones are logged.
+    """
+    if "validation_dataset_reader" in config:
+        return dict(config["validation_dataset_reader"])
+    reader_config = dict(config["dataset_reader"])
+    steps = reader_config.get("augmentation") or []
+    kept = [step for step in steps if isinstance(step, dict) and step.get("type") in DETERMINISTIC_TRANSFORMS
+            and step.get("p", 1) == 1]
+    if len(kept) < len(steps):
+        dropped = [step.get("type") if isinstance(step, dict) else step for step in steps if step not in kept]
+        logger.warning("The config has no validation_dataset_reader; predicting with dataset_reader's "
+                       "augmentation without its random steps %s.", dropped)
+        reader_config["augmentation"] = kept
+    return reader_config
 
 
 def _without_pretrained_downloads(block: Any) -> Any:
@@ -120,29 +189,46 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
         cuda_device: -1 for CPU, else the GPU index to load onto.
         weights_file: use these weights instead of the archived ones (e.g. another epoch).
 
+    Returns:
+        the model in eval mode and the reader that prepares images for it
+        (:func:`prediction_reader_config`).
+
     Raises:
-        ConfigurationError: see :func:`extract_archive`; also weights that do not fit the
-            model described by the config.
+        ConfigurationError: see :func:`extract_archive`; also a ``meta.json`` or
+            ``config.json`` that is not a JSON object, another format version, weights that
+            are corrupt or hold anything but tensors (pickled code is refused by
+            ``torch.load(weights_only=True)``), or weights that do not fit the model the
+            config describes.
     """
+    archive_file = Path(archive_file)
     with tempfile.TemporaryDirectory() as scratch:
         folder = extract_archive(archive_file, scratch)
-        meta = json.loads((folder / META_NAME).read_text(encoding="utf-8"))
+        meta = _read_json_member(archive_file, folder, META_NAME)
         if meta.get("format_version") != ARCHIVE_FORMAT_VERSION:
             raise ConfigurationError(f"Archive {archive_file} has format {meta.get('format_version')}; "
                                      f"this allencv-lite reads format {ARCHIVE_FORMAT_VERSION}.")
-        config = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
+        config = _read_json_member(archive_file, folder, CONFIG_NAME)
+        for key in ("model", "dataset_reader"):
+            if key not in config:
+                raise ConfigurationError(f"Archive {archive_file}: {CONFIG_NAME} has no '{key}' block.")
         vocab = Vocabulary.from_files(folder / VOCABULARY_DIR)
         device = torch.device("cpu" if cuda_device < 0 else f"cuda:{cuda_device}")
+        weights_path = weights_file or folder / WEIGHTS_NAME
         try:
-            state = torch.load(weights_file or folder / WEIGHTS_NAME, map_location=device, weights_only=True)
-        except Exception as error:
-            raise ConfigurationError(f"Could not read the weights in {archive_file}: {error}") from None
+            state = torch.load(weights_path, map_location=device, weights_only=True)
+        except Exception as error:  # torch raises many types: UnpicklingError, RuntimeError, EOFError, ...
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ConfigurationError(f"Could not read the weights {weights_path if weights_file else WEIGHTS_NAME} "
+                                     f"of {archive_file}: they are corrupt or hold more than tensors "
+                                     f"({first_line}).") from None
+    if not isinstance(state, Mapping):
+        raise ConfigurationError(f"The weights of {archive_file} are a {type(state).__name__}, "
+                                 "not a state_dict (a mapping of parameter names to tensors).")
     model = Model.from_params(_without_pretrained_downloads(config["model"]), "model", vocab=vocab)
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
         raise ConfigurationError(f"The weights in {archive_file} do not fit its model config: {error}") from None
     model.to(device).eval()
-    reader_config = config.get("validation_dataset_reader", config["dataset_reader"])
-    reader = DatasetReader.from_params(reader_config, "validation_dataset_reader")
+    reader = DatasetReader.from_params(prediction_reader_config(config), "validation_dataset_reader")
     return Archive(model=model, config=config, dataset_reader=reader)
