@@ -2,7 +2,7 @@
 import base64
 import binascii
 import io
-from typing import Any, List, Union
+from typing import List, Union
 
 import numpy as np
 import torch
@@ -18,64 +18,118 @@ from allencv_lite.predictors.predictor import JsonDict, Predictor
 ImageInput = Union[np.ndarray, Image.Image]
 
 
+def decode_base64(text: str) -> bytes:
+    """The bytes of a base64 string, with or without a ``data:image/...;base64,`` prefix
+    (what a browser's ``FileReader.readAsDataURL`` gives).
+
+    Raises:
+        ConfigurationError: ``text`` is not a string of valid base64.
+    """
+    if not isinstance(text, str):
+        raise ConfigurationError(f"'image' must be a base64 string, got {type(text).__name__}.")
+    if text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ConfigurationError(f"'image' is not valid base64 ({error}); encode the file's bytes, e.g. "
+                                 "base64.b64encode(open('cat.jpg', 'rb').read()).decode().") from None
+
+
 @Predictor.register("default_image")
 class ImagePredictor(Predictor):
     """Classifies images given as ``{"image_path": "cat.jpg"}`` or ``{"image": "<base64 bytes>"}``,
-    or (from Python) as a PIL image or ``uint8`` array ``(height, width, 3)``.
+    or (from Python) as a PIL image or ``uint8`` array ``(height, width, 3)`` or ``(height, width)``.
 
-    Output per image::
+    Each image is decoded by the one decoder (:func:`~allencv_lite.data.image_loading.read_image`)
+    and prepared by the reader's augmentation (the archive's validation reader: resizing and
+    normalization, never the random training augmentation). Output per image, JSON-serialisable::
 
         {"label": "Cat", "probabilities": {"Cat": 0.93, "Dog": 0.07},
-         "top_k": [{"label": "Cat", "probability": 0.93}, ...]}
+         "top_k": [{"label": "Cat", "probability": 0.93}, {"label": "Dog", "probability": 0.07}]}
+
+    ``probabilities`` lists every label in vocabulary order; ``top_k`` the ``top_k`` most
+    probable, most probable first.
 
     Args:
         model: a classifier whose output has ``probs`` ``(batch, num_labels)``.
         dataset_reader: the validation reader; its augmentation prepares the image.
-        top_k: how many labels to list in ``top_k``.
+        top_k: how many labels to list in ``top_k`` (at most the number of labels).
+
+    Raises:
+        ConfigurationError: ``top_k`` < 1.
     """
 
     def __init__(self, model: Model, dataset_reader: ImageDatasetReader, top_k: int = 5) -> None:
         super().__init__(model, dataset_reader)
+        if top_k < 1:
+            raise ConfigurationError(f"top_k must be at least 1, got {top_k}.")
         self.top_k = top_k
+        vocab = model.vocab
+        self.labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE)
+                       for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
 
     def load_input(self, inputs: Union[JsonDict, ImageInput]) -> np.ndarray:
         """The ``uint8`` RGB array ``(height, width, 3)`` an input denotes.
 
         Raises:
-            ConfigurationError: no ``image_path``/``image`` key, or bad base64.
+            ConfigurationError: no ``image_path``/``image`` key, a value of the wrong type,
+                bad base64, or an array that is not ``uint8`` ``(H, W)``/``(H, W, 3)``.
             UnreadableImageError: the file or bytes are not a readable image.
         """
         if isinstance(inputs, Image.Image):
             return np.asarray(to_rgb(inputs))
         if isinstance(inputs, np.ndarray):
-            return inputs
+            return self._check_array(inputs)
+        if not isinstance(inputs, dict):
+            raise ConfigurationError(f"Expected a JSON object, a PIL image or an array; got {type(inputs).__name__}.")
         if "image_path" in inputs:
-            return self.dataset_reader.load_image(inputs["image_path"])
+            path = inputs["image_path"]
+            if not isinstance(path, str):
+                raise ConfigurationError(f"'image_path' must be a string, got {path!r}.")
+            return self.dataset_reader.load_image(path)
         if "image" in inputs:
-            try:
-                data = base64.b64decode(inputs["image"], validate=True)
-            except (binascii.Error, ValueError, TypeError) as error:
-                raise ConfigurationError(f"'image' is not valid base64: {error}") from None
-            return read_image(io.BytesIO(data))
+            return read_image(io.BytesIO(decode_base64(inputs["image"])), draft_size=self.dataset_reader.draft_size)
         raise ConfigurationError(f"Input needs 'image_path' or 'image' (base64); got keys {sorted(inputs)}.")
 
+    @staticmethod
+    def _check_array(image: np.ndarray) -> np.ndarray:
+        if image.dtype != np.uint8:
+            raise ConfigurationError(f"Image arrays must be uint8 (0-255), got {image.dtype}; "
+                                     "e.g. (array * 255).round().astype(np.uint8) for floats in [0, 1].")
+        if image.ndim == 2:
+            return np.repeat(image[:, :, None], 3, axis=2)
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ConfigurationError(f"Image arrays must have shape (height, width, 3) RGB or (height, width), "
+                                     f"got {image.shape}.")
+        return image
+
     def predict_batch_json(self, inputs: List[Union[JsonDict, ImageInput]]) -> List[JsonDict]:
-        """Classify several images in one forward pass."""
-        images = torch.stack([self.dataset_reader.image_to_tensor(self.load_input(x)) for x in inputs])
+        """Classify several images in one forward pass (a batch ``(len(inputs), 3, H, W)``).
+
+        Raises:
+            ConfigurationError: an input is malformed (see :meth:`load_input`), or the
+                prepared images differ in size because the reader's augmentation has no
+                resize (predict them one at a time, or add one).
+            UnreadableImageError: an image cannot be decoded.
+        """
+        tensors = [self.dataset_reader.image_to_tensor(self.load_input(x)) for x in inputs]
+        if len({tuple(t.shape) for t in tensors}) > 1:
+            raise ConfigurationError(f"Images of different sizes {sorted({tuple(t.shape) for t in tensors})} cannot "
+                                     "share a batch; add a resize to validation_dataset_reader.augmentation, or "
+                                     "predict one image at a time (--batch-size 1).")
         device = next(self.model.parameters()).device
         with torch.inference_mode():
-            probs = self.model(image=images.to(device))["probs"].cpu()
-        vocab = self.model.vocab
-        labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(probs.shape[1])]
-        results = []
-        for row in probs.tolist():
-            ranked = sorted(zip(labels, row), key=lambda pair: -pair[1])
-            results.append({
-                "label": ranked[0][0],
-                "probabilities": dict(zip(labels, row)),
-                "top_k": [{"label": label, "probability": p} for label, p in ranked[: self.top_k]],
-            })
-        return results
+            probs = self.model(image=torch.stack(tensors).to(device))["probs"].cpu()
+        return [self._to_json(row) for row in probs.tolist()]
+
+    def _to_json(self, probabilities: List[float]) -> JsonDict:
+        ranked = sorted(zip(self.labels, probabilities), key=lambda pair: -pair[1])
+        return {
+            "label": ranked[0][0],
+            "probabilities": dict(zip(self.labels, probabilities)),
+            "top_k": [{"label": label, "probability": p} for label, p in ranked[: self.top_k]],
+        }
 
     def predict_image(self, image: ImageInput) -> JsonDict:
         """Classify one PIL image or ``uint8`` array ``(height, width, 3)``."""
