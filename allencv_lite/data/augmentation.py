@@ -6,14 +6,19 @@ A config's ``"augmentation"`` list is built here::
 
 Names are the snake_case of albumentations' class names (``random_brightness_contrast``
 is ``A.RandomBrightnessContrast``) plus ``resize``, ``normalize``, ``flip`` (horizontal) and
-``channel_shuffle`` as in AllenCV's configs. Register your own with
+``channel_shuffle`` as in AllenCV's configs. The compositions ``one_of``, ``some_of``,
+``sequential``, ``one_or_other`` and ``random_order`` take a nested ``"transforms"`` list::
+
+    {"type": "one_of", "transforms": [{"type": "blur"}, {"type": "sharpen"}], "p": 0.5}
+
+``to_tensor_v2`` is not for configs: the reader adds it as the last step. Register your own with
 ``@Augmentation.register("my_transform")`` on a class or function returning an
 albumentations transform.
 """
 import inspect
 import os
 import re
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # importing albumentations must not phone home
 
@@ -63,6 +68,11 @@ class Augmentation(Registrable, FromParams):
             raise ConfigurationError(f"{path}.type: {error}") from None
         if inspect.isclass(factory) and issubclass(factory, FromParams):
             return factory.from_params(params, path, **extras)
+        if inspect.isclass(factory) and issubclass(factory, albumentations.BaseCompose) and "transforms" in params:
+            if not isinstance(params["transforms"], list):
+                raise ConfigurationError(f"{path}.transforms: expected a list of transforms, got {params['transforms']!r}")
+            params["transforms"] = [cls.from_params(block, f"{path}.transforms[{i}]", **extras)
+                                    for i, block in enumerate(params["transforms"])]
         accepted = [n for n, p in inspect.signature(factory).parameters.items()
                     if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
         unexpected = sorted(set(params) - set(accepted))
@@ -74,6 +84,10 @@ class Augmentation(Registrable, FromParams):
             raise ConfigurationError(f"{path} ('{name}'): {error}") from None
 
 
+_COMPOSITIONS = (albumentations.OneOf, albumentations.SomeOf, albumentations.Sequential,
+                 albumentations.OneOrOther, albumentations.RandomOrder)
+
+
 def _register_albumentations() -> None:
     for class_name in dir(albumentations):
         transform = getattr(albumentations, class_name)
@@ -81,13 +95,10 @@ def _register_albumentations() -> None:
                 and not inspect.isabstract(transform) and class_name[0].isupper()
                 and class_name not in ("BasicTransform", "DualTransform", "ImageOnlyTransform")):
             Augmentation.register(snake_case(class_name), exist_ok=True)(transform)
+    for composition in _COMPOSITIONS:
+        Augmentation.register(snake_case(composition.__name__), exist_ok=True)(composition)
     for name, transform in _SHORT_NAMES.items():
         Augmentation.register(name, exist_ok=True)(transform)
 
 
 _register_albumentations()
-
-
-def has_normalize(transforms: List[Any]) -> bool:
-    """Whether ``transforms`` already contains an ``A.Normalize``."""
-    return any(isinstance(t, albumentations.Normalize) for t in transforms)

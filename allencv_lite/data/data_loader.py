@@ -1,17 +1,91 @@
-"""Batching: how a dataset becomes a ``torch.utils.data.DataLoader``."""
+"""Batching: how a dataset becomes a ``torch.utils.data.DataLoader``.
+
+Worker processes get a copy of the dataset. Under the ``fork`` start method (Linux's
+default) that copy is inherited; under ``spawn`` (macOS's and Windows' default) and
+``forkserver`` it is pickled, which fails for objects defined in a notebook cell (a
+``lambda``, or a class or function of the interactive ``__main__`` that a worker cannot
+import). The factory checks this first and, if so, loads in the main process with one
+warning saying why, instead of letting every worker crash.
+"""
+import io
+import logging
+import multiprocessing
+import pickle
+import sys
+import types
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+
 import torch
 from torch.utils.data import DataLoader
 
+from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
-from allencv_lite.data.dataset import ImageDataset, collate_samples
+from allencv_lite.data.dataset import ImageDataset, SkippedSample, collate_samples
+
+logger = logging.getLogger(__name__)
+
+Batch = Optional[dict]
 
 
 def _seed_worker_augmentation(worker_id: int) -> None:
-    """Give each worker its own, reproducible augmentation stream (seeded by torch per worker)."""
+    """Give each worker its own, reproducible augmentation stream: torch seeds worker ``i``
+    with ``base_seed + i``, where ``base_seed`` comes from the main process' torch generator."""
     info = torch.utils.data.get_worker_info()
     if info is not None and isinstance(info.dataset, ImageDataset):
         info.dataset.reseed(torch.initial_seed() % 2**32)
+
+
+def _collate_keeping_skips(batch: Sequence[Any]) -> Tuple[Batch, List[SkippedSample]]:
+    """``collate_samples`` plus the skipped samples, so the main process can record them."""
+    return collate_samples(batch), [sample for sample in batch if isinstance(sample, SkippedSample)]
+
+
+class ImageDataLoader(DataLoader):
+    """A ``DataLoader`` over an :class:`ImageDataset` whose batches leave out images found
+    unreadable while decoding, in any worker, recording each once in the dataset's
+    ``skipped_files`` (which the next epochs then pass over without decoding).
+
+    Yields ``{"image": (batch, 3, H, W), "label": (batch,)}``, or ``None`` for a batch whose
+    images were all unreadable.
+    """
+
+    def __iter__(self) -> Iterator[Batch]:  # type: ignore[override]
+        newly_skipped = 0
+        for batch, skipped in super().__iter__():
+            for sample in skipped:
+                newly_skipped += self.dataset.skipped_files.add(sample.path, sample.reason, sample.detail)
+            yield batch
+        if newly_skipped:
+            logger.warning("%d unreadable image(s) found during this pass over %s were skipped; in all, %s.",
+                           newly_skipped, self.dataset.source, self.dataset.skipped_files.summary())
+
+
+class _NullWriter(io.RawIOBase):
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+class _SpawnPickler(pickle.Pickler):
+    """Pickles as a worker start would, and refuses what a spawned worker cannot import:
+    classes and functions of an interactive ``__main__`` (a notebook)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        main = sys.modules.get("__main__")
+        if isinstance(obj, (type, types.FunctionType)) and obj.__module__ == "__main__" \
+                and not hasattr(main, "__file__"):
+            raise pickle.PicklingError(f"{getattr(obj, '__qualname__', obj)!s} is defined in the interactive "
+                                       "session (a notebook cell), which worker processes cannot import")
+        return NotImplemented
+
+
+def why_workers_cannot_receive(dataset: Any) -> Optional[str]:
+    """Why ``dataset`` cannot be sent to ``spawn``/``forkserver`` workers, or ``None`` if it can."""
+    try:
+        _SpawnPickler(_NullWriter(), protocol=pickle.HIGHEST_PROTOCOL).dump(dataset)
+    except Exception as error:  # noqa: BLE001 - any pickling failure means the same: no workers
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 class DataLoaderFactory(Registrable, FromParams):
@@ -20,22 +94,55 @@ class DataLoaderFactory(Registrable, FromParams):
     Args:
         batch_size: images per batch.
         shuffle: reshuffle the training data each epoch (validation is never shuffled).
-        num_workers: background processes decoding images (0 = in the main process).
+        num_workers: background processes decoding images (0 = in the main process). They
+            are kept alive across epochs, since starting them is slow under ``spawn``.
+        start_method: how workers start: ``"fork"``, ``"spawn"`` or ``"forkserver"``;
+            ``None`` uses Python's default for the platform.
+
+    Raises:
+        ConfigurationError: a negative ``num_workers`` or batch size, or a start method
+            this platform lacks.
     """
 
     default_implementation = "basic"
 
-    def __init__(self, batch_size: int = 32, shuffle: bool = True, num_workers: int = 0) -> None:
+    def __init__(self, batch_size: int = 32, shuffle: bool = True, num_workers: int = 0,
+                 start_method: Optional[str] = None) -> None:
+        if batch_size < 1:
+            raise ConfigurationError(f"batch_size: must be at least 1, got {batch_size}.")
+        if num_workers < 0:
+            raise ConfigurationError(f"num_workers: must be 0 (main process) or more, got {num_workers}.")
+        if start_method is not None and start_method not in multiprocessing.get_all_start_methods():
+            raise ConfigurationError(f"start_method: '{start_method}' is not available here; choose one of "
+                                     f"{multiprocessing.get_all_start_methods()}.")
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.num_workers = num_workers
+        self.start_method = start_method
 
-    def build(self, dataset: ImageDataset, for_training: bool = True) -> DataLoader:
-        """A ``DataLoader`` yielding dicts ``image`` ``(batch, 3, H, W)``, ``label`` ``(batch,)``."""
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=self.shuffle and for_training,
-                          num_workers=self.num_workers, collate_fn=collate_samples,
-                          worker_init_fn=_seed_worker_augmentation,
-                          persistent_workers=False)
+    def build(self, dataset: ImageDataset, for_training: bool = True) -> ImageDataLoader:
+        """An :class:`ImageDataLoader` yielding ``image`` ``(batch, 3, H, W)``, ``label`` ``(batch,)``.
+
+        Falls back to ``num_workers=0``, with one warning, when the start method must
+        pickle the dataset and it cannot be (see the module's docstring).
+        """
+        num_workers = self.num_workers
+        context: Union[None, multiprocessing.context.BaseContext] = None
+        if num_workers > 0:
+            context = multiprocessing.get_context(self.start_method)
+            if context.get_start_method() != "fork":
+                problem = why_workers_cannot_receive(dataset)
+                if problem is not None:
+                    logger.warning(
+                        "Loading %s in the main process (num_workers=0 instead of %d): the '%s' start method "
+                        "sends the dataset to worker processes by pickling it, and %s. Define custom "
+                        "transforms in an importable .py module to use workers.",
+                        dataset.source, num_workers, context.get_start_method(), problem)
+                    num_workers, context = 0, None
+        return ImageDataLoader(dataset, batch_size=self.batch_size, shuffle=self.shuffle and for_training,
+                               num_workers=num_workers, collate_fn=_collate_keeping_skips,
+                               worker_init_fn=_seed_worker_augmentation if num_workers else None,
+                               multiprocessing_context=context, persistent_workers=num_workers > 0)
 
 
 DataLoaderFactory.register("basic")(DataLoaderFactory)

@@ -1,11 +1,22 @@
-"""``ImageDataset``: the samples a reader found, decoded and augmented on access."""
+"""``ImageDataset``: the samples a reader found, decoded and augmented on access.
+
+Unreadable files never stop a run. Those found while a reader scans a folder are left out
+of the dataset; those found later, when a lazy dataset decodes an image in the middle of
+an epoch (a truncated JPEG has a valid header), come back as a :class:`SkippedSample`,
+which :func:`collate_samples` drops. Either way the file is recorded once, with its
+reason, in the dataset's :class:`SkippedFiles`.
+"""
+import collections
 import logging
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 
@@ -17,49 +28,122 @@ logger = logging.getLogger(__name__)
 Sample = Tuple[str, Optional[str]]  # (image path, label or None)
 
 
+@dataclass(frozen=True)
+class SkippedSample:
+    """What ``dataset[i]`` gives for an image found unreadable when it was decoded."""
+
+    path: str
+    reason: str
+    detail: str = ""
+
+
+class SkippedFiles:
+    """The files a dataset leaves out, each with its reason; logs one warning per file.
+
+    Attributes:
+        files: ``{path: reason}`` in the order the files were found.
+    """
+
+    def __init__(self) -> None:
+        self.files: Dict[str, str] = {}
+
+    def add(self, path: Union[str, os.PathLike], reason: str, detail: str = "") -> bool:
+        """Record ``path`` as skipped for ``reason`` and warn; returns False (and stays
+        silent) if it was recorded before."""
+        path = str(path)
+        if path in self.files:
+            return False
+        self.files[path] = reason
+        logger.warning("Skipping %s: %s%s", path, reason, f" ({detail})" if detail else "")
+        return True
+
+    def counts(self) -> Dict[str, int]:
+        """``{reason: number of files}``, most frequent first."""
+        return dict(collections.Counter(self.files.values()).most_common())
+
+    def summary(self) -> str:
+        """One line, e.g. ``"3 files skipped: 2 not an image, 1 truncated"``."""
+        details = ", ".join(f"{count} {reason}" for reason, count in self.counts().items())
+        return f"{len(self.files)} file{'s' if len(self.files) != 1 else ''} skipped" + (f": {details}" if details else "")
+
+    def __contains__(self, path: object) -> bool:
+        return str(path) in self.files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
 class ImageDataset(Dataset):
     """A map-style dataset of ``(path, label)`` samples.
 
     ``dataset[i]`` is ``{"image": FloatTensor (3, height, width), "label": LongTensor ()}``
-    (no ``"label"`` for unlabelled samples), or ``None`` when the file turns out to be
-    unreadable at decode time; :func:`collate_samples` drops those and the count is kept in
-    ``skipped``. Call :meth:`index_with` with the vocabulary before indexing labelled data.
+    (no ``"label"`` for unlabelled samples), or a :class:`SkippedSample` when a lazy
+    dataset finds the file unreadable at decode time (recorded in ``skipped_files`` at
+    once in the main process; by :class:`~allencv_lite.data.data_loader.ImageDataLoader`
+    when a worker finds it). Call :meth:`index_with` with the
+    vocabulary before indexing labelled data.
 
     Args:
         samples: ``(path, label)`` pairs.
-        reader: decodes (``load_image``) and augments (``image_to_tensor``) each image.
-        lazy: if false, every image is decoded once now and kept in memory (unreadable
-            ones are dropped with a warning); if true, images are read from disk on access.
+        reader: checks and decodes (``check_image``, ``load_image``) and augments
+            (``image_to_tensor``) each image.
+        lazy: if true, only each file's header is checked now (empty, non-image and
+            too-large files are left out) and images are decoded from disk on every
+            access, so memory stays flat in the dataset size; if false, every image is
+            decoded once now and kept in memory as ``uint8``.
+        source: where the samples came from (a folder or CSV), named in messages.
+        skipped_files: files the reader already left out while scanning; the dataset adds
+            the ones it finds unreadable, then logs :meth:`SkippedFiles.summary`.
     """
 
-    def __init__(self, samples: Sequence[Sample], reader: "ImageDatasetReader", lazy: bool = True) -> None:
+    def __init__(self, samples: Iterable[Sample], reader: "ImageDatasetReader", lazy: bool = True,
+                 source: Optional[Union[str, os.PathLike]] = None,
+                 skipped_files: Optional[SkippedFiles] = None) -> None:
         self.reader = reader
         self.lazy = lazy
+        self.source = str(source) if source is not None else "the dataset"
+        self.skipped_files = skipped_files if skipped_files is not None else SkippedFiles()
         self.vocab: Optional[Vocabulary] = None
-        self.skipped: Dict[str, int] = {}
-        self._images: Optional[List[np.ndarray]] = None
-        self.samples: List[Sample] = list(samples)
-        if not lazy:
-            decoded = [(sample, self._try_decode(sample[0])) for sample in self.samples]
-            self.samples = [sample for sample, image in decoded if image is not None]
-            self._images = [image for _, image in decoded if image is not None]
+        self.samples: List[Sample] = []
+        images = []
+        for path, label in samples:
+            try:
+                if lazy:
+                    reader.check_image(path)
+                else:
+                    images.append(reader.load_image(path))
+            except UnreadableImageError as error:
+                self.skipped_files.add(path, error.reason, error.detail)
+                continue
+            self.samples.append((path, label))
+        self._images: Optional[List[np.ndarray]] = None if lazy else images
+        if self.skipped_files:
+            logger.warning("Read %d images from %s; %s.", len(self.samples), self.source, self.skipped_files.summary())
 
-    def _try_decode(self, path: str) -> Optional[np.ndarray]:
-        try:
-            return self.reader.load_image(path)
-        except UnreadableImageError as error:
-            self.skipped[error.reason] = self.skipped.get(error.reason, 0) + 1
-            logger.warning("Skipping unreadable image %s", error)
-            return None
+    @property
+    def skipped(self) -> Dict[str, int]:
+        """``{reason: number of files}`` left out so far (at the scan and during epochs)."""
+        return self.skipped_files.counts()
 
     def index_with(self, vocab: Vocabulary) -> None:
         """Use ``vocab`` to turn labels into indices.
 
         Raises:
-            ConfigurationError: a label of this dataset is not in ``vocab``.
+            ConfigurationError: labels of this dataset are not in ``vocab`` (e.g. a class
+                folder in validation that training lacks); names each label, how many
+                images carry it, one of them, and the dataset's source.
         """
-        for label in sorted({label for _, label in self.samples if label is not None}):
-            vocab.get_token_index(label, DEFAULT_NAMESPACE)
+        known = set(vocab.get_index_to_token_vocabulary(DEFAULT_NAMESPACE).values())
+        unknown: Dict[str, List[str]] = collections.defaultdict(list)
+        for path, label in self.samples:
+            if label is not None and label not in known:
+                unknown[label].append(path)
+        if unknown:
+            details = "; ".join(f"'{label}' ({len(paths)} images, e.g. {paths[0]})" for label, paths in unknown.items())
+            raise ConfigurationError(
+                f"{self.source} has label(s) that the training data lacks: {details}. The model can only "
+                f"predict the training labels {sorted(known)}; add images of these classes to the training "
+                "data, or remove them here.")
         self.vocab = vocab
 
     def reseed(self, seed: int) -> None:
@@ -74,11 +158,19 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> Optional[Dict[str, Any]]:
+    def __getitem__(self, index: int) -> Union[Dict[str, Any], SkippedSample]:
         path, label = self.samples[index]
-        image = self._images[index] if self._images is not None else self._try_decode(path)
-        if image is None:
-            return None
+        if self._images is not None:
+            image = self._images[index]
+        elif path in self.skipped_files:
+            return SkippedSample(path, self.skipped_files.files[path])
+        else:
+            try:
+                image = self.reader.load_image(path)
+            except UnreadableImageError as error:
+                if torch.utils.data.get_worker_info() is None:  # a worker's copy is thrown away: the loader records it
+                    self.skipped_files.add(path, error.reason, error.detail)
+                return SkippedSample(path, error.reason, error.detail)
         instance: Dict[str, Any] = {"image": self.reader.image_to_tensor(image)}
         if label is not None:
             if self.vocab is None:
@@ -87,12 +179,13 @@ class ImageDataset(Dataset):
         return instance
 
 
-def collate_samples(batch: List[Optional[Dict[str, torch.Tensor]]]) -> Optional[Dict[str, torch.Tensor]]:
+def collate_samples(batch: Sequence[Union[Dict[str, torch.Tensor], SkippedSample, None]]
+                    ) -> Optional[Dict[str, torch.Tensor]]:
     """Stack instances into a batch: ``image`` ``(batch, 3, H, W)``, ``label`` ``(batch,)``.
 
-    Unreadable samples (``None``) are dropped; a batch with none left is ``None``.
+    Skipped samples are dropped; a batch with none left is ``None``.
     """
-    instances = [instance for instance in batch if instance is not None]
+    instances = [instance for instance in batch if isinstance(instance, dict)]
     if not instances:
         return None
     return {key: torch.stack([instance[key] for instance in instances]) for key in instances[0]}

@@ -1,5 +1,6 @@
 """Base classes for dataset readers: a reader turns a path into an :class:`ImageDataset`."""
 import os
+import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import albumentations
@@ -7,11 +8,14 @@ import numpy as np
 import torch
 from albumentations.pytorch import ToTensorV2
 
+from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
-from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD, Augmentation, has_normalize
-from allencv_lite.data.dataset import ImageDataset, Sample
-from allencv_lite.data.image_loading import read_image
+from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD, Augmentation
+from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
+from allencv_lite.data.image_loading import check_image, read_image
+
+BBOX_FORMATS = ("pascal_voc", "coco")
 
 
 class DatasetReader(Registrable, FromParams):
@@ -27,58 +31,141 @@ class ImageDatasetReader(DatasetReader):
 
     The model always receives ``float32`` tensors of shape ``(3, height, width)``,
     normalized exactly once: if ``augmentation`` has no ``normalize`` step, ImageNet's
-    mean and std (``IMAGENET_MEAN``, ``IMAGENET_STD``, on 0-255 pixel values) are appended,
-    since pretrained backbones expect them. ``ToTensorV2`` (HWC -> CHW) is always added last.
+    mean and std (``IMAGENET_MEAN``, ``IMAGENET_STD``, on pixel values divided by 255)
+    are appended, since pretrained backbones expect them; ``ToTensorV2`` (HWC -> CHW) is
+    always added last. Images enter the pipeline as ``uint8`` (0-255), so albumentations'
+    ``Normalize`` divides by 255 exactly once.
+
+    Augmentation is reproducible: its random stream is seeded from ``torch``'s generator
+    when the reader is built (so ``torch.manual_seed`` fixes it), and each data-loader
+    worker restarts it from the worker's own seed (see :meth:`reseed`).
 
     Args:
         augmentation: albumentations transforms, applied in order (see
             :mod:`allencv_lite.data.augmentation` for the names).
         lazy: read images from disk on each access (memory flat in dataset size) instead of
             decoding them all once into memory.
+        bbox_format: how :meth:`augment` reads and returns boxes, in pixels:
+            ``"pascal_voc"`` ``(x_min, y_min, x_max, y_max)`` or ``"coco"``
+            ``(x_min, y_min, width, height)``.
+
+    Raises:
+        ConfigurationError: more than one ``normalize`` step, a ``to_tensor_v2`` step, or
+            an unknown ``bbox_format``.
     """
 
-    def __init__(self, augmentation: Optional[List[Augmentation]] = None, lazy: bool = False) -> None:
+    def __init__(self, augmentation: Optional[List[Augmentation]] = None, lazy: bool = False,
+                 bbox_format: str = "pascal_voc") -> None:
         transforms = list(augmentation or [])
-        self.draft_size = self._draft_size(transforms)
-        if not has_normalize(transforms):
+        for i, transform in enumerate(transforms):
+            if isinstance(transform, ToTensorV2):
+                raise ConfigurationError(f"augmentation[{i}]: remove 'to_tensor_v2'; the reader adds it as the last "
+                                         "step, after which no transform could run.")
+        normalize_steps = [i for i, t in enumerate(transforms) if isinstance(t, albumentations.Normalize)]
+        if len(normalize_steps) > 1:
+            raise ConfigurationError(f"augmentation: 'normalize' appears {len(normalize_steps)} times (at "
+                                     f"{normalize_steps}); images must be normalized exactly once, keep one.")
+        if not normalize_steps:
             transforms.append(albumentations.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD))
+        if bbox_format not in BBOX_FORMATS:
+            raise ConfigurationError(f"bbox_format: '{bbox_format}' is not one of {list(BBOX_FORMATS)}.")
         self.lazy = lazy
         self.transforms = transforms
+        self.draft_size = self._draft_size(transforms)
         seed = int(torch.randint(2**31 - 1, ()).item())  # follows torch.manual_seed
-        self._pipeline = albumentations.Compose(transforms + [ToTensorV2()], seed=seed)
+        with warnings.catch_warnings():  # "processor for bboxes but no transform": fine, boxes then stay put
+            warnings.filterwarnings("ignore", message="Got processor for", category=UserWarning)
+            self._pipeline = albumentations.Compose(
+                transforms + [ToTensorV2()], seed=seed,
+                bbox_params=albumentations.BboxParams(format=bbox_format),
+                keypoint_params=albumentations.KeypointParams(format="xy"))
 
     @staticmethod
     def _draft_size(transforms: Sequence[Any]) -> Optional[Tuple[int, int]]:
+        """``(width, height)`` a JPEG may be decoded down to, when the first transform shrinks
+        every image to a size known in advance (``resize``, or ``smallest_max_size`` whose
+        shorter side is at least ``max_size`` when both sides are)."""
         first = transforms[0] if transforms else None
         if isinstance(first, albumentations.Resize):
             return first.width, first.height
+        if isinstance(first, albumentations.SmallestMaxSize) and isinstance(first.max_size, int):
+            return first.max_size, first.max_size
         return None
 
     def reseed(self, seed: int) -> None:
         """Restart the augmentation's random stream from ``seed`` (used per data-loader worker)."""
         self._pipeline.set_random_seed(seed)
 
+    def check_image(self, path: Union[str, os.PathLike]) -> None:
+        """Check ``path``'s header (see ``image_loading.check_image``).
+
+        Raises:
+            UnreadableImageError: the file is certainly unreadable.
+        """
+        check_image(path)
+
     def load_image(self, path: Union[str, os.PathLike]) -> np.ndarray:
-        """Decode ``path`` to ``uint8`` ``(height, width, 3)`` RGB (see ``read_image``)."""
+        """Decode ``path`` to ``uint8`` ``(height, width, 3)`` RGB (see ``read_image``).
+
+        Raises:
+            UnreadableImageError: the file cannot be decoded.
+        """
         return read_image(path, draft_size=self.draft_size)
 
-    def augment(self, image: np.ndarray, **targets: Any) -> Dict[str, Any]:
-        """Apply the augmentation (and ``ToTensorV2``) to an image and optional targets.
+    def augment(self, image: np.ndarray, masks: Optional[Sequence[np.ndarray]] = None,
+                boxes: Optional[Sequence[Sequence[float]]] = None,
+                keypoints: Optional[Sequence[Sequence[float]]] = None) -> Dict[str, Any]:
+        """Apply the augmentation to an image and, with the same spatial parameters, to its
+        masks, boxes and keypoints (albumentations' targets), then ``ToTensorV2``.
 
         Args:
-            image: ``uint8`` array ``(height, width, 3)``.
-            **targets: albumentations targets (``mask``, ``masks``, ``bboxes``, ``keypoints``)
-                transformed with the same spatial parameters as the image.
+            image: ``(height, width, 3)`` RGB, ``uint8`` 0-255, or floating point 0-1 (which
+                is converted to ``uint8`` first, so it is not divided by 255 twice).
+            masks: arrays ``(height, width)``, resized with nearest-neighbour interpolation.
+            boxes: ``(N, 4)`` in ``bbox_format``, in pixels; extra columns after the 4
+                coordinates (e.g. a class id) are carried along, and boxes a crop removes
+                disappear with them.
+            keypoints: ``(N, 2)`` ``(x, y)`` in pixels.
 
         Returns:
-            albumentations' result dict; ``"image"`` is a float32 tensor ``(3, H, W)``.
+            ``{"image": float32 tensor (3, H, W)}`` plus, for each target given,
+            ``"masks"`` (list of tensors ``(H, W)``), ``"boxes"`` (array ``(N', 4+)``),
+            ``"keypoints"`` (array ``(N', 2)``).
+
+        Raises:
+            ValueError: an image that is not ``(height, width, 3)``, a float image with
+                values outside 0-1, or pixels neither ``uint8`` nor floating point.
         """
-        return self._pipeline(image=image, **targets)
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"Expected an RGB image of shape (height, width, 3), got {image.shape}.")
+        if np.issubdtype(image.dtype, np.floating):
+            low, high = float(image.min()), float(image.max())
+            if low < 0.0 or high > 1.0:
+                raise ValueError(f"A floating-point image must hold values in 0-1, got {low:.3g}..{high:.3g}; "
+                                 "pass uint8 0-255 pixels instead.")
+            image = (image * 255.0).round().astype(np.uint8)
+        elif image.dtype != np.uint8:
+            raise ValueError(f"Expected uint8 (0-255) or floating-point (0-1) pixels, got {image.dtype}.")
+        targets: Dict[str, Any] = {}
+        if masks is not None:
+            targets["masks"] = list(masks)
+        if boxes is not None:
+            boxes = np.asarray(boxes, dtype=np.float32)
+            targets["bboxes"] = boxes if boxes.size else boxes.reshape(0, 4)
+        if keypoints is not None:
+            targets["keypoints"] = np.asarray(keypoints, dtype=np.float32).reshape(-1, 2)
+        result = self._pipeline(image=image, **targets)
+        output = {"image": result["image"]}
+        for name, key in (("masks", "masks"), ("boxes", "bboxes"), ("keypoints", "keypoints")):
+            if key in targets:
+                output[name] = result[key]
+        return output
 
     def image_to_tensor(self, image: np.ndarray) -> torch.Tensor:
         """``uint8`` ``(height, width, 3)`` -> normalized float32 tensor ``(3, H, W)``."""
         return self.augment(image)["image"]
 
-    def make_dataset(self, samples: Iterable[Sample]) -> ImageDataset:
+    def make_dataset(self, samples: Iterable[Sample], source: Optional[Union[str, os.PathLike]] = None,
+                     skipped_files: Optional[SkippedFiles] = None) -> ImageDataset:
         """An :class:`ImageDataset` over ``samples`` that decodes and augments like this reader."""
-        return ImageDataset(list(samples), self, lazy=self.lazy)
+        return ImageDataset(samples, self, lazy=self.lazy, source=source, skipped_files=skipped_files)

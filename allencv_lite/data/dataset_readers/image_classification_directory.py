@@ -1,44 +1,104 @@
 """Reader for ``<root>/<label>/<image>`` folders (torchvision's ``ImageFolder`` layout)."""
+import collections
 import logging
 import os
 from pathlib import Path
-from typing import Iterator, Union
+from typing import List, Union
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.data.dataset import ImageDataset, Sample
+from allencv_lite.data.dataset import ImageDataset, SkippedFiles
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader, ImageDatasetReader
 from allencv_lite.data.image_loading import IMAGE_EXTENSIONS
 
 logger = logging.getLogger(__name__)
 
+# Files that operating systems drop into picture folders (lower-cased); never data.
+SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store"})
+OUTSIDE_CLASS_FOLDER = "outside a class folder"
+UNSUPPORTED_FILE_TYPE = "unsupported file type"
+
+
+def is_ignored(name: str) -> bool:
+    """Hidden entries (``.ipynb_checkpoints``, ``.DS_Store``, macOS ``._*`` files) and the
+    system files in :data:`SYSTEM_FILES` are never data, and are passed over silently."""
+    return name.startswith(".") or name.lower() in SYSTEM_FILES
+
+
+def has_image_extension(name: str) -> bool:
+    """Whether ``name`` ends in one of :data:`IMAGE_EXTENSIONS`, in any letter case."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
 
 @DatasetReader.register("image_classification_directory")
 class ImageClassificationDirectoryReader(ImageDatasetReader):
-    """Each sub-folder of the root is a class; the images inside it are its examples.
+    """Each sub-folder of the root is a class; the images inside it (and inside its own
+    sub-folders, as with torchvision's ``ImageFolder``) are its examples.
 
-    Hidden entries (names starting with ``.``, such as ``.ipynb_checkpoints``) are ignored,
-    and so are files whose extension is not an image extension (``Thumbs.db``). Takes the
-    arguments of :class:`ImageDatasetReader`.
+    Real folders are messy, so the scan:
+
+    - passes over hidden entries and system files silently (see :func:`is_ignored`);
+    - follows symbolic links (to files and to folders) and reads non-ASCII names;
+    - accepts :data:`IMAGE_EXTENSIONS` in any letter case (``.JPG``);
+    - skips, with one warning each naming the file and the reason, files outside a class
+      folder, files of other types, and files whose header shows them unreadable (empty,
+      not an image, larger than Pillow's decompression-bomb limit, broken links); a lazy
+      dataset finds truncated bodies when it decodes them and skips them then;
+    - logs a summary with the count per reason, and warns about class folders left
+      without a readable image (they are not classes).
+
+    Takes the arguments of :class:`ImageDatasetReader`.
     """
 
     def read(self, file_path: Union[str, os.PathLike]) -> ImageDataset:
         """Scan ``file_path`` and return its samples as a dataset.
 
         Raises:
-            ConfigurationError: the folder does not exist or holds no images.
+            ConfigurationError: the folder does not exist or holds no readable image.
         """
-        dataset = self.make_dataset(self._samples(Path(file_path)))
+        root = Path(file_path)
+        if not root.is_dir():
+            raise ConfigurationError(f"Data folder {root} does not exist (or is not a folder); expected "
+                                     "<root>/<label>/<image>.")
+        skipped = SkippedFiles()
+        samples = []
+        class_folders = []
+        for entry in sorted(root.iterdir()):
+            if is_ignored(entry.name):
+                continue
+            if entry.is_dir():
+                class_folders.append(entry.name)
+                samples.extend((path, entry.name) for path in self._images_in(entry, skipped))
+            else:
+                skipped.add(entry, OUTSIDE_CLASS_FOLDER, "images go in <root>/<label>/")
+        dataset = self.make_dataset(samples, source=root, skipped_files=skipped)
         if not len(dataset):
-            raise ConfigurationError(
-                f"No readable images in {file_path}; expected <root>/<label>/<image> with "
-                f"extensions {', '.join(IMAGE_EXTENSIONS)}."
-            )
+            raise ConfigurationError(f"No readable images in {root}; expected <root>/<label>/<image> with "
+                                     f"extensions {', '.join(IMAGE_EXTENSIONS)}.")
+        images_per_label = collections.Counter(dataset.labels)
+        for label in class_folders:
+            if not images_per_label[label]:
+                logger.warning("Class folder %s holds no readable image; '%s' is not a label of this dataset.",
+                               root / label, label)
         return dataset
 
-    def _samples(self, root: Path) -> Iterator[Sample]:
-        if not root.is_dir():
-            raise ConfigurationError(f"Data folder {root} does not exist (or is not a folder).")
-        for label_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            for path in sorted(label_dir.iterdir()):
-                if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS:
-                    yield str(path), label_dir.name
+    @staticmethod
+    def _images_in(folder: Path, skipped: SkippedFiles) -> List[str]:
+        """Paths with an image extension under ``folder``, sorted; other files go to ``skipped``."""
+        images = []
+        visited = set()
+        for directory, subfolders, files in os.walk(folder, followlinks=True):
+            real = os.path.realpath(directory)
+            if real in visited:  # a symbolic link loop
+                subfolders[:] = []
+                continue
+            visited.add(real)
+            subfolders[:] = sorted(name for name in subfolders if not is_ignored(name))
+            for name in sorted(files):
+                path = os.path.join(directory, name)
+                if is_ignored(name):
+                    continue
+                if has_image_extension(name):
+                    images.append(path)
+                else:
+                    skipped.add(path, UNSUPPORTED_FILE_TYPE, f"readable extensions: {', '.join(IMAGE_EXTENSIONS)}")
+        return images

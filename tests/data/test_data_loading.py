@@ -1,0 +1,162 @@
+"""Lazy and eager datasets, data-loader workers (fork and spawn), and reproducible augmentation."""
+import logging
+import sys
+import types
+
+import albumentations
+import numpy as np
+import pytest
+import torch
+
+from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.data.data_loader import DataLoaderFactory
+from allencv_lite.data.dataset_readers import ImageClassificationDirectoryReader
+from allencv_lite.data.vocabulary import Vocabulary
+from image_fixtures import BLUE, RED, write_truncated_jpeg
+
+FLIP_ONLY = [{"type": "flip", "p": 0.5}]
+
+
+def read_indexed(root, lazy, augmentation=None, transforms=None):
+    reader = (ImageClassificationDirectoryReader(augmentation=transforms, lazy=lazy) if transforms is not None else
+              ImageClassificationDirectoryReader.from_params({"augmentation": augmentation or [], "lazy": lazy}))
+    dataset = reader.read(root)
+    dataset.index_with(Vocabulary.from_labels(dataset.labels))
+    return dataset
+
+
+def count_decodes(dataset, monkeypatch):
+    calls = []
+    original = dataset.reader.load_image
+    monkeypatch.setattr(dataset.reader, "load_image", lambda path: calls.append(path) or original(path))
+    return calls
+
+
+def images_seen(loader):
+    return sum(batch["image"].shape[0] for batch in loader if batch is not None)
+
+
+def test_eager_dataset_decodes_each_image_once_and_keeps_it(image_folder, monkeypatch):
+    dataset = read_indexed(image_folder({"Cat/1.jpg": RED, "Dog/2.jpg": BLUE}), lazy=False)
+    calls = count_decodes(dataset, monkeypatch)
+    loader = DataLoaderFactory(batch_size=2).build(dataset)
+    assert [images_seen(loader) for _ in range(2)] == [2, 2]
+    assert calls == []
+    assert all(image.shape == (8, 12, 3) for image in dataset._images)
+
+
+def test_lazy_dataset_reads_from_disk_on_every_access_and_keeps_nothing(image_folder, monkeypatch):
+    dataset = read_indexed(image_folder({"Cat/1.jpg": RED, "Dog/2.jpg": BLUE}), lazy=True)
+    calls = count_decodes(dataset, monkeypatch)
+    loader = DataLoaderFactory(batch_size=2).build(dataset)
+    assert [images_seen(loader) for _ in range(2)] == [2, 2]
+    assert len(calls) == 4
+    assert dataset._images is None
+
+
+def test_file_found_broken_in_a_worker_is_skipped_counted_and_warned_about_once(image_folder, caplog):
+    root = image_folder({f"Cat/{i}.jpg": RED for i in range(5)})
+    cut = write_truncated_jpeg(root / "Cat" / "9.jpg")
+    dataset = read_indexed(root, lazy=True)
+    loader = DataLoaderFactory(batch_size=2, num_workers=2, start_method="fork").build(dataset)
+    caplog.set_level(logging.WARNING, logger="allencv_lite")
+    assert [images_seen(loader) for _ in range(2)] == [5, 5]
+    assert dataset.skipped == {"truncated": 1}
+    skipping = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Skipping")]
+    assert len(skipping) == 1 and skipping[0].startswith(f"Skipping {cut}: truncated")
+    assert f"1 unreadable image(s) found during this pass over {root} were skipped" in caplog.text
+
+
+def test_batch_of_only_broken_files_is_none(tmp_path):
+    write_truncated_jpeg(tmp_path / "Cat" / "1.jpg")
+    dataset = read_indexed(tmp_path, lazy=True)
+    assert list(DataLoaderFactory(batch_size=4).build(dataset)) == [None]
+
+
+def test_spawned_workers_load_the_same_batches_as_the_main_process(image_folder):
+    root = image_folder({"Cat/1.jpg": RED, "Cat/2.jpg": RED, "Dog/3.jpg": BLUE})
+    dataset = read_indexed(root, lazy=True, augmentation=[{"type": "resize", "height": 4, "width": 6}])
+    in_main = list(DataLoaderFactory(batch_size=2, shuffle=False).build(dataset))
+    spawned_loader = DataLoaderFactory(batch_size=2, shuffle=False, num_workers=1, start_method="spawn").build(dataset)
+    spawned = list(spawned_loader)
+    assert spawned_loader.num_workers == 1
+    assert [batch["label"].tolist() for batch in spawned] == [[0, 0], [1]]
+    for ours, theirs in zip(in_main, spawned):
+        assert torch.equal(ours["image"], theirs["image"])
+
+
+@pytest.mark.filterwarnings("ignore:Using lambda is incompatible with multiprocessing")
+def test_unpicklable_transform_falls_back_to_the_main_process_with_one_warning(image_folder, caplog):
+    notebook_lambda = albumentations.Lambda(image=lambda image, **_: 255 - image)
+    dataset = read_indexed(image_folder({"Cat/1.jpg": RED}), lazy=True, transforms=[notebook_lambda])
+    caplog.set_level(logging.WARNING, logger="allencv_lite")
+    loader = DataLoaderFactory(batch_size=1, num_workers=2, start_method="spawn").build(dataset)
+    assert loader.num_workers == 0
+    assert images_seen(loader) == 1
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert "(num_workers=0 instead of 2): the 'spawn' start method" in message
+    assert "Can't pickle" in message and "<lambda>" in message
+
+
+def test_class_defined_in_a_notebook_falls_back_to_the_main_process(image_folder, caplog, monkeypatch):
+    notebook = types.ModuleType("__main__")  # an interactive __main__ has no __file__
+    monkeypatch.setitem(sys.modules, "__main__", notebook)
+
+    class Invert(albumentations.ImageOnlyTransform):
+        def apply(self, img, **params):
+            return 255 - img
+
+    Invert.__module__, Invert.__qualname__ = "__main__", "Invert"
+    notebook.Invert = Invert
+    dataset = read_indexed(image_folder({"Cat/1.jpg": RED}), lazy=True, transforms=[Invert()])
+    loader = DataLoaderFactory(num_workers=2, start_method="forkserver").build(dataset)
+    assert loader.num_workers == 0
+    assert "Invert is defined in the interactive session (a notebook cell)" in caplog.text
+
+
+@pytest.mark.filterwarnings("ignore:Using lambda is incompatible with multiprocessing")
+def test_fork_workers_need_no_pickling_and_keep_a_lambda_transform(image_folder):
+    notebook_lambda = albumentations.Lambda(image=lambda image, **_: 255 - image)
+    dataset = read_indexed(image_folder({"Cat/1.jpg": RED}), lazy=True, transforms=[notebook_lambda])
+    loader = DataLoaderFactory(num_workers=2, start_method="fork").build(dataset)
+    assert loader.num_workers == 2 and images_seen(loader) == 1
+
+
+def test_same_torch_seed_gives_the_same_augmentation_with_and_without_workers(image_folder):
+    root = image_folder({f"Cat/{i}.jpg": RED for i in range(4)} | {f"Dog/{i}.png": BLUE for i in range(4)})
+
+    def epochs(num_workers):
+        torch.manual_seed(7)
+        dataset = read_indexed(root, lazy=False, augmentation=FLIP_ONLY + [{"type": "random_brightness_contrast"}])
+        loader = DataLoaderFactory(batch_size=4, num_workers=num_workers, start_method="fork").build(dataset)
+        return [torch.cat([batch["image"] for batch in loader]) for _ in range(2)]
+
+    for num_workers in (0, 2):
+        first, second = epochs(num_workers), epochs(num_workers)
+        assert all(torch.equal(a, b) for a, b in zip(first, second))
+        assert not torch.equal(first[0], first[1])  # each epoch draws new augmentation
+
+
+def test_augmentation_stream_differs_per_seed():
+    half_white = np.zeros((2, 2, 3), dtype=np.uint8)
+    half_white[:, 1] = 255
+
+    def flips(seed):
+        torch.manual_seed(seed)
+        reader = ImageClassificationDirectoryReader.from_params({"augmentation": FLIP_ONLY})
+        return [reader.augment(half_white)["image"][0, 0, 0].item() > 0 for _ in range(16)]
+
+    assert flips(1) == flips(1)
+    assert flips(1) != flips(2)
+    assert 0 < sum(flips(1)) < 16
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("start_method", "teleport", "start_method: 'teleport' is not available here"),
+    ("num_workers", -1, "num_workers: must be 0"),
+    ("batch_size", 0, "batch_size: must be at least 1"),
+])
+def test_bad_data_loader_settings_are_configuration_errors(key, value, message):
+    with pytest.raises(ConfigurationError, match=message):
+        DataLoaderFactory.from_params({key: value}, "data_loader")
