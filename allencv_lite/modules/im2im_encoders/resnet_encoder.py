@@ -1,4 +1,7 @@
 """ResNet backbones from torchvision (He et al. 2016, "Deep Residual Learning")."""
+import pickle
+from pathlib import Path
+
 import torch
 import torchvision
 
@@ -22,28 +25,30 @@ class ResnetEncoder(Im2ImEncoder):
 
     Args:
         resnet_model: one of ``resnet18`` … ``resnet152``.
-        pretrained: start from torchvision's ImageNet weights (``IMAGENET1K_V1``), read
-            from the torch hub cache (``$TORCH_HOME/hub/checkpoints``) or downloaded there.
-        requires_grad: train the backbone's weights (false freezes them).
+        pretrained: start from torchvision's ImageNet weights (``IMAGENET1K_V1``) through
+            torchvision's weights API: read from the torch hub cache
+            (``$TORCH_HOME/hub/checkpoints/<file>``, e.g. ``resnet50-0676ba61.pth``) or
+            downloaded there. A file already in the cache is used as it is: torchvision checks
+            the hash in its name only when it downloads.
+        requires_grad: train the backbone's weights (false freezes them; BatchNorm running
+            statistics still adapt in training mode).
 
     Raises:
-        ConfigurationError: unknown ``resnet_model``, or pretrained weights neither cached
-            nor downloadable.
+        ConfigurationError: unknown ``resnet_model``; pretrained weights neither cached nor
+            downloadable (the message gives the URL and the exact path to put the file at);
+            a cached file that cannot be loaded.
     """
 
     def __init__(self, resnet_model: str = "resnet50", pretrained: bool = True, requires_grad: bool = True) -> None:
         super().__init__()
         if resnet_model not in RESNET_MODELS:
             raise ConfigurationError(f"resnet_model '{resnet_model}' is not one of {list(RESNET_MODELS)}.")
-        weights = "IMAGENET1K_V1" if pretrained else None
+        weights = torchvision.models.get_model_weights(resnet_model).IMAGENET1K_V1 if pretrained else None
         try:
             resnet = getattr(torchvision.models, resnet_model)(weights=weights)
-        except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError
-            raise ConfigurationError(
-                f"Could not load ImageNet weights for {resnet_model}: {error}. Without internet, put "
-                f"torchvision's weight file in {torch.hub.get_dir()}/checkpoints, or set "
-                "\"pretrained\": false to train from scratch."
-            ) from None
+        # No network (urllib's URLError is an OSError); a truncated, foreign or non-fitting cached file:
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
+            raise ConfigurationError(_weights_error(resnet_model, weights.url, error)) from None
         self.model = torch.nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool,
                                          resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4)
         self.pool = torch.nn.AdaptiveAvgPool2d(1)
@@ -57,3 +62,14 @@ class ResnetEncoder(Im2ImEncoder):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(batch, 3, height, width)`` -> ``(batch, C, 1, 1)``."""
         return self.pool(self.model(images))
+
+
+def _weights_error(resnet_model: str, url: str, error: Exception) -> str:
+    """What went wrong loading torchvision's ImageNet weights, and where the file must go."""
+    cached_file = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    if cached_file.exists():
+        return (f"Could not load the ImageNet weights for {resnet_model} from {cached_file} ({error}); delete it, or "
+                f"replace it with a copy of {url}.")
+    return (f"ImageNet weights for {resnet_model} are not in the torch hub cache and could not be downloaded "
+            f"({error}). Without internet, download {url} elsewhere and put it at {cached_file} (the cache is "
+            "$TORCH_HOME/hub/checkpoints), or set \"pretrained\": false to train from scratch.")

@@ -1,0 +1,79 @@
+"""BasicImageClassifier: backbone, vector, linear layer; built by hand or from a config."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from allencv_lite.common.params import load_config
+from allencv_lite.data.vocabulary import Vocabulary
+from allencv_lite.models import BasicImageClassifier, Model
+from allencv_lite.modules import FeedforwardEncoder, FlattenEncoder, ResnetEncoder
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def vocab() -> Vocabulary:
+    return Vocabulary({"labels": {"Cat": 1234, "Dog": 1234}})
+
+
+@pytest.fixture
+def small_classifier(vocab) -> BasicImageClassifier:
+    torch.manual_seed(0)
+    return BasicImageClassifier(vocab, FlattenEncoder(8, 1, 1), FeedforwardEncoder(hidden_channels=[4, 8]))
+
+
+def test_by_hand_and_from_the_seed_config_give_the_same_model(vocab):
+    # The README's interactive construction and the config block of cats_dogs_resnet50.jsonnet.
+    im2im = ResnetEncoder("resnet50", pretrained=False)
+    im2vec = FlattenEncoder(input_channels=2048, input_height=1, input_width=1)
+    by_hand = BasicImageClassifier(vocab, im2vec, im2im)
+    model_block = load_config(REPO / "training_config" / "cats_dogs_resnet50.jsonnet",
+                              ext_vars={"TRAIN_PATH": "unused", "VALIDATION_PATH": "unused"})["model"]
+    from_config = Model.from_params({**model_block, "im2im_encoder": {**model_block["im2im_encoder"],
+                                                                      "pretrained": False}}, "model", vocab=vocab)
+    assert type(from_config) is BasicImageClassifier
+    assert repr(from_config) == repr(by_hand)
+    assert {k: v.shape for k, v in from_config.state_dict().items()} == \
+        {k: v.shape for k, v in by_hand.state_dict().items()}
+    assert by_hand.state_dict()["_classification_layer.weight"].shape == (2, 2048)
+
+
+def test_forward_gives_logits_probabilities_and_the_cross_entropy_loss(small_classifier):
+    images, labels = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 1, 0])
+    output = small_classifier(images, labels)
+    assert output["logits"].shape == output["probs"].shape == (4, 2)
+    torch.testing.assert_close(output["probs"].sum(dim=1), torch.ones(4))
+    torch.testing.assert_close(output["loss"], torch.nn.functional.cross_entropy(output["logits"], labels))
+
+
+def test_without_labels_there_is_no_loss(small_classifier):
+    assert "loss" not in small_classifier(torch.randn(2, 3, 16, 16))
+
+
+def test_accuracy_counts_argmax_hits_until_reset(small_classifier):
+    small_classifier.eval()
+    images = torch.randn(6, 3, 16, 16)
+    predicted = small_classifier(images)["logits"].argmax(dim=1)
+    labels = predicted.clone()
+    labels[:2] = 1 - labels[:2]  # two of six wrong
+    small_classifier(images, labels)
+    assert small_classifier.get_metrics(reset=True)["accuracy"] == pytest.approx(4 / 6)
+    assert small_classifier.get_metrics() == {"accuracy": 0.0}
+
+
+def test_labels_are_added_in_vocabulary_order(vocab, small_classifier):
+    output = small_classifier.make_output_human_readable({"probs": torch.tensor([[0.9, 0.1], [0.2, 0.8]])})
+    assert output["label"] == ["Cat", "Dog"]
+
+
+def test_without_an_im2im_encoder_images_go_straight_to_the_im2vec_encoder(vocab):
+    model = BasicImageClassifier(vocab, FlattenEncoder(3, 4, 4))
+    assert model(torch.zeros(5, 3, 4, 4))["logits"].shape == (5, 2)
+    assert model._classification_layer.in_features == 48
+
+
+def test_dropout_sits_before_the_classification_layer(vocab):
+    model = BasicImageClassifier(vocab, FlattenEncoder(3, 4, 4), dropout=0.3)
+    assert isinstance(model._dropout, torch.nn.Dropout) and model._dropout.p == 0.3
+    assert isinstance(BasicImageClassifier(vocab, FlattenEncoder(3, 4, 4))._dropout, torch.nn.Identity)
