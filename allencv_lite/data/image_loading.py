@@ -84,7 +84,7 @@ def _decoding(path: ImageSource) -> Iterator[None]:
     except UnidentifiedImageError:
         raise UnreadableImageError(path, NOT_AN_IMAGE, "Pillow recognises no image format in it") from None
     except Exception as error:  # noqa: BLE001 - corrupt data makes Pillow raise OSError, SyntaxError, struct.error...
-        reason = TRUNCATED if "truncated" in str(error) else CORRUPT
+        reason = TRUNCATED if "truncated" in str(error).lower() else CORRUPT
         raise UnreadableImageError(path, reason, f"{type(error).__name__}: {error}") from None
 
 
