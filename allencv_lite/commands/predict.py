@@ -10,6 +10,10 @@ from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors.predictor import JsonDict, Predictor
 
 
+# What a bad input line raises: it becomes an error record, and the other lines still run.
+INPUT_ERRORS = (ConfigurationError, UnreadableImageError)
+
+
 def _numbered_lines(stream: IO[str]) -> Iterator[Tuple[int, str]]:
     for number, line in enumerate(stream, start=1):
         if line.strip():
@@ -19,8 +23,10 @@ def _numbered_lines(stream: IO[str]) -> Iterator[Tuple[int, str]]:
 def predict_lines(predictor: Predictor, stream: IO[str], batch_size: int = 1) -> Iterator[Tuple[bool, JsonDict]]:
     """Predict each JSON line of ``stream``; yields ``(ok, record)`` in input order.
 
-    A line that fails (bad JSON, missing file, not an image) gives the record
-    ``{"line": n, "error": "..."}`` and the others still run.
+    Lines are predicted ``batch_size`` at a time, in one forward pass each. A line that
+    fails (bad JSON, missing file, not an image) gives the record ``{"line": n, "error":
+    "..."}`` (``n`` counts from 1, blank lines included) and the others still run; a batch
+    holding a bad line is re-run one line at a time to find it.
     """
     pending: List[Tuple[int, JsonDict]] = []
 
@@ -30,11 +36,11 @@ def predict_lines(predictor: Predictor, stream: IO[str], batch_size: int = 1) ->
         try:
             outputs = predictor.predict_batch_json([inputs for _, inputs in pending])
             yield from ((True, output) for output in outputs)
-        except (ConfigurationError, UnreadableImageError, KeyError, TypeError):
+        except INPUT_ERRORS:
             for number, inputs in pending:  # find the failing line(s) one at a time
                 try:
                     yield True, predictor.predict_json(inputs)
-                except (ConfigurationError, UnreadableImageError, KeyError, TypeError) as error:
+                except INPUT_ERRORS as error:
                     yield False, {"line": number, "error": str(error)}
         pending.clear()
 
@@ -53,16 +59,37 @@ def predict_lines(predictor: Predictor, stream: IO[str], batch_size: int = 1) ->
     yield from flush()
 
 
+def _open(path: str, mode: str, role: str) -> IO[str]:
+    try:
+        return open(path, mode, encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"Cannot open the {role} {path}: {error.strerror}.") from None
+
+
 def run_predict(args: argparse.Namespace) -> int:
-    """Run the ``predict`` command; exit status 1 if any line failed."""
+    """Run the ``predict`` command.
+
+    Successful predictions go to stdout (unless ``--silent``), error records to stderr;
+    both go to ``--output-file`` in input order.
+
+    Returns:
+        0 if every line was predicted, 1 if any line failed.
+
+    Raises:
+        ConfigurationError: bad archive, predictor name, batch size, or a file that
+            cannot be opened (exit status 2).
+    """
+    if args.batch_size < 1:
+        raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device)
     predictor = Predictor.from_archive(archive, args.predictor)
-    source = sys.stdin if args.input_file == "-" else open(args.input_file, encoding="utf-8")
-    sink = open(args.output_file, "w", encoding="utf-8") if args.output_file else None
-    failures = 0
+    source = sys.stdin if args.input_file == "-" else _open(args.input_file, "r", "input file")
+    sink = _open(args.output_file, "w", "output file") if args.output_file else None
+    failures = lines = 0
     try:
         for ok, record in predict_lines(predictor, source, args.batch_size):
             failures += not ok
+            lines += 1
             line = json.dumps(record)
             if sink is not None:
                 sink.write(line + "\n")
@@ -73,12 +100,16 @@ def run_predict(args: argparse.Namespace) -> int:
             source.close()
         if sink is not None:
             sink.close()
+    if failures:
+        print(f"allencv-lite predict: {failures} of {lines} input lines failed.", file=sys.stderr)
     return 1 if failures else 0
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("predict", help="predict with a trained model",
-                                   description="Predict each JSON line of INPUT (as `allennlp predict`).")
+                                   description="Predict each JSON line of INPUT (as `allennlp predict`). A bad line gives an "
+                                   "error record with its line number and the others still run. Exit status: 0 "
+                                   "all lines predicted, 1 some line failed, 2 bad archive or arguments.")
     parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train`")
     parser.add_argument("input_file", help='JSON lines such as {"image_path": "cat.jpg"}, or - for stdin')
     parser.add_argument("--predictor", default="default_image", help="registered predictor name")

@@ -1,0 +1,146 @@
+"""``allencv-lite predict``: JSON lines in, JSON lines out, bad lines reported by number."""
+import io
+import json
+import runpy
+import sys
+import textwrap
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from allencv_lite.commands import main
+
+
+@pytest.fixture
+def digit_paths(digits_dir) -> List[str]:
+    """One validation image of each digit 0 to 4."""
+    return [str(sorted((digits_dir / "val" / str(d)).iterdir())[0]) for d in range(5)]
+
+
+@pytest.fixture
+def mixed_input(digit_paths, tmp_path) -> Path:
+    """Nine lines: five good, a missing file (3), a text file posing as an image (5), bad JSON (7),
+    a JSON list (8), and a blank line (6) that is skipped but still counted."""
+    fake = tmp_path / "fake.jpg"
+    fake.write_text("I am not a JPEG")
+    lines = [
+        json.dumps({"image_path": digit_paths[0]}),
+        json.dumps({"image_path": digit_paths[1]}),
+        json.dumps({"image_path": str(tmp_path / "missing.png")}),
+        json.dumps({"image_path": digit_paths[2]}),
+        json.dumps({"image_path": str(fake)}),
+        "",
+        '{"image_path": ',
+        "[1, 2]",
+        json.dumps({"image_path": digit_paths[3]}),
+        json.dumps({"image_path": digit_paths[4]}),
+    ]
+    path = tmp_path / "input.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def records(text: str) -> List[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_good_lines_print_one_prediction_each_and_exit_0(digits_archive, digit_paths, tmp_path, capsys):
+    source = tmp_path / "good.jsonl"
+    source.write_text("".join(json.dumps({"image_path": p}) + "\n" for p in digit_paths))
+    assert main(["predict", str(digits_archive), str(source)]) == 0
+    outputs = records(capsys.readouterr().out)
+    assert len(outputs) == 5
+    assert all(set(output) == {"label", "probabilities", "top_k"} for output in outputs)
+
+
+@pytest.mark.parametrize("batch_size", ["1", "3", "32"])
+def test_bad_lines_give_numbered_error_records_and_the_rest_still_run(digits_archive, mixed_input, tmp_path, capsys,
+                                                                       batch_size):
+    output_file = tmp_path / "out.jsonl"
+    status = main(["predict", str(digits_archive), str(mixed_input), "--batch-size", batch_size,
+                   "--output-file", str(output_file)])
+    assert status == 1
+    captured = capsys.readouterr()
+    assert len(records(captured.out)) == 5
+    errors = records(captured.err)
+    assert [error["line"] for error in errors] == [3, 5, 7, 8]
+    assert "missing.png" in errors[0]["error"]
+    assert "fake.jpg: not an image" in errors[1]["error"]
+    assert errors[2]["error"].startswith("not a JSON object")
+    assert errors[3]["error"] == "not a JSON object: expected a JSON object"
+    assert "4 of 9 input lines failed" in captured.err
+    written = records(output_file.read_text())
+    assert ["line" in record for record in written] == [False, False, True, False, True, True, True, False, False]
+
+
+def test_batched_and_unbatched_predictions_agree(digits_archive, mixed_input, capsys):
+    main(["predict", str(digits_archive), str(mixed_input), "--batch-size", "1"])
+    one_at_a_time = records(capsys.readouterr().out)
+    main(["predict", str(digits_archive), str(mixed_input), "--batch-size", "4"])
+    batched = records(capsys.readouterr().out)
+    assert [o["label"] for o in batched] == [o["label"] for o in one_at_a_time]
+    for a, b in zip(batched, one_at_a_time):
+        assert a["probabilities"] == pytest.approx(b["probabilities"], abs=1e-6)
+
+
+def test_dash_reads_stdin(digits_archive, digit_paths, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps({"image_path": digit_paths[0]}) + "\n"))
+    assert main(["predict", str(digits_archive), "-"]) == 0
+    assert len(records(capsys.readouterr().out)) == 1
+
+
+def test_silent_prints_no_predictions_but_still_writes_them_and_reports_errors(digits_archive, mixed_input, tmp_path,
+                                                                               capsys):
+    output_file = tmp_path / "out.jsonl"
+    assert main(["predict", str(digits_archive), str(mixed_input), "--silent", "--output-file", str(output_file)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(records(captured.err)) == 4
+    assert len(records(output_file.read_text())) == 9
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["INPUT", "--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+    (["NOWHERE/in.jsonl"], "Cannot open the input file NOWHERE/in.jsonl: No such file or directory"),
+    (["INPUT", "--output-file", "NOWHERE/out.jsonl"], "Cannot open the output file NOWHERE/out.jsonl"),
+    (["INPUT", "--predictor", "default_imag"], "Did you mean 'default_image'?"),
+])
+def test_bad_arguments_exit_2_with_a_message(digits_archive, mixed_input, tmp_path, capsys, arguments, message):
+    arguments = [a.replace("INPUT", str(mixed_input)).replace("NOWHERE", str(tmp_path / "nowhere"))
+                 for a in arguments]
+    message = message.replace("NOWHERE", str(tmp_path / "nowhere"))
+    assert main(["predict", str(digits_archive), *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_missing_archive_exits_2(tmp_path, mixed_input, capsys):
+    assert main(["predict", str(tmp_path / "model.tar.gz"), str(mixed_input)]) == 2
+    assert "model.tar.gz does not exist" in capsys.readouterr().err
+
+
+def test_include_package_registers_a_predictor_of_your_own(digits_archive, digit_paths, tmp_path, monkeypatch,
+                                                           capsys):
+    (tmp_path / "my_predictors.py").write_text(textwrap.dedent('''
+        from allencv_lite.predictors import ImagePredictor, Predictor
+
+        @Predictor.register("label_only")
+        class LabelOnlyPredictor(ImagePredictor):
+            def predict_batch_json(self, inputs):
+                return [{"label": output["label"]} for output in super().predict_batch_json(inputs)]
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"image_path": digit_paths[0]}) + "\n")
+    status = main(["predict", str(digits_archive), str(source), "--predictor", "label_only",
+                   "--include-package", "my_predictors"])
+    assert status == 0
+    assert list(records(capsys.readouterr().out)[0]) == ["label"]
+
+
+def test_python_dash_m_allencv_lite_exits_1_when_a_line_fails(digits_archive, mixed_input, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["allencv-lite", "predict", str(digits_archive), str(mixed_input)])
+    with pytest.raises(SystemExit) as exit_status:
+        runpy.run_module("allencv_lite", run_name="__main__")
+    assert exit_status.value.code == 1
+    assert len(records(capsys.readouterr().out)) == 5
