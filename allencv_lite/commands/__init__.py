@@ -1,14 +1,15 @@
-"""The ``allencv-lite`` command line: ``train``, ``predict`` (as ``allennlp`` has them)."""
+"""The ``allencv-lite`` command line: ``train``, ``predict``, ``evaluate`` (as ``allennlp`` has them)
+and ``serve`` (the web demo, as ``allennlp.service.server_simple``)."""
 import argparse
 import importlib
 import logging
 import sys
 from typing import List, Optional
 
-from allencv_lite.commands import predict, train
+from allencv_lite.commands import evaluate, predict, serve, train
 from allencv_lite.common.checks import ConfigurationError
 
-SUBCOMMANDS = (train, predict)
+SUBCOMMANDS = (train, predict, evaluate, serve)
 
 
 def import_plugins(package_names: List[str]) -> None:

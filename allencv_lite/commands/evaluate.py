@@ -1,0 +1,59 @@
+"""``allencv-lite evaluate ARCHIVE DATA_PATH``: how well a trained model does on labelled images."""
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
+from allencv_lite.models.archival import load_archive
+
+
+def write_json_atomically(path: Path, value: object) -> None:
+    """Write ``value`` as indented JSON to ``path`` via a temporary file and ``os.replace``.
+
+    Raises:
+        ConfigurationError: the folder of ``path`` does not exist or is not writable.
+    """
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".partial",
+                                         delete=False) as partial:
+            json.dump(value, partial, indent=2)
+        os.replace(partial.name, path)
+    except OSError as error:
+        raise ConfigurationError(f"Cannot write --output-file {path}: {error.strerror}.") from None
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Run the ``evaluate`` command: print the metrics table, optionally write the metrics JSON.
+
+    Raises:
+        ConfigurationError: bad archive, data folder (missing, empty, or with a label the
+            model does not know), batch size or output path.
+    """
+    if args.batch_size < 1:
+        raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
+    interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size)
+    metrics = interpretation.metrics()
+    print(format_metrics_table(metrics))
+    if args.output_file:
+        write_json_atomically(Path(args.output_file), metrics)
+    return 0
+
+
+def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "evaluate", help="evaluate a trained model on labelled images",
+        description="Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on "
+                    "DATA_PATH (<root>/<label>/<image>), as `allennlp evaluate`. Images are prepared by the "
+                    "archive's validation reader.")
+    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train`")
+    parser.add_argument("data_path", help="folder with one sub-folder of images per label")
+    parser.add_argument("--output-file", default=None, help="write the metrics as JSON here")
+    parser.add_argument("--weights-file", default=None, help="use these weights instead of the archived ones")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
+    parser.add_argument("--cuda-device", type=int, default=-1, help="-1 for CPU, else the GPU index")
+    parser.set_defaults(func=run_evaluate)
+    return parser

@@ -1,0 +1,14 @@
+"""``allencv-lite serve --archive-path A``: the web demo (see :mod:`allencv_lite.service.server_simple`)."""
+import argparse
+
+from allencv_lite.service.server_simple import add_server_arguments, run_server
+
+
+def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "serve", help="serve a web demo of a trained model",
+        description="Serve a page where you drop an image and see the model's prediction, as "
+                    "`python -m allennlp.service.server_simple` (also `python -m allencv_lite.service.server_simple`).")
+    add_server_arguments(parser)
+    parser.set_defaults(func=run_server)
+    return parser

@@ -1,0 +1,1 @@
+"""Serving a trained model: a web demo (``server_simple``) on Flask."""

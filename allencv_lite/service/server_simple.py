@@ -1,0 +1,152 @@
+"""A web demo for a trained model, as AllenNLP's ``server_simple``, on Flask::
+
+    python -m allencv_lite.service.server_simple --archive-path runs/cats_dogs_cpu/model.tar.gz \\
+        --predictor default_image --title "Cats and Dogs Classifier" --classification
+
+(or ``allencv-lite serve`` with the same options) serves, on http://127.0.0.1:8000/, a page
+where you drop or pick an image, see it, and see the model's probability for each label.
+
+The page posts to ``POST /predict``, which takes either a multipart form with the image file
+in the field ``image`` or a JSON object ``{"image": "<base64 of the file>"}`` and answers with
+the predictor's JSON. A body that is not an image gets ``400`` with ``{"error": "..."}``; one
+larger than ``max_upload_bytes`` gets ``413``. The server never reads files named in a request
+(``image_path`` is refused), listens on the loopback interface unless ``--host`` says
+otherwise, and runs one prediction at a time (a lock), so concurrent requests are safe.
+"""
+import argparse
+import base64
+import logging
+import sys
+import threading
+from typing import Any, List, Optional
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.data.image_loading import UnreadableImageError
+from allencv_lite.models.archival import load_archive
+from allencv_lite.predictors.predictor import JsonDict, Predictor
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_UPLOAD_MB = 10.0
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class BadRequest(Exception):
+    """A request the demo cannot answer; becomes ``400`` with its message."""
+
+
+def request_inputs() -> JsonDict:
+    """The predictor input carried by the current ``POST /predict`` request.
+
+    Raises:
+        BadRequest: no image in the request, or an ``image_path`` (the demo does not read
+            files on the server).
+        RequestEntityTooLarge: the body is larger than the app's ``MAX_CONTENT_LENGTH``.
+    """
+    if request.files:
+        upload = request.files.get("image")
+        if upload is None:
+            raise BadRequest(f"Send the image in the form field 'image'; got fields {sorted(request.files)}.")
+        return {"image": base64.b64encode(upload.read()).decode("ascii")}
+    if request.is_json:
+        inputs = request.get_json(silent=True)
+        if not isinstance(inputs, dict):
+            raise BadRequest('The JSON body must be an object such as {"image": "<base64 of the file>"}.')
+        if "image_path" in inputs:
+            raise BadRequest("The demo does not read files on the server; send the image itself, "
+                             'as {"image": "<base64 of the file>"} or a multipart upload.')
+        return inputs
+    raise BadRequest('POST an image: a multipart form with the file in the field "image", '
+                     'or JSON {"image": "<base64 of the file>"}.')
+
+
+def make_app(predictor: Predictor, title: str = "allencv-lite demo", classification: bool = True,
+             max_upload_bytes: int = int(DEFAULT_MAX_UPLOAD_MB * 2**20)) -> Flask:
+    """The Flask app of the demo.
+
+    Args:
+        predictor: answers each request with ``predictor.predict_json(inputs)``.
+        title: the page's title and heading.
+        classification: the page draws one probability bar per label (the output needs
+            ``label`` and ``probabilities``); otherwise it shows the output JSON.
+        max_upload_bytes: larger request bodies are refused with ``413``.
+
+    Routes:
+        ``GET /``: the page. ``POST /predict``: see the module docstring.
+    """
+    app = Flask(__name__)  # templates/ and static/ live beside this module (package data)
+    app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
+    lock = threading.Lock()  # one prediction at a time: the model and augmentation pipeline are shared
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("index.html", title=title, classification=classification,
+                               max_upload_bytes=max_upload_bytes)
+
+    @app.post("/predict")
+    def predict() -> Any:
+        try:
+            inputs = request_inputs()
+            with lock:
+                return jsonify(predictor.predict_json(inputs))
+        except (BadRequest, ConfigurationError, UnreadableImageError) as error:
+            return jsonify({"error": str(error)}), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge) -> Any:
+        return jsonify({"error": f"The upload is larger than the limit of {max_upload_bytes} bytes "
+                                 f"({max_upload_bytes / 2**20:.1f} MiB)."}), 413
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        return jsonify({"error": error.description}), error.code
+
+    return app
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of the demo server (``--include-package`` is added by the command line)."""
+    parser.add_argument("--archive-path", required=True, help="model.tar.gz from `allencv-lite train`")
+    parser.add_argument("--predictor", default="default_image", help="registered predictor name")
+    parser.add_argument("--title", default="allencv-lite demo", help="the page's title")
+    parser.add_argument("--classification", action="store_true",
+                        help="draw a probability bar per label (else show the output JSON)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to listen on; the default is reachable only from this machine")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port")
+    parser.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_MB,
+                        help="larger uploads are refused with 413 (MiB)")
+    parser.add_argument("--cuda-device", type=int, default=-1, help="-1 for CPU, else the GPU index")
+    return parser
+
+
+def run_server(args: argparse.Namespace) -> int:
+    """Load the archive and serve the demo until interrupted (Flask's threaded server).
+
+    Raises:
+        ConfigurationError: bad archive or predictor name, or a non-positive upload limit.
+    """
+    if args.max_upload_mb <= 0:
+        raise ConfigurationError(f"--max-upload-mb must be positive, got {args.max_upload_mb}.")
+    predictor = Predictor.from_archive(load_archive(args.archive_path, cuda_device=args.cuda_device), args.predictor)
+    app = make_app(predictor, title=args.title, classification=args.classification,
+                   max_upload_bytes=int(args.max_upload_mb * 2**20))
+    if args.host not in LOOPBACK_HOSTS:
+        logger.warning("Listening on %s: the demo is reachable from other machines.", args.host)
+    logger.info("Serving %r on http://%s:%d/", args.title, args.host, args.port)
+    app.run(host=args.host, port=args.port, threaded=True)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m allencv_lite.service.server_simple ...``: the same as ``allencv-lite serve ...``."""
+    from allencv_lite.commands import main as command_line  # the command line sits on top of the service
+
+    return command_line(["serve", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

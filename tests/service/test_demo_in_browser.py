@@ -1,0 +1,125 @@
+"""The demo page in a real browser: Debian's headless Chromium driven by Playwright for Python.
+
+The server runs as ``python -m allencv_lite.service.server_simple`` on a free loopback port;
+the test uploads a photo through the page's file picker and checks what the page shows. A
+screenshot is saved under ``test-artifacts/``. Without ``/usr/bin/chromium`` the test is
+skipped, except in CI (``CI`` set), where it fails.
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def require_browser() -> None:
+    """Skip (outside CI) or fail (in CI) when Chromium or Playwright is missing."""
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is absent (Debian package 'chromium'; .ci/run installs it)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "Playwright for Python is not installed (pip install -e '.[dev]')"
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"The browser test must run in CI, but {missing}.")
+    if missing:
+        pytest.skip(f"Browser test skipped: {missing}.")
+
+
+def a_photo(tmp_path: Path) -> Path:
+    """The first photo of ``$ALLENCV_DATA_DIR/val``, else a generated 160x120 JPEG."""
+    data_dir = os.environ.get("ALLENCV_DATA_DIR")
+    if data_dir and (Path(data_dir) / "val").is_dir():
+        photos = sorted(p for p in (Path(data_dir) / "val").glob("*/*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        if photos:
+            return photos[0]
+    image = Image.fromarray(np.random.default_rng(0).integers(90, 160, (120, 160, 3), dtype=np.uint8))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((40, 20, 120, 100), fill=(240, 240, 240))
+    draw.text((70, 55), "7", fill=(0, 0, 0))
+    path = tmp_path / "generated.jpg"
+    image.save(path, quality=90)
+    return path
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def demo_url(digits_archive):
+    """``python -m allencv_lite.service.server_simple`` on a free loopback port, until the test ends."""
+    port = free_loopback_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "allencv_lite.service.server_simple", "--archive-path", str(digits_archive),
+         "--predictor", "default_image", "--title", "Digits Classifier", "--classification", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"The demo server exited with {server.returncode}:\n{server.stdout.read()[-3000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("The demo server did not answer within 90 s.")
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_url, digits_predictor, tmp_path):
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    photo = a_photo(tmp_path)
+    expected = digits_predictor.predict_json({"image_path": str(photo)})
+    ranked = sorted(expected["probabilities"].items(), key=lambda pair: -pair[1])
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 960, "height": 720})
+            page.goto(demo_url)
+            expect(page).to_have_title("Digits Classifier")
+            page.set_input_files("#file-input", str(photo))
+
+            expect(page.locator("#prediction")).to_be_visible(timeout=30_000)
+            expect(page.locator("#predicted-label")).to_have_text(expected["label"])
+            expect(page.locator("#predicted-probability")).to_have_text(f"{100 * ranked[0][1]:.1f}%")
+            rows = page.locator(".bar-row")
+            expect(rows).to_have_count(len(ranked))
+            assert [rows.nth(i).get_attribute("data-label") for i in range(len(ranked))] == [l for l, _ in ranked]
+            assert page.locator(".bar-value").all_inner_texts() == [f"{100 * p:.1f}%" for _, p in ranked]
+            fractions = page.eval_on_selector_all(
+                ".bar", "bars => bars.map(b => b.getBoundingClientRect().width / b.parentElement.getBoundingClientRect().width)")
+            assert fractions == pytest.approx([p for _, p in ranked], abs=0.01)
+            assert page.eval_on_selector("#preview", "img => img.complete && img.naturalWidth > 0")
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            screenshot = ARTIFACTS / "demo_in_browser.png"
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    print(f"screenshot: {screenshot}")
+    assert screenshot.stat().st_size > 0

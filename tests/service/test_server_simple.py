@@ -1,0 +1,117 @@
+"""The demo's HTTP interface, through Flask's test client and a real threaded server."""
+import base64
+import io
+import json
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from werkzeug.serving import make_server
+
+from allencv_lite.service.server_simple import make_app
+
+
+@pytest.fixture
+def client(digits_predictor):
+    return make_app(digits_predictor, title="Digits <Classifier>", classification=True,
+                    max_upload_bytes=100_000).test_client()
+
+
+def upload(client, data: bytes, name: str = "digit.png"):
+    return client.post("/predict", data={"image": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def test_the_page_carries_the_escaped_title_and_the_settings(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "<title>Digits &lt;Classifier&gt;</title>" in page
+    assert "<h1>Digits &lt;Classifier&gt;</h1>" in page
+    assert 'data-classification="true"' in page and 'data-max-upload-bytes="100000"' in page
+
+
+def test_the_page_script_and_style_are_served(client):
+    assert b"drawBars" in client.get("/static/demo.js").data
+    assert client.get("/static/demo.css").status_code == 200
+
+
+def test_a_multipart_upload_gets_the_predictors_json(client, digits_predictor, digit_pngs):
+    response = upload(client, digit_pngs[3])
+    assert response.status_code == 200
+    assert response.get_json() == digits_predictor.predict_json({"image": base64.b64encode(digit_pngs[3]).decode()})
+
+
+def test_a_json_base64_image_gets_the_same_answer_as_the_upload(client, digit_pngs):
+    response = client.post("/predict", json={"image": base64.b64encode(digit_pngs[3]).decode()})
+    assert response.status_code == 200
+    assert response.get_json() == upload(client, digit_pngs[3]).get_json()
+
+
+@pytest.mark.parametrize("send, message", [
+    (lambda c: upload(c, b"GIF89a but not really", "fake.gif"), "<image bytes>: not an image"),
+    (lambda c: c.post("/predict", json={"image": "%%%"}), "'image' is not valid base64"),
+    (lambda c: c.post("/predict", json={"image_path": "/etc/passwd"}), "does not read files on the server"),
+    (lambda c: c.post("/predict", json=[1, 2]), "The JSON body must be an object"),
+    (lambda c: c.post("/predict", data={"photo": (io.BytesIO(b"x"), "x.png")}, content_type="multipart/form-data"),
+     "Send the image in the form field 'image'; got fields ['photo']"),
+    (lambda c: c.post("/predict", data="hello", content_type="text/plain"), "POST an image"),
+])
+def test_requests_without_a_readable_image_get_400_with_a_message(client, send, message):
+    response = send(client)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]
+
+
+def test_an_upload_over_the_limit_gets_413(client, large_png):
+    assert len(large_png) > 100_000
+    response = upload(client, large_png)
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "The upload is larger than the limit of 100000 bytes (0.1 MiB)."
+
+
+def test_an_unknown_route_gets_a_json_404(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404 and "error" in response.get_json()
+
+
+class RecordingPredictor:
+    """Forwards to a predictor, slowly, and records how many calls overlapped."""
+
+    def __init__(self, predictor) -> None:
+        self.predictor = predictor
+        self.active = 0
+        self.most_active = 0
+        self._counter = threading.Lock()
+
+    def predict_json(self, inputs):
+        with self._counter:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        try:
+            time.sleep(0.02)  # long enough for other request threads to arrive
+            return self.predictor.predict_json(inputs)
+        finally:
+            with self._counter:
+                self.active -= 1
+
+
+def test_concurrent_requests_to_a_threaded_server_get_their_own_answers(digits_predictor, digit_pngs):
+    recording = RecordingPredictor(digits_predictor)
+    server = make_server("127.0.0.1", 0, make_app(recording), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/predict"
+
+    def ask(png: bytes) -> dict:
+        body = json.dumps({"image": base64.b64encode(png).decode()}).encode()
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(ask, digit_pngs * 2))
+    finally:
+        server.shutdown()
+    expected = [digits_predictor.predict_json({"image": base64.b64encode(png).decode()}) for png in digit_pngs]
+    assert answers == expected * 2
+    assert recording.most_active == 1  # the lock let one prediction run at a time
