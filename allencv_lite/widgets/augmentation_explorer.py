@@ -1,4 +1,5 @@
 """See what an augmentation config does to an image before training with it."""
+import html
 import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -39,7 +40,8 @@ class Slider:
         kind = {(True, True): widgets.IntRangeSlider, (True, False): widgets.IntSlider,
                 (False, True): widgets.FloatRangeSlider, (False, False): widgets.FloatSlider}[self.is_integer, is_range]
         return kind(value=self.default, min=self.minimum, max=self.maximum, step=self.step, description=description,
-                    continuous_update=False, style={"description_width": "initial"})
+                    continuous_update=False, style={"description_width": "initial"},
+                    layout=widgets.Layout(width="340px"))
 
 
 # The transforms offered, with sliders for the arguments worth exploring (albumentations' own
@@ -73,22 +75,22 @@ def _config_value(value: Any) -> Any:
 
 
 class _TransformRow(widgets.HBox):
-    """A checkbox to use one transform, its ``p`` and its argument sliders."""
+    """A checkbox to use one transform; once ticked, its ``p`` and argument sliders show."""
 
     def __init__(self, name: str, sliders: Dict[str, Slider]) -> None:
         self.name = name
         self.enabled = widgets.Checkbox(value=False, description=name, indent=False,
-                                        layout=widgets.Layout(width="220px"))
+                                        layout=widgets.Layout(width="210px"))
         self.probability = PROBABILITY.make_widget("p")
         self.arguments = {argument: slider.make_widget(argument) for argument, slider in sliders.items()}
-        super().__init__([self.enabled, self.probability, *self.arguments.values()],
-                         layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        self.enabled.observe(self._enable_sliders, "value")
-        self._enable_sliders()
+        self.sliders = widgets.HBox([self.probability, *self.arguments.values()],
+                                    layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([self.enabled, self.sliders], layout=widgets.Layout(align_items="flex-start"))
+        self.enabled.observe(self._show_sliders, "value")
+        self._show_sliders()
 
-    def _enable_sliders(self, change: Optional[Dict[str, Any]] = None) -> None:
-        for slider in (self.probability, *self.arguments.values()):
-            slider.disabled = not self.enabled.value
+    def _show_sliders(self, change: Optional[Dict[str, Any]] = None) -> None:
+        self.sliders.layout.display = None if self.enabled.value else "none"
 
     def config(self) -> Dict[str, Any]:
         """This transform's config block, e.g. ``{"type": "rotate", "limit": 30, "p": 0.5}``."""
@@ -116,7 +118,7 @@ class AugmentationExplorer(widgets.VBox):
 
     Attributes:
         rows: ``{transform name: row}``; each row has ``enabled`` (checkbox), ``probability``
-            (the ``p`` slider) and ``arguments`` (``{argument: slider}``).
+            (the ``p`` slider) and ``arguments`` (``{argument: slider}``), shown once ticked.
         original, samples: the ``ipywidgets.Image`` of the original and of each augmented copy.
         config_text: the JSON of :attr:`config`, shown under the images.
         message: why the images could not be drawn (an argument albumentations rejects), or empty.
@@ -125,7 +127,7 @@ class AugmentationExplorer(widgets.VBox):
         UnreadableImageError: ``image`` is a path to something that is not an image.
     """
 
-    def __init__(self, image: ImageSource, num_samples: int = 4, seed: int = 0, thumbnail_size: int = 192) -> None:
+    def __init__(self, image: ImageSource, num_samples: int = 4, seed: int = 0, thumbnail_size: int = 160) -> None:
         self.image = as_rgb_array(image)
         self.seed = seed
         self.thumbnail_size = thumbnail_size
@@ -182,7 +184,7 @@ class AugmentationExplorer(widgets.VBox):
         self._redraw()
 
     def _redraw(self, change: Optional[Dict[str, Any]] = None) -> None:
-        self.config_text.value = f"<pre class='allencv-augmentation-config'>{self.config_json}</pre>"
+        self.config_text.value = f"<pre class='allencv-augmentation-config'>{html.escape(self.config_json, quote=False)}</pre>"
         try:
             images = self.augmented_images()
         except ConfigurationError as error:

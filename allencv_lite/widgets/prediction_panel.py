@@ -39,13 +39,14 @@ class PredictionPanel(widgets.VBox):
         self.predictor = predictor
         self.thumbnail_size = thumbnail_size
         self.prediction: Optional[JsonDict] = None
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Choose an image")
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Choose an image",
+                                         layout=widgets.Layout(width="auto"))
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width=f"{thumbnail_size}px",
                                                                        display="none"))
         self.label = widgets.HTML("Choose an image to classify.")
         self.bars: Dict[str, widgets.FloatProgress] = {}
         self.bar_rows = widgets.VBox()
-        super().__init__([self.upload, widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
+        super().__init__([widgets.HBox([self.upload]), widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
         self.add_class("allencv-prediction-panel")
         self.upload.observe(self._on_upload, "value")
 

@@ -47,12 +47,13 @@ def test_sliders_write_their_values_into_the_json_config(gradient_image):
     assert '"limit": 45' in explorer.config_text.value
 
 
-def test_sliders_of_unticked_transforms_are_disabled(gradient_image):
+def test_sliders_show_only_once_their_transform_is_ticked(gradient_image):
     explorer = AugmentationExplorer(gradient_image)
     row = explorer.rows["random_brightness_contrast"]
-    assert row.probability.disabled and row.arguments["brightness_limit"].disabled
+    assert row.sliders.layout.display == "none"
+    assert row.sliders.children == (row.probability, row.arguments["brightness_limit"], row.arguments["contrast_limit"])
     row.enabled.value = True
-    assert not row.probability.disabled and not row.arguments["brightness_limit"].disabled
+    assert row.sliders.layout.display is None
 
 
 def test_the_shown_config_builds_a_dataset_reader(gradient_image):

@@ -1,0 +1,181 @@
+"""The three notebook widgets, seen in a real JupyterLab in headless Chromium.
+
+JupyterLab runs on a free loopback port with a token and its own settings folders; a scratch
+notebook under test-artifacts/ (git-ignored) holds one cell per widget; Playwright drives the
+Debian Chromium at /usr/bin/chromium (never a downloaded browser). Screenshots go to
+test-artifacts/jupyterlab/.
+"""
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPOSITORY / "test-artifacts" / "jupyterlab"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium); "
+                                       "in CI (CI set) a missing browser fails instead")
+
+# One cell per widget. The predictor's classifier always gives logits (0, 5) for (Cat, Dog),
+# so any photo is "Dog" with probability e^5 / (1 + e^5) = 99.3 %.
+CELLS = [
+    """\
+import numpy as np
+import torch
+from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
+from allencv_lite.data.vocabulary import Vocabulary
+from allencv_lite.models.basic_image_classifier import BasicImageClassifier
+from allencv_lite.modules.im2im_encoders.feedforward_encoder import FeedforwardEncoder
+from allencv_lite.modules.im2vec_encoders.flatten_encoder import FlattenEncoder
+from allencv_lite.predictors.image_predictor import ImagePredictor
+from allencv_lite.training.trainer import Trainer
+from allencv_lite.widgets import AugmentationExplorer, LiveTrainingCurves, PredictionPanel
+
+torch.manual_seed(0)
+vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
+model = BasicImageClassifier(vocab, FlattenEncoder(input_channels=4), FeedforwardEncoder(hidden_channels=[4]))""",
+    """\
+explorer = AugmentationExplorer("picture.png")
+explorer.rows["flip"].enabled.value = True
+explorer""",
+    """\
+optimizer = torch.optim.Adam([{"params": model._im2im_encoder.parameters(), "lr": 1e-3},
+                              {"params": model._classification_layer.parameters(), "lr": 1e-2}])
+data = [{"image": torch.randn(4, 3, 8, 8), "label": torch.randint(0, 2, (4,))} for _ in range(5)]
+Trainer(model, optimizer, data, validation_data_loader=data[:2], num_epochs=3, cuda_device=-1,
+        callbacks=[LiveTrainingCurves(redraw_interval=0.0)]).train();""",
+    """\
+with torch.no_grad():
+    model._classification_layer.weight.zero_()
+    model._classification_layer.bias.copy_(torch.tensor([0.0, 5.0]))
+PredictionPanel(ImagePredictor(model.eval(), ImageClassificationDirectoryReader(augmentation=[])))""",
+]
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_scratch_notebook(folder: Path) -> Path:
+    """The notebook with the widget cells, and the picture they use, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    picture = Image.new("RGB", (160, 120), (90, 140, 200))
+    drawing = ImageDraw.Draw(picture)
+    drawing.ellipse((20, 20, 100, 100), fill=(240, 200, 40))  # a sun on the left, so a flip shows
+    drawing.rectangle((0, 95, 160, 120), fill=(60, 150, 60))
+    picture.save(folder / "picture.png")
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in CELLS],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}})
+    path = folder / "widgets.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab server rooted at the repository; yields ``(base_url, token)``."""
+    port, token = free_loopback_port(), secrets.token_hex(16)
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false",
+                                                                           "checkForUpdates": False}))
+    environment = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+                       JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+                       JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
+                       JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+    log = open(tmp_path / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPOSITORY}",
+         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.extension_manager=readonly", "--allow-root"],
+        env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base_url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text())
+                time.sleep(0.5)
+        yield base_url, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def test_the_three_widgets_render_and_the_panel_classifies_an_uploaded_image(jupyterlab):
+    from playwright.sync_api import expect, sync_playwright
+
+    base_url, token = jupyterlab
+    notebook = write_scratch_notebook(ARTIFACTS)
+    relative = notebook.relative_to(REPOSITORY).as_posix()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base_url}/lab/tree/{relative}?token={token}", timeout=60_000)
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                                   "&& window.jupyterapp.shell.currentWidget.sessionContext", timeout=60_000)
+            page.evaluate("""async () => {
+                const panel = window.jupyterapp.shell.currentWidget;
+                await panel.sessionContext.ready;
+                await window.jupyterapp.commands.execute('notebook:run-all-cells');
+            }""")
+
+            explorer = page.locator(".allencv-augmentation-explorer")
+            expect(explorer).to_be_visible(timeout=90_000)
+            expect(explorer.locator("img")).to_have_count(5)
+            expect(explorer.locator(".allencv-augmentation-config")).to_contain_text('"type": "flip"')
+            explorer.screenshot(path=ARTIFACTS / "augmentation_explorer.png")
+
+            curves = page.locator(".allencv-live-training-curves")
+            expect(curves).to_contain_text("epoch 3/3: training loss", timeout=90_000)
+            assert curves.locator("img").evaluate("image => image.naturalWidth") == 960
+            expect(page.locator(".allencv-live-training-curves")).to_have_count(1)
+            curves.scroll_into_view_if_needed()
+            curves.screenshot(path=ARTIFACTS / "live_training_curves.png")
+
+            panel = page.locator(".allencv-prediction-panel")
+            expect(panel).to_be_visible(timeout=60_000)
+            with page.expect_file_chooser() as chooser:
+                panel.locator("button.widget-upload").click()
+            chooser.value.set_files(str(ARTIFACTS / "picture.png"))
+            expect(panel.locator(".allencv-predicted-label")).to_have_text("Dog", timeout=30_000)
+            expect(panel).to_contain_text("99.3%")
+            expect(panel.locator(".widget-hprogress")).to_have_count(2)
+            panel.scroll_into_view_if_needed()
+            panel.screenshot(path=ARTIFACTS / "prediction_panel.png")
+
+            outputs = page.locator(".jp-OutputArea-output")
+            expect(outputs.filter(has_text="Loading widget")).to_have_count(0)
+            expect(outputs.filter(has_text="Error displaying widget")).to_have_count(0)
+            page.screenshot(path=ARTIFACTS / "notebook.png", full_page=True)
+        finally:
+            browser.close()
