@@ -171,12 +171,18 @@ def prediction_reader_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     return reader_config
 
 
-def _without_pretrained_downloads(block: Any) -> Any:
-    """The config with every ``"pretrained": true`` turned off: the archive has the weights."""
+# Config keys that load starting weights when a model is built; the archive holds the trained weights.
+_STARTING_WEIGHTS = {"pretrained": False, "pretrained_file": None}
+
+
+def _without_starting_weights(block: Any) -> Any:
+    """The config with ``"pretrained"`` turned off and ``"pretrained_file"`` unset everywhere:
+    the archive has the weights, and the machine that loads it may lack the starting ones."""
     if isinstance(block, dict):
-        return {k: (False if k == "pretrained" else _without_pretrained_downloads(v)) for k, v in block.items()}
+        return {k: (_STARTING_WEIGHTS[k] if k in _STARTING_WEIGHTS else _without_starting_weights(v))
+                for k, v in block.items()}
     if isinstance(block, list):
-        return [_without_pretrained_downloads(v) for v in block]
+        return [_without_starting_weights(v) for v in block]
     return block
 
 
@@ -224,7 +230,7 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
     if not isinstance(state, Mapping):
         raise ConfigurationError(f"The weights of {archive_file} are a {type(state).__name__}, "
                                  "not a state_dict (a mapping of parameter names to tensors).")
-    model = Model.from_params(_without_pretrained_downloads(config["model"]), "model", vocab=vocab)
+    model = Model.from_params(_without_starting_weights(config["model"]), "model", vocab=vocab)
     try:
         model.load_state_dict(state)
     except RuntimeError as error:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.archival import (
     ARCHIVE_FORMAT_VERSION,
     archive_model,
@@ -17,6 +18,7 @@ from allencv_lite.models.archival import (
     load_archive,
     prediction_reader_config,
 )
+from allencv_lite.models.model import Model
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +238,19 @@ def test_without_a_validation_reader_prediction_keeps_only_the_deterministic_ste
     assert prediction_reader_config(config) == {"type": "image_classification_directory", "lazy": True,
                                                  "augmentation": [RESIZE, NORMALIZE]}
     assert "without its random steps ['flip', 'vertical_flip', 'random_resized_crop', 'resize']" in caplog.text
+
+
+def test_loading_never_reads_the_starting_weights_the_config_names(tmp_path):
+    """The archive holds the trained weights; the checkpoint training started from may be gone."""
+    vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
+    model_config = {"type": "basic_image_classifier",
+                    "im2im_encoder": {"type": "timm", "model_name": "test_resnet"},
+                    "im2vec_encoder": {"type": "global_average", "input_channels": 8}}
+    model = Model.from_params(model_config, "model", vocab=vocab)
+    model_config["im2im_encoder"]["pretrained_file"] = str(tmp_path / "deleted_checkpoint.pth")
+    config = {"dataset_reader": {"type": "image_classification_directory", "augmentation": [RESIZE]},
+              "model": model_config}
+    archive = archive_model(tmp_path / "model.tar.gz", config, model.state_dict(), vocab)
+    loaded = load_archive(archive).model
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
