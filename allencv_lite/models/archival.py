@@ -186,13 +186,31 @@ def _without_starting_weights(block: Any) -> Any:
     return block
 
 
+def _load_device(cuda_device: int) -> torch.device:
+    """``-1`` -> CPU; ``N`` -> GPU N, or the CPU with a warning where CUDA is absent (as the trainer does).
+
+    Raises:
+        ConfigurationError: GPU ``N`` does not exist on a machine that has CUDA.
+    """
+    if cuda_device < 0:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        logger.warning("cuda_device=%d but CUDA is not available; loading the model on the CPU.", cuda_device)
+        return torch.device("cpu")
+    if cuda_device >= torch.cuda.device_count():
+        raise ConfigurationError(f"cuda_device={cuda_device}, but this machine has {torch.cuda.device_count()} "
+                                 "GPU(s), numbered from 0; use -1 for the CPU.")
+    return torch.device(f"cuda:{cuda_device}")
+
+
 def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
                  weights_file: Optional[Union[str, os.PathLike]] = None) -> Archive:
     """Rebuild the model saved in ``archive_file``.
 
     Args:
         archive_file: a ``model.tar.gz`` written by ``allencv-lite train``.
-        cuda_device: -1 for CPU, else the GPU index to load onto.
+        cuda_device: -1 for CPU, else the GPU index to load onto (the CPU, with a warning,
+            where CUDA is not available).
         weights_file: use these weights instead of the archived ones (e.g. another epoch).
 
     Returns:
@@ -218,7 +236,7 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
             if key not in config:
                 raise ConfigurationError(f"Archive {archive_file}: {CONFIG_NAME} has no '{key}' block.")
         vocab = Vocabulary.from_files(folder / VOCABULARY_DIR)
-        device = torch.device("cpu" if cuda_device < 0 else f"cuda:{cuda_device}")
+        device = _load_device(cuda_device)
         weights_path = weights_file or folder / WEIGHTS_NAME
         try:
             state = torch.load(weights_path, map_location=device, weights_only=True)

@@ -254,3 +254,17 @@ def test_loading_never_reads_the_starting_weights_the_config_names(tmp_path):
     loaded = load_archive(archive).model
     for name, tensor in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_a_gpu_asked_for_without_cuda_loads_on_the_cpu_with_a_warning(digits_archive, monkeypatch, caplog):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = load_archive(digits_archive, cuda_device=0).model
+    assert {parameter.device.type for parameter in model.parameters()} == {"cpu"}
+    assert "cuda_device=0 but CUDA is not available" in caplog.text
+
+
+def test_a_gpu_that_does_not_exist_is_refused(digits_archive, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigurationError, match="cuda_device=3, but this machine has 1 GPU"):
+        load_archive(digits_archive, cuda_device=3)
