@@ -58,6 +58,8 @@ class Augmentation(Registrable, FromParams):
             ConfigurationError: unknown name, a key the transform does not take, or a value
                 albumentations rejects; the message names the key path.
         """
+        if not isinstance(params, dict):
+            raise ConfigurationError(f"{path}: expected a transform block such as {{\"type\": \"flip\"}}, got {params!r}")
         params = dict(params)
         name = params.pop("type", None)
         if name is None:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-
 RED, BLUE = (220, 20, 20), (20, 20, 220)
 
 
@@ -22,7 +21,7 @@ def write_image(path: Path, size: Tuple[int, int] = (12, 8), color=RED, mode: st
 def write_truncated_jpeg(path: Path) -> Path:
     """A JPEG whose header is valid but whose body stops half way (a download cut short)."""
     noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
-    write_image(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(noise).save(path, format="JPEG", quality=95)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])

@@ -63,6 +63,8 @@ def test_compositions_take_a_nested_list_of_transforms():
      "Did you mean 'random_brightness_contrast'?"),
     ({"type": "one_of", "transforms": [{"type": "blur", "blur_limit": "big"}]},
      "dataset_reader.augmentation[1].transforms[0] ('blur'):"),
+    ({"type": "one_of", "transforms": ["blur"]},
+     "dataset_reader.augmentation[1].transforms[0]: expected a transform block such as {\"type\": \"flip\"}, got 'blur'"),
 ])
 def test_parameter_errors_name_the_config_path(block, message):
     with pytest.raises(ConfigurationError) as error:
