@@ -34,6 +34,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """
     if args.batch_size < 1:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    if args.output_file and not Path(args.output_file).parent.is_dir():  # say so before the work, not after
+        raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
     interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size)
     metrics = interpretation.metrics()
