@@ -8,7 +8,6 @@ test-artifacts/jupyterlab/.
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -16,9 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+
+from allencv_lite.lessons import free_loopback_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPOSITORY / "test-artifacts" / "jupyterlab"
@@ -34,7 +34,6 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI
 # so any photo is "Dog" with probability e^5 / (1 + e^5) = 99.3 %.
 CELLS = [
     """\
-import numpy as np
 import torch
 from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
 from allencv_lite.data.vocabulary import Vocabulary
@@ -64,12 +63,6 @@ with torch.no_grad():
     model._classification_layer.bias.copy_(torch.tensor([0.0, 5.0]))
 PredictionPanel(ImagePredictor(model.eval(), ImageClassificationDirectoryReader(augmentation=[])))""",
 ]
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def write_scratch_notebook(folder: Path) -> Path:
