@@ -1,11 +1,17 @@
-"""``allencv-lite train CONFIG -s DIR``: build everything a config describes, train, archive."""
+"""``allencv-lite train CONFIG -s DIR``: build everything a config describes, train, archive.
+
+With ``trainer.cuda_device`` a list, one process per device trains with DistributedDataParallel;
+under ``torchrun`` every process runs this same command (see the README's multi-node recipe).
+``--recover`` resumes a run that stopped, from its newest checkpoint.
+"""
 import argparse
+import importlib
 import json
 import logging
 import random
 import shutil
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -15,8 +21,10 @@ from allencv_lite.common.params import load_config
 from allencv_lite.data.data_loader import DataLoaderFactory
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
 from allencv_lite.data.vocabulary import Vocabulary
-from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
+from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model, load_archive
 from allencv_lite.models.model import Model
+from allencv_lite.training import distributed
+from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -45,33 +53,99 @@ def check_top_level(config: Dict[str, Any]) -> None:
         raise ConfigurationError(f"Missing top-level key(s) {missing}.")
 
 
-def prepare_serialization_dir(serialization_dir: Path, force: bool) -> None:
-    """Create ``serialization_dir``; refuse a non-empty one unless ``force`` (which empties it).
+def prepare_serialization_dir(serialization_dir: Path, force: bool, recover: bool = False) -> None:
+    """Create ``serialization_dir``; refuse a non-empty one unless ``force`` (which empties it)
+    or ``recover`` (which keeps it, to resume).
 
     Raises:
-        ConfigurationError: the folder exists, is not empty, and ``force`` is false.
+        ConfigurationError: the folder exists, is not empty, and neither flag is set; both
+            flags are set; ``recover`` without a ``config.json`` in the folder.
     """
+    if force and recover:
+        raise ConfigurationError("--force and --recover cannot both be set: --force deletes the run that --recover "
+                                 "would resume.")
+    if recover:
+        if not (serialization_dir / CONFIG_NAME).is_file():
+            raise ConfigurationError(f"--recover: {serialization_dir} holds no {CONFIG_NAME}, so there is no run to "
+                                     "resume; train without --recover.")
+        return
     if serialization_dir.exists() and any(serialization_dir.iterdir()):
         if not force:
-            raise ConfigurationError(f"Serialization directory {serialization_dir} is not empty; "
-                                     "choose another, or pass --force to overwrite it.")
+            raise ConfigurationError(f"Serialization directory {serialization_dir} is not empty; choose another, "
+                                     "pass --recover to resume the run in it, or --force to overwrite it.")
         shutil.rmtree(serialization_dir)
     serialization_dir.mkdir(parents=True, exist_ok=True)
 
 
-def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], force: bool = False) -> Model:
+def differing_keys(saved: Any, current: Any, path: str = "") -> List[str]:
+    """Key paths (``trainer.num_epochs``) whose values differ between two configs."""
+    if isinstance(saved, dict) and isinstance(current, dict):
+        return [difference for key in sorted(set(saved) | set(current))
+                for difference in differing_keys(saved.get(key), current.get(key), f"{path}.{key}" if path else key)]
+    return [] if saved == current else [path or "(whole config)"]
+
+
+def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> None:
+    """Raise ``ConfigurationError`` naming the keys where ``config`` differs from the saved one."""
+    saved = json.loads((serialization_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+    differences = differing_keys(saved, json.loads(json.dumps(config)))
+    if differences:
+        raise ConfigurationError(f"--recover: the config differs from {serialization_dir / CONFIG_NAME} at "
+                                 f"{differences}; resume with the same config and overrides, or train a new run.")
+
+
+def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], force: bool = False,
+                recover: bool = False, callbacks: Optional[List[TrainerCallback]] = None,
+                include_package: Sequence[str] = ()) -> Model:
     """Train the experiment ``config`` describes, writing everything to ``serialization_dir``.
 
-    Writes ``config.json`` (resolved), ``vocabulary/``, ``metrics_epoch_<n>.json``,
-    ``best.th``, ``metrics.json`` and ``model.tar.gz``.
+    Writes ``config.json`` (resolved), ``vocabulary/``, ``checkpoints/epoch_<n>.th``,
+    ``metrics_epoch_<n>.json``, ``metrics.csv``, ``best.th``, ``metrics.json`` and
+    ``model.tar.gz``. With ``trainer.cuda_device`` a list of several devices, starts one
+    process per device (``include_package`` is imported in each) and returns the archived
+    model.
+
+    Args:
+        recover: resume the run in ``serialization_dir`` from its newest checkpoint.
+        callbacks: given to the trainer (e.g. a notebook's live plot).
 
     Raises:
         ConfigurationError: any config error, before training starts; a validation label
-            missing from the training data.
+            missing from the training data; with ``recover``, a config that differs from the
+            saved one.
     """
     check_top_level(config)
-    serialization_dir = Path(serialization_dir)
-    prepare_serialization_dir(serialization_dir, force)
+    devices = config["trainer"].get("cuda_device")
+    if isinstance(devices, list) and len(devices) > 1 and not distributed.launched_as_worker():
+        prepare_serialization_dir(Path(serialization_dir), force, recover)  # config errors show here, not in a worker
+        if recover:
+            check_recovered_config(config, Path(serialization_dir))
+        distributed.spawn(_train_worker, len(devices), (config, str(serialization_dir), recover, list(include_package)))
+        return load_archive(Path(serialization_dir) / ARCHIVE_NAME).model
+    if not distributed.launched_as_worker():
+        return _train_in_this_process(config, Path(serialization_dir), force, recover, callbacks)
+    distributed.init_process_group(distributed.resolve_device(devices))
+    try:
+        return _train_in_this_process(config, Path(serialization_dir), force, recover, callbacks)
+    finally:
+        distributed.destroy_process_group()
+
+
+def _train_worker(config: Dict[str, Any], serialization_dir: str, recover: bool, include_package: List[str]) -> None:
+    """One process of a multi-device run started by :func:`train_model`."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    for name in include_package:
+        importlib.import_module(name)
+    train_model(config, serialization_dir, recover=recover)
+
+
+def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
+                           callbacks: Optional[List[TrainerCallback]]) -> Model:
+    if distributed.is_main_process():
+        prepare_serialization_dir(serialization_dir, force, recover)
+        if recover:
+            check_recovered_config(config, serialization_dir)
+    distributed.barrier()  # process 0 has emptied or checked the folder
     set_seeds(config)
     reader = DatasetReader.from_params(config["dataset_reader"], "dataset_reader")
     validation_reader = (DatasetReader.from_params(config["validation_dataset_reader"], "validation_dataset_reader")
@@ -94,24 +168,28 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
 
     model = Model.from_params(config["model"], "model", vocab=vocab)
     trainer = Trainer.from_params(
-        config["trainer"], "trainer", model=model, serialization_dir=serialization_dir,
+        config["trainer"], "trainer", model=model, serialization_dir=serialization_dir, callbacks=callbacks,
         train_data_loader=loader_factory.build(train_data, for_training=True),
         validation_data_loader=(validation_loader_factory.build(validation_data, for_training=False)
                                 if validation_data is not None else None))
 
-    (serialization_dir / CONFIG_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
-    vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
+    if distributed.is_main_process() and not recover:
+        (serialization_dir / CONFIG_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
+        vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
     metrics = trainer.train()
-    (serialization_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    archive_model(serialization_dir / ARCHIVE_NAME, config, model.state_dict(), vocab)
-    logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)
+    if distributed.is_main_process():
+        (serialization_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        archive_model(serialization_dir / ARCHIVE_NAME, config, model.state_dict(), vocab)
+        logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)
     return model
 
 
 def train_model_from_file(config_file: Union[str, Path], serialization_dir: Union[str, Path],
-                          overrides: Optional[str] = None, force: bool = False) -> Model:
+                          overrides: Optional[str] = None, force: bool = False, recover: bool = False,
+                          include_package: Sequence[str] = ()) -> Model:
     """Load ``config_file`` (JSON or Jsonnet, with ``overrides``) and :func:`train_model` it."""
-    return train_model(load_config(config_file, overrides), serialization_dir, force=force)
+    return train_model(load_config(config_file, overrides), serialization_dir, force=force, recover=recover,
+                       include_package=include_package)
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -122,11 +200,14 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("-o", "--overrides", default=None,
                         help='JSON object merged into the config, e.g. \'{"trainer": {"num_epochs": 1}}\'')
     parser.add_argument("-f", "--force", action="store_true", help="overwrite a non-empty serialization dir")
+    parser.add_argument("-r", "--recover", action="store_true",
+                        help="resume the run in the serialization dir from its newest checkpoint")
     parser.set_defaults(func=run_train)
     return parser
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Run the ``train`` command."""
-    train_model_from_file(args.config_file, args.serialization_dir, args.overrides, args.force)
+    train_model_from_file(args.config_file, args.serialization_dir, args.overrides, args.force, args.recover,
+                          args.include_package)
     return 0

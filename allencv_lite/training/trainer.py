@@ -1,9 +1,28 @@
-"""The training loop: epochs of optimizer steps, validation, early stopping, best weights."""
+"""The training loop: epochs of optimizer steps, validation, early stopping, checkpoints.
+
+One epoch, in order (AllenNLP's ``GradientDescentTrainer``, pared down)::
+
+    scheduler.on_epoch_start(epoch)           # gradual unfreezing happens here
+    for each batch:                           # this process's share of it, if distributed
+        loss = model(**batch)["loss"] / batches per step
+        loss.backward()                       # DDP averages the gradients across processes
+        every num_gradient_accumulation_steps batches:
+            clip gradients; optimizer.step(); scheduler.step_batch()
+    validate (process 0); scheduler.step_epoch()
+    checkpoint, then best.th, metrics_epoch_<n>.json and a row of metrics.csv (process 0)
+
+Devices and processes live in :mod:`~allencv_lite.training.distributed`, checkpoints in
+:mod:`~allencv_lite.training.checkpointing`.
+"""
+import contextlib
+import csv
 import datetime
+import io
 import json
 import logging
 import os
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
@@ -14,37 +33,18 @@ from tqdm.auto import tqdm
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams, construct_from_signature
 from allencv_lite.models.model import Model
+from allencv_lite.training import distributed
 from allencv_lite.training.callbacks import TrainerCallback
+from allencv_lite.training.checkpointing import (Checkpointer, restore_random_states, save_atomically,
+                                                 write_text_atomically)
 from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler
 from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups
 
 logger = logging.getLogger(__name__)
 
 BEST_WEIGHTS_NAME = "best.th"
-
-
-def resolve_device(cuda_device: Optional[int]) -> torch.device:
-    """``None`` -> first GPU if any, else CPU; ``-1`` -> CPU; ``N`` -> GPU N.
-
-    A GPU asked for on a machine without CUDA falls back to the CPU with a warning, so a
-    config written for a GPU still runs on a laptop.
-    """
-    if cuda_device is None:
-        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
-    if cuda_device < 0:
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        logger.warning("cuda_device=%d but CUDA is not available; training on the CPU.", cuda_device)
-        return torch.device("cpu")
-    return torch.device(f"cuda:{cuda_device}")
-
-
-def save_atomically(obj: Any, path: Union[str, os.PathLike]) -> None:
-    """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    torch.save(obj, partial)
-    os.replace(partial, path)
+METRICS_CSV_NAME = "metrics.csv"
+PROGRESS_REFRESH_SECONDS = 0.5
 
 
 def parse_validation_metric(validation_metric: str) -> tuple:
@@ -59,12 +59,32 @@ def parse_validation_metric(validation_metric: str) -> tuple:
     return validation_metric[1:], validation_metric[0] == "+"
 
 
-class Trainer(FromParams):
-    """Trains a :class:`Model` (AllenNLP's ``GradientDescentTrainer``, pared down).
+def optimizer_steps_per_epoch(num_batches: int, num_gradient_accumulation_steps: int) -> int:
+    """Optimizer steps in an epoch of ``num_batches`` batches (a last, partial group of
+    batches still makes a step)."""
+    return -(-num_batches // num_gradient_accumulation_steps)
 
-    Each epoch runs one pass over ``train_data_loader`` (optimizer step per batch), then
-    one over ``validation_data_loader``; the weights with the best ``validation_metric`` are
-    kept in ``<serialization_dir>/best.th`` and loaded back at the end.
+
+@dataclass
+class MetricTracker:
+    """The best validation value so far and the epochs since it, for early stopping."""
+
+    higher_is_better: bool
+    best_value: Optional[float] = None
+    best_epoch: Optional[int] = None
+    epochs_without_improvement: int = 0
+
+    def update(self, value: float, epoch: int) -> bool:
+        """Record ``epoch``'s value; returns whether it is the best so far."""
+        if self.best_value is None or (value > self.best_value if self.higher_is_better else value < self.best_value):
+            self.best_value, self.best_epoch, self.epochs_without_improvement = value, epoch, 0
+            return True
+        self.epochs_without_improvement += 1
+        return False
+
+
+class Trainer(FromParams):
+    """Trains a :class:`Model`; every argument is a key of the config's ``trainer`` block.
 
     Args:
         model: the model; its ``forward(**batch)`` must return ``"loss"``.
@@ -75,43 +95,79 @@ class Trainer(FromParams):
         patience: stop after this many epochs without improvement (``None``: never).
         validation_metric: ``"+name"`` or ``"-name"`` of a validation metric (``loss``,
             ``accuracy``); the sign says whether higher or lower is better.
-        cuda_device: ``-1`` CPU, ``N`` GPU N, ``None`` (default) the first GPU if present.
-        serialization_dir: where ``best.th`` and ``metrics_epoch_<n>.json`` go (optional).
-        should_log_learning_rate: add ``lr_group_<i>`` to the metrics.
-        grad_norm: clip the gradients' total L2 norm to this value.
-        callbacks: hooks called during training (see :class:`TrainerCallback`).
+        cuda_device: ``-1`` CPU, ``N`` GPU N, ``None`` (default) the first GPU if present; a
+            list trains one process per entry with DistributedDataParallel (see
+            :func:`~allencv_lite.training.distributed.resolve_device`).
+        serialization_dir: where checkpoints, ``best.th``, ``metrics_epoch_<n>.json`` and
+            ``metrics.csv`` go (optional). Checkpoints found there are resumed from.
+        should_log_learning_rate: add each group's learning rate (``lr_group_<i>``) to the
+            per-batch metrics given to callbacks (epoch metrics always have the epoch's mean).
+        grad_norm: rescale the gradients so that their total L2 norm is at most this.
+        grad_clipping: clamp every gradient value to ``[-grad_clipping, grad_clipping]``.
+        num_gradient_accumulation_steps: batches whose gradients are summed per optimizer step
+            (an effective batch this many times larger).
+        learning_rate_scheduler: changes the learning rates as training goes (optional).
+        num_serialized_models_to_keep: checkpoints kept (the newest), ``None`` for all.
+        use_amp: mixed precision (float16 autocast and gradient scaling) on CUDA; ignored,
+            with a warning, on the CPU.
+        callbacks: hooks called during training (see :class:`TrainerCallback`), in process 0.
+
+    Raises:
+        ConfigurationError: ``patience`` or ``num_gradient_accumulation_steps`` below 1, a bad
+            ``validation_metric``.
     """
 
-    def __init__(self, model: Model, optimizer: torch.optim.Optimizer, train_data_loader: DataLoader,
-                 validation_data_loader: Optional[DataLoader] = None, num_epochs: int = 20,
+    def __init__(self, model: Model, optimizer: torch.optim.Optimizer, train_data_loader: Iterable,
+                 validation_data_loader: Optional[Iterable] = None, num_epochs: int = 20,
                  patience: Optional[int] = None, validation_metric: str = "-loss",
-                 cuda_device: Optional[int] = None, serialization_dir: Optional[Union[str, os.PathLike]] = None,
+                 cuda_device: distributed.CudaDevice = None,
+                 serialization_dir: Optional[Union[str, os.PathLike]] = None,
                  should_log_learning_rate: bool = False, grad_norm: Optional[float] = None,
-                 callbacks: Optional[List[TrainerCallback]] = None,
-                 learning_rate_scheduler: Optional[LearningRateScheduler] = None) -> None:
+                 grad_clipping: Optional[float] = None, num_gradient_accumulation_steps: int = 1,
+                 learning_rate_scheduler: Optional[LearningRateScheduler] = None,
+                 num_serialized_models_to_keep: Optional[int] = 2, use_amp: bool = False,
+                 callbacks: Optional[List[TrainerCallback]] = None) -> None:
         if patience is not None and patience < 1:
             raise ConfigurationError(f"trainer.patience: must be a positive number of epochs, got {patience}.")
-        self.metric_name, self.higher_is_better = parse_validation_metric(validation_metric)
-        self.device = resolve_device(cuda_device)
+        if num_gradient_accumulation_steps < 1:
+            raise ConfigurationError("trainer.num_gradient_accumulation_steps: must be at least 1, "
+                                     f"got {num_gradient_accumulation_steps}.")
+        self.metric_name, higher_is_better = parse_validation_metric(validation_metric)
+        self.tracker = MetricTracker(higher_is_better)
+        self.device = distributed.resolve_device(cuda_device)
         self.model = model.to(self.device)
+        distributed.keep_metrics_local(self.model)
         self.optimizer = optimizer
-        self.train_data_loader = train_data_loader
+        self.train_data_loader = distributed.shard_data_loader(train_data_loader)
         self.validation_data_loader = validation_data_loader
         self.num_epochs = num_epochs
         self.patience = patience
         self.serialization_dir = Path(serialization_dir) if serialization_dir else None
+        self.checkpointer = (Checkpointer(self.serialization_dir, num_serialized_models_to_keep)
+                             if self.serialization_dir else None)
         self.should_log_learning_rate = should_log_learning_rate
         self.grad_norm = grad_norm
-        self.callbacks = list(callbacks or [])
+        self.grad_clipping = grad_clipping
+        self.num_gradient_accumulation_steps = num_gradient_accumulation_steps
         self.learning_rate_scheduler = learning_rate_scheduler
+        if use_amp and self.device.type != "cuda":
+            logger.warning("use_amp needs a CUDA device; training on %s in float32.", self.device)
+        self.use_amp = use_amp and self.device.type == "cuda"
+        self.grad_scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.callbacks = list(callbacks or []) if distributed.is_main_process() else []
+        self.history: List[Dict[str, Any]] = []  # one metrics dict per finished epoch
+        self._parallel_model: Optional[torch.nn.Module] = None  # DDP wrapper, rebuilt when freezing changes
+        self._parallel_trainable: Optional[tuple] = None
 
     @classmethod
     def from_params(cls, params: Dict[str, Any], path: str = "trainer", model: Optional[Model] = None,
                     **extras: Any) -> "Trainer":
-        """Build from the config's ``trainer`` block; ``optimizer`` is built over ``model``.
+        """Build from the config's ``trainer`` block: the ``optimizer`` over ``model``, then the
+        ``learning_rate_scheduler`` over the optimizer, for the optimizer steps the training
+        data loader makes per epoch (measured, in this process if distributed).
 
         Raises:
-            ConfigurationError: bad keys, or ``learning_rate_scheduler`` (not supported yet).
+            ConfigurationError: bad keys or values anywhere in the block.
         """
         params = dict(params)
         optimizer = Optimizer.from_params(params.pop("optimizer", {}), f"{path}.optimizer",
@@ -120,108 +176,229 @@ class Trainer(FromParams):
             logger.info("Parameter %s", line)
         scheduler = None
         if "learning_rate_scheduler" in params:
+            train_data_loader = distributed.shard_data_loader(extras["train_data_loader"])
+            extras = {**extras, "train_data_loader": train_data_loader}
+            steps = optimizer_steps_per_epoch(len(train_data_loader), params.get("num_gradient_accumulation_steps", 1))
             scheduler = LearningRateScheduler.from_params(
                 params.pop("learning_rate_scheduler"), f"{path}.learning_rate_scheduler", optimizer=optimizer,
-                num_epochs=params.get("num_epochs", 20), num_steps_per_epoch=len(extras["train_data_loader"]))
+                num_epochs=params.get("num_epochs", 20), num_steps_per_epoch=steps)
         return construct_from_signature(cls, params, path, {**extras, "model": model, "optimizer": optimizer,
                                                             "learning_rate_scheduler": scheduler})
 
-    def _move(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        return {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
+    # ----- one batch -----
+
+    def _forward_model(self) -> torch.nn.Module:
+        """The model to run training batches through: in DDP when distributed, rebuilt when
+        (gradual un)freezing has changed which parameters train."""
+        if not distributed.is_distributed():
+            return self.model
+        trainable = tuple(parameter.requires_grad for parameter in self.model.parameters())
+        if trainable != self._parallel_trainable:
+            self._parallel_model = distributed.wrap_model(self.model, self.device)
+            self._parallel_trainable = trainable
+        return self._parallel_model
+
+    def _optimizer_step(self) -> None:
+        """Clip the summed gradients, step the optimizer and the scheduler, clear the gradients."""
+        parameters = [p for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if self.grad_norm is not None or self.grad_clipping is not None:
+            self.grad_scaler.unscale_(self.optimizer)
+        if self.grad_clipping is not None:
+            torch.nn.utils.clip_grad_value_(parameters, self.grad_clipping)
+        if self.grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(parameters, self.grad_norm)
+        self.grad_scaler.step(self.optimizer)
+        self.grad_scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.learning_rate_scheduler is not None:
+            self.learning_rate_scheduler.step_batch()
 
     def _learning_rates(self) -> Dict[str, float]:
         return {f"lr_group_{i}": group["lr"] for i, group in enumerate(self.optimizer.param_groups)}
 
-    def _run_epoch(self, epoch: int, data_loader: Iterable, training: bool) -> Dict[str, float]:
-        """One pass over ``data_loader``; returns ``loss`` (mean per batch) and model metrics."""
-        self.model.train(training)
-        total_loss, batches, images = 0.0, 0, 0
-        progress = tqdm(data_loader, desc=f"epoch {epoch + 1}/{self.num_epochs} {'train' if training else 'validation'}",
-                        leave=False, dynamic_ncols=True)
-        with torch.set_grad_enabled(training):
-            for batch_index, batch in enumerate(progress):
-                if batch is None:  # every image of the batch was unreadable
-                    continue
-                batch = self._move(batch)
-                output = self.model(**batch)
-                loss = output["loss"]
-                if training:
-                    self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if self.grad_norm is not None:
-                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_norm)
-                    self.optimizer.step()
-                    if self.learning_rate_scheduler is not None:
-                        self.learning_rate_scheduler.step_batch()
-                total_loss += loss.item()
+    # ----- one epoch -----
+
+    def _train_epoch(self, epoch: int) -> Dict[str, float]:
+        """One pass over the training data; returns ``loss`` (mean per batch), the model's
+        metrics, ``num_images``, ``images_per_second`` and ``lr_group_<i>`` (mean over steps)."""
+        self.model.train()
+        model = self._forward_model()
+        loader = self.train_data_loader
+        if hasattr(getattr(loader, "sampler", None), "set_epoch"):
+            loader.sampler.set_epoch(epoch)
+        dataset = getattr(loader, "dataset", None)
+        if hasattr(dataset, "reseed"):  # the augmentation stream follows torch's generator, so checkpoints restore it
+            dataset.reseed(int(torch.randint(2**31 - 1, ())) + distributed.rank())
+        num_batches, accumulation = len(loader), self.num_gradient_accumulation_steps
+        total_loss, batches, images, steps = torch.zeros((), device=self.device), 0, 0, 0
+        learning_rate_sums = {name: 0.0 for name in self._learning_rates()}
+        start = last_refresh = time.monotonic()
+        progress = tqdm(loader, desc=f"epoch {epoch + 1}/{self.num_epochs} train", leave=False, dynamic_ncols=True,
+                        disable=not distributed.is_main_process())
+        for batch_index, batch in enumerate(progress):
+            for callback in self.callbacks:
+                callback.on_batch_start(self, epoch, batch_index)
+            group_start = batch_index - batch_index % accumulation
+            batches_in_step = min(accumulation, num_batches - group_start)
+            ends_step = batch_index + 1 == group_start + batches_in_step
+            if batch is not None:  # None: every image of the batch was unreadable
+                batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
+                synchronise = ends_step or not distributed.is_distributed()
+                with (contextlib.nullcontext() if synchronise else model.no_sync()), \
+                        torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                    loss = model(**batch)["loss"]
+                self.grad_scaler.scale(loss / batches_in_step).backward()
+                total_loss += loss.detach()
                 batches += 1
                 images += batch["image"].shape[0]
-                metrics = {"loss": total_loss / batches, **self.model.get_metrics()}
-                progress.set_postfix({k: f"{v:.4f}" for k, v in metrics.items()})
-                if training:
-                    for callback in self.callbacks:
-                        callback.on_batch_end(self, epoch, batch_index, metrics)
+            if ends_step:
+                for name, rate in self._learning_rates().items():
+                    learning_rate_sums[name] += rate
+                steps += 1
+                self._optimizer_step()
+            now = time.monotonic()
+            if self.callbacks or now - last_refresh > PROGRESS_REFRESH_SECONDS:
+                metrics = {"loss": total_loss.item() / max(batches, 1), **self.model.get_metrics()}
+                if self.should_log_learning_rate:
+                    metrics.update(self._learning_rates())
+                progress.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
+                last_refresh = now
+                for callback in self.callbacks:
+                    callback.on_batch_end(self, epoch, batch_index, metrics)
         progress.close()
-        return {"loss": total_loss / max(batches, 1), **self.model.get_metrics(reset=True), "num_images": images}
+        seconds = time.monotonic() - start
+        metrics = distributed.average_over_processes(
+            {"loss": total_loss.item() / max(batches, 1), **self.model.get_metrics(reset=True)}, images, self.device)
+        images = int(distributed.sum_over_processes(images, self.device))
+        return {**metrics, "num_images": images, "images_per_second": images / seconds,
+                **{name: total / max(steps, 1) for name, total in learning_rate_sums.items()}}
 
-    def _is_better(self, value: float, best: Optional[float]) -> bool:
-        return best is None or (value > best if self.higher_is_better else value < best)
+    @torch.no_grad()
+    def _validate(self, epoch: int) -> Dict[str, float]:
+        """``loss`` (mean per batch), the model's metrics and ``num_images`` on the validation data."""
+        self.model.eval()
+        total_loss, batches, images = torch.zeros((), device=self.device), 0, 0
+        for batch in tqdm(self.validation_data_loader, desc=f"epoch {epoch + 1}/{self.num_epochs} validation",
+                          leave=False, dynamic_ncols=True):
+            if batch is None:
+                continue
+            batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                total_loss += self.model(**batch)["loss"].float()
+            batches += 1
+            images += batch["image"].shape[0]
+        return {"loss": total_loss.item() / max(batches, 1), **self.model.get_metrics(reset=True), "num_images": images}
+
+    def _run_epoch(self, epoch: int) -> Dict[str, Any]:
+        """Train and validate ``epoch``; the metrics every process agrees on."""
+        start = time.monotonic()
+        training = self._train_epoch(epoch)
+        metrics: Dict[str, Any] = {"epoch": epoch}
+        metrics.update({f"training_{k}": v for k, v in training.items() if not k.startswith("lr_group_")})
+        if self.validation_data_loader is not None:
+            validation = self._validate(epoch) if distributed.is_main_process() else None
+            metrics.update({f"validation_{k}": v for k, v in distributed.broadcast_from_main(validation).items()})
+        metrics.update({k: v for k, v in training.items() if k.startswith("lr_group_")})
+        metrics["epoch_duration_seconds"] = time.monotonic() - start
+        return metrics
+
+    # ----- checkpoints and files -----
+
+    def _save_epoch(self, epoch: int, is_best: bool) -> None:
+        """Process 0 writes the checkpoint first, then what can be rebuilt from it."""
+        if self.serialization_dir is None or not distributed.is_main_process():
+            return
+        self.checkpointer.save(epoch, {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "learning_rate_scheduler": (self.learning_rate_scheduler.state_dict()
+                                        if self.learning_rate_scheduler is not None else {}),
+            "grad_scaler": self.grad_scaler.state_dict(), "tracker": asdict(self.tracker), "history": self.history})
+        if is_best:
+            save_atomically(self.model.state_dict(), self.serialization_dir / BEST_WEIGHTS_NAME)
+        self._write_metrics_files()
+
+    def _write_metrics_files(self) -> None:
+        """``metrics_epoch_<n>.json`` for the last epoch and ``metrics.csv`` (one row per epoch)."""
+        last = self.history[-1]
+        write_text_atomically(json.dumps(last, indent=2), self.serialization_dir / f"metrics_epoch_{last['epoch']}.json")
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=list(self.history[0]), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.history)
+        write_text_atomically(table.getvalue(), self.serialization_dir / METRICS_CSV_NAME)
+
+    def _restore_checkpoint(self) -> int:
+        """Load the newest checkpoint in ``serialization_dir``, if any; returns the epoch to start at."""
+        state = self.checkpointer.load_latest(self.device) if self.checkpointer is not None else None
+        if state is None:
+            return 0
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.learning_rate_scheduler is not None:
+            self.learning_rate_scheduler.load_state_dict(state["learning_rate_scheduler"])
+        self.grad_scaler.load_state_dict(state["grad_scaler"])
+        self.tracker = MetricTracker(**state["tracker"])
+        self.history = list(state["history"])
+        restore_random_states(state["random_states"])
+        if distributed.is_main_process():  # a kill may have come between the checkpoint and these files
+            if self.tracker.best_epoch == state["epoch"]:
+                save_atomically(self.model.state_dict(), self.serialization_dir / BEST_WEIGHTS_NAME)
+            self._write_metrics_files()
+        return state["epoch"] + 1
+
+    # ----- the whole run -----
+
+    def _final_metrics(self, training_seconds: float) -> Dict[str, Any]:
+        """AllenNLP's summary: the last epoch's metrics, ``best_epoch``, ``best_validation_<name>``."""
+        final: Dict[str, Any] = dict(self.history[-1]) if self.history else {}
+        if self.tracker.best_epoch is not None:
+            final["best_epoch"] = self.tracker.best_epoch
+            best = next(metrics for metrics in self.history if metrics["epoch"] == self.tracker.best_epoch)
+            final.update({f"best_{k}": v for k, v in best.items() if k.startswith("validation_")})
+        final["training_duration"] = str(datetime.timedelta(seconds=round(training_seconds)))
+        return final
 
     def train(self) -> Dict[str, Any]:
-        """Run the training; returns AllenNLP-style final metrics (``best_epoch``,
-        ``best_validation_<name>``, ``training_<name>``, ``validation_<name>``, durations).
+        """Run the training, resuming from the newest checkpoint in ``serialization_dir`` if
+        there is one; returns the final metrics (``best_epoch``, ``best_validation_<name>``,
+        ``training_<name>``, ``validation_<name>``, ``training_duration``). At the end the
+        model holds the best epoch's weights (if ``serialization_dir`` is set).
 
         Raises:
             ConfigurationError: ``validation_metric`` names a metric the model does not report.
         """
         start = time.monotonic()
-        best_value: Optional[float] = None
-        best_epoch, epochs_without_improvement = 0, 0
-        final: Dict[str, Any] = {}
-        for epoch in range(self.num_epochs):
-            epoch_start = time.monotonic()
+        first_epoch = self._restore_checkpoint()
+        for callback in self.callbacks:
+            callback.on_train_start(self)
+        for epoch in range(first_epoch, self.num_epochs):
+            if self.patience is not None and self.tracker.epochs_without_improvement >= self.patience:
+                logger.info("No improvement in %d epochs; stopping early.", self.patience)
+                break
             if self.learning_rate_scheduler is not None:
                 self.learning_rate_scheduler.on_epoch_start(epoch)
             for callback in self.callbacks:
                 callback.on_epoch_start(self, epoch)
-            learning_rates = self._learning_rates()
-            metrics = {f"training_{k}": v for k, v in self._run_epoch(epoch, self.train_data_loader, True).items()}
-            if self.validation_data_loader is not None:
-                validation = self._run_epoch(epoch, self.validation_data_loader, False)
-                metrics.update({f"validation_{k}": v for k, v in validation.items()})
-            if self.should_log_learning_rate:
-                metrics.update(learning_rates)
-            metrics["epoch"] = epoch
-            metrics["epoch_duration_seconds"] = time.monotonic() - epoch_start
-            prefix = "validation_" if self.validation_data_loader is not None else "training_"
-            if prefix + self.metric_name not in metrics:
+            metrics = self._run_epoch(epoch)
+            if self.learning_rate_scheduler is not None:
+                self.learning_rate_scheduler.step_epoch()
+            key = ("validation_" if self.validation_data_loader is not None else "training_") + self.metric_name
+            if key not in metrics:
+                prefix = key[:key.index("_") + 1]
                 reported = sorted(k[len(prefix):] for k in metrics if k.startswith(prefix))
                 raise ConfigurationError(f"trainer.validation_metric: the model reports no '{self.metric_name}'; "
                                          f"it reports {reported}.")
-            value = metrics[prefix + self.metric_name]
-            if self._is_better(value, best_value):
-                best_value, best_epoch, epochs_without_improvement = value, epoch, 0
-                if self.serialization_dir is not None:
-                    save_atomically(self.model.state_dict(), self.serialization_dir / BEST_WEIGHTS_NAME)
-                final.update({f"best_{k}": v for k, v in metrics.items() if k.startswith("validation_")})
-            else:
-                epochs_without_improvement += 1
+            is_best = self.tracker.update(metrics[key], epoch)
+            self.history.append(metrics)
+            self._save_epoch(epoch, is_best)
             logger.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in metrics.items()})
-            final.update(metrics)
-            final["best_epoch"] = best_epoch
-            if self.serialization_dir is not None:
-                (self.serialization_dir / f"metrics_epoch_{epoch}.json").write_text(json.dumps(metrics, indent=2))
-            if self.learning_rate_scheduler is not None:
-                self.learning_rate_scheduler.step_epoch()
             for callback in self.callbacks:
                 callback.on_epoch_end(self, epoch, metrics)
-            if self.patience is not None and epochs_without_improvement >= self.patience:
-                logger.info("No improvement in %d epochs; stopping early.", self.patience)
-                break
-        final["training_duration"] = str(datetime.timedelta(seconds=round(time.monotonic() - start)))
-        if self.serialization_dir is not None and (self.serialization_dir / BEST_WEIGHTS_NAME).exists():
-            self.model.load_state_dict(torch.load(self.serialization_dir / BEST_WEIGHTS_NAME,
-                                                  map_location=self.device, weights_only=True))
+        final = self._final_metrics(time.monotonic() - start)
+        best_weights = self.serialization_dir / BEST_WEIGHTS_NAME if self.serialization_dir else None
+        distributed.barrier()  # process 0 has written best.th
+        if best_weights is not None and best_weights.exists():
+            self.model.load_state_dict(torch.load(best_weights, map_location=self.device, weights_only=True))
         for callback in self.callbacks:
             callback.on_end(self, final)
         return final

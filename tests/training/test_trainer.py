@@ -1,0 +1,263 @@
+"""The trainer: files per epoch, checkpoints and --recover, gradients, callbacks."""
+import copy
+import csv
+import json
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from allencv_lite.commands import main
+from allencv_lite.commands.train import train_model
+from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.data.vocabulary import Vocabulary
+from allencv_lite.models.model import Model
+from allencv_lite.training.callbacks import TrainerCallback
+from allencv_lite.training.optimizers import Optimizer
+from allencv_lite.training.trainer import Trainer
+
+REPO = Path(__file__).resolve().parents[2]
+NUM_EPOCHS = 3
+
+
+def tiny_digits_config(digits_dir: Path, **trainer) -> dict:
+    """Logistic regression on 8×8 digit images with dropout, flip augmentation, a slanted
+    triangular schedule, gradient accumulation and clipping: small, but every random stream
+    and every piece of trainer state takes part."""
+    resize_and_normalize = [{"type": "resize", "height": 8, "width": 8},
+                            {"type": "normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}]
+    return {
+        "dataset_reader": {"type": "image_classification_directory", "lazy": False,
+                           "augmentation": resize_and_normalize + [{"type": "flip", "p": 0.5}]},
+        "validation_dataset_reader": {"type": "image_classification_directory", "lazy": False,
+                                      "augmentation": resize_and_normalize},
+        "train_data_path": str(digits_dir / "train"),
+        "validation_data_path": str(digits_dir / "val"),
+        "model": {"type": "basic_image_classifier", "dropout": 0.2,
+                  "im2vec_encoder": {"type": "flatten", "input_channels": 3, "input_height": 8, "input_width": 8}},
+        "iterator": {"type": "basic", "batch_size": 64},
+        "trainer": {"num_epochs": NUM_EPOCHS, "cuda_device": -1, "validation_metric": "+accuracy",
+                    "optimizer": {"type": "adam", "lr": 0.02},
+                    "learning_rate_scheduler": {"type": "slanted_triangular"},
+                    "num_gradient_accumulation_steps": 2, "grad_norm": 5.0, **trainer},
+    }
+
+
+def read_csv(path: Path) -> list:
+    with open(path, newline="") as table:
+        return list(csv.DictReader(table))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_run(digits_dir, tmp_path_factory) -> Path:
+    serialization_dir = tmp_path_factory.mktemp("uninterrupted")
+    train_model(tiny_digits_config(digits_dir), serialization_dir, force=True)
+    return serialization_dir
+
+
+def test_each_epoch_writes_a_metrics_json_and_a_csv_row(uninterrupted_run, digits_dir):
+    rows = read_csv(uninterrupted_run / "metrics.csv")
+    assert [row["epoch"] for row in rows] == ["0", "1", "2"]
+    assert list(rows[0]) == ["epoch", "training_loss", "training_accuracy", "training_num_images",
+                             "training_images_per_second", "validation_loss", "validation_accuracy",
+                             "validation_num_images", "lr_group_0", "epoch_duration_seconds"]
+    assert int(rows[0]["training_num_images"]) == len(list((digits_dir / "train").rglob("*.png")))
+    assert int(rows[0]["validation_num_images"]) == len(list((digits_dir / "val").rglob("*.png")))
+    assert float(rows[-1]["validation_accuracy"]) > 0.8
+    epoch_1 = json.loads((uninterrupted_run / "metrics_epoch_1.json").read_text())
+    assert epoch_1["validation_accuracy"] == pytest.approx(float(rows[1]["validation_accuracy"]))
+    final = json.loads((uninterrupted_run / "metrics.json").read_text())
+    assert final["best_validation_accuracy"] == max(float(row["validation_accuracy"]) for row in rows)
+
+
+def test_only_the_newest_checkpoints_are_kept(uninterrupted_run):
+    assert sorted(path.name for path in (uninterrupted_run / "checkpoints").iterdir()) == ["epoch_1.th", "epoch_2.th"]
+
+
+def test_a_checkpoint_holds_everything_needed_to_resume(uninterrupted_run):
+    state = torch.load(uninterrupted_run / "checkpoints" / "epoch_2.th", weights_only=True)
+    assert set(state) == {"model", "optimizer", "learning_rate_scheduler", "grad_scaler", "tracker", "history",
+                          "epoch", "random_states"}
+    assert state["epoch"] == 2 and len(state["history"]) == 3
+    assert set(state["random_states"]) == {"python", "numpy", "torch", "cuda"}
+    assert state["learning_rate_scheduler"] == {"epoch": 2, "step_in_epoch": 12}  # 23 batches, 2 per step
+
+
+KILL_MID_EPOCH = """
+import json, os, signal, sys
+from allencv_lite.commands.train import train_model
+from allencv_lite.training.callbacks import TrainerCallback
+
+class KillMidEpoch(TrainerCallback):
+    def on_batch_end(self, trainer, epoch, batch_index, metrics):
+        if (epoch, batch_index) == (1, 10):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+train_model(json.loads(sys.argv[1]), sys.argv[2], callbacks=[KillMidEpoch()])
+"""
+
+
+def test_recover_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(digits_dir, tmp_path, uninterrupted_run):
+    config = tiny_digits_config(digits_dir)
+    script = tmp_path / "kill_mid_epoch.py"
+    script.write_text(KILL_MID_EPOCH)
+    killed = subprocess.run([sys.executable, str(script), json.dumps(config), str(tmp_path / "run")],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert sorted(path.name for path in (tmp_path / "run" / "checkpoints").iterdir()) == ["epoch_0.th"]
+
+    train_model(config, tmp_path / "run", recover=True)
+
+    recovered = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    reference = json.loads((uninterrupted_run / "metrics.json").read_text())
+    for key in ("training_loss", "training_accuracy", "validation_loss", "validation_accuracy", "lr_group_0",
+                "best_epoch"):
+        assert recovered[key] == pytest.approx(reference[key], rel=1e-6), key
+    columns = ("epoch", "training_loss", "validation_loss", "validation_accuracy", "lr_group_0")
+    recovered_rows = read_csv(tmp_path / "run" / "metrics.csv")
+    reference_rows = read_csv(uninterrupted_run / "metrics.csv")
+    assert len(recovered_rows) == len(reference_rows) == NUM_EPOCHS
+    for recovered_row, reference_row in zip(recovered_rows, reference_rows):
+        assert [float(recovered_row[c]) for c in columns] == pytest.approx([float(reference_row[c]) for c in columns],
+                                                                           rel=1e-6)
+    assert (tmp_path / "run" / "model.tar.gz").is_file()
+
+
+def test_recover_refuses_a_changed_config_naming_the_key(digits_dir, uninterrupted_run):
+    changed = tiny_digits_config(digits_dir, num_epochs=NUM_EPOCHS + 1)
+    with pytest.raises(ConfigurationError, match=re.escape("the config differs from") + ".*"
+                       + re.escape("at ['trainer.num_epochs']")):
+        train_model(changed, uninterrupted_run, recover=True)
+
+
+def test_recover_without_a_run_to_resume_is_refused(digits_dir, tmp_path):
+    with pytest.raises(ConfigurationError, match="holds no config.json, so there is no run to resume"):
+        train_model(tiny_digits_config(digits_dir), tmp_path, recover=True)
+
+
+def test_recover_and_force_together_are_refused(digits_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TRAIN_PATH", str(digits_dir / "train"))
+    monkeypatch.setenv("VALIDATION_PATH", str(digits_dir / "val"))
+    status = main(["train", str(REPO / "training_config/digits.jsonnet"), "-s", str(tmp_path), "--force", "--recover"])
+    assert status == 2
+    assert "--force and --recover cannot both be set" in capsys.readouterr().err
+
+
+# ----- the loop itself, on in-memory batches -----
+
+class LinearClassifier(Model):
+    """``(batch, 3, 2, 2)`` images -> 2 logits, cross-entropy loss; no randomness."""
+
+    def __init__(self) -> None:
+        super().__init__(Vocabulary.from_labels(["a", "b"]))
+        self._classification_layer = torch.nn.Linear(12, 2)
+
+    def forward(self, image: torch.Tensor, label: torch.Tensor) -> dict:
+        return {"loss": torch.nn.functional.cross_entropy(self._classification_layer(image.flatten(1)), label)}
+
+
+def batches(count: int, size: int, scale: float = 1.0) -> list:
+    generator = torch.Generator().manual_seed(0)
+    return [{"image": scale * torch.randn(size, 3, 2, 2, generator=generator),
+             "label": torch.randint(2, (size,), generator=generator)} for _ in range(count)]
+
+
+def trained_weights(data: list, num_epochs: int = 1, optimizer: dict = None, **trainer) -> torch.Tensor:
+    torch.manual_seed(0)
+    model = LinearClassifier()
+    Trainer.from_params({"optimizer": optimizer or {"type": "sgd", "lr": 0.1}, "num_epochs": num_epochs,
+                         "cuda_device": -1, **trainer}, model=model, train_data_loader=data).train()
+    return model._classification_layer.weight.detach().clone()
+
+
+def test_gradient_accumulation_over_two_batches_equals_one_batch_twice_as_large():
+    halves = batches(4, 8)
+    wholes = [{key: torch.cat([first[key], second[key]]) for key in first}
+              for first, second in zip(halves[::2], halves[1::2])]
+    assert torch.allclose(trained_weights(halves, num_gradient_accumulation_steps=2), trained_weights(wholes),
+                          atol=1e-6)
+    assert not torch.allclose(trained_weights(halves), trained_weights(wholes), atol=1e-3)
+
+
+def test_grad_clipping_bounds_every_gradient_value():
+    torch.manual_seed(0)
+    start = LinearClassifier()._classification_layer.weight.detach()
+    moved = trained_weights(batches(1, 16, scale=100.0), optimizer={"type": "sgd", "lr": 1.0}, grad_clipping=0.01)
+    assert (moved - start).abs().max().item() == pytest.approx(0.01, rel=1e-5)
+
+
+def test_grad_norm_bounds_the_total_gradient_norm():
+    torch.manual_seed(0)
+    model = LinearClassifier()
+    start = [parameter.detach().clone() for parameter in model.parameters()]
+    Trainer.from_params({"optimizer": {"type": "sgd", "lr": 1.0}, "num_epochs": 1, "cuda_device": -1,
+                         "grad_norm": 0.5}, model=model, train_data_loader=batches(1, 16, scale=100.0)).train()
+    step = torch.cat([(after - before).flatten() for after, before in zip(model.parameters(), start)])
+    assert step.norm().item() == pytest.approx(0.5, rel=1e-4)
+
+
+class Recorder(TrainerCallback):
+    def __init__(self) -> None:
+        self.events = []
+
+    def on_train_start(self, trainer):
+        self.events.append("train_start")
+
+    def on_epoch_start(self, trainer, epoch):
+        self.events.append(f"epoch_start {epoch}")
+
+    def on_batch_start(self, trainer, epoch, batch_index):
+        self.events.append(f"batch_start {epoch}.{batch_index}")
+
+    def on_batch_end(self, trainer, epoch, batch_index, metrics):
+        self.events.append(f"batch_end {epoch}.{batch_index} {sorted(metrics)}")
+
+    def on_epoch_end(self, trainer, epoch, metrics):
+        self.events.append(f"epoch_end {epoch}")
+
+    def on_end(self, trainer, metrics):
+        self.events.append("end")
+
+
+def test_callbacks_are_called_in_order_with_the_running_metrics():
+    recorder = Recorder()
+    model = LinearClassifier()
+    Trainer.from_params({"optimizer": {"lr": 0.1}, "num_epochs": 2, "cuda_device": -1, "validation_metric": "-loss",
+                         "should_log_learning_rate": True}, model=model, train_data_loader=batches(2, 4),
+                        callbacks=[recorder]).train()
+    per_epoch = lambda e: [f"epoch_start {e}", f"batch_start {e}.0", f"batch_end {e}.0 ['loss', 'lr_group_0']",
+                           f"batch_start {e}.1", f"batch_end {e}.1 ['loss', 'lr_group_0']", f"epoch_end {e}"]
+    assert recorder.events == ["train_start"] + per_epoch(0) + per_epoch(1) + ["end"]
+
+
+def test_patience_stops_training_after_epochs_without_improvement():
+    recorder = Recorder()
+    model = LinearClassifier()
+    final = Trainer.from_params({"optimizer": {"type": "sgd", "lr": 0.0}, "num_epochs": 10, "cuda_device": -1,
+                                 "patience": 2}, model=model, train_data_loader=batches(1, 4),
+                                callbacks=[recorder]).train()
+    assert final["best_epoch"] == 0 and final["epoch"] == 2  # epochs 1 and 2 did not improve on epoch 0
+
+
+def test_cuda_device_may_be_a_list(digits_dir):
+    trainer = Trainer.from_params({"cuda_device": [-1]}, model=LinearClassifier(), train_data_loader=batches(1, 4))
+    assert trainer.device == torch.device("cpu")
+
+
+def test_mixed_precision_on_the_cpu_warns_and_trains_in_float32(caplog):
+    with caplog.at_level(logging.WARNING):
+        trainer = Trainer.from_params({"cuda_device": -1, "use_amp": True}, model=LinearClassifier(),
+                                      train_data_loader=batches(1, 4))
+    assert "use_amp needs a CUDA device; training on cpu in float32." in caplog.text
+    assert not trainer.use_amp
+
+
+def test_a_validation_metric_the_model_does_not_report_is_an_error_listing_the_reported_ones():
+    trainer = Trainer.from_params({"cuda_device": -1, "validation_metric": "+accuracy"}, model=LinearClassifier(),
+                                  train_data_loader=batches(1, 4))
+    with pytest.raises(ConfigurationError, match=re.escape("the model reports no 'accuracy'; it reports ['images_per_second', 'loss', 'num_images']")):
+        trainer.train()
