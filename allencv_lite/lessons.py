@@ -5,6 +5,8 @@ Every notebook starts with ``data = find_lesson_data("../data")``, so the choice
 lives here once rather than in six copies of the same cell.
 """
 import os
+import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +20,7 @@ from typing import List, Optional, Union
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.digits import write_digits
+from allencv_lite.data.image_loading import IMAGE_EXTENSIONS
 
 DATA_DIR_VARIABLE = "ALLENCV_DATA_DIR"
 CATS_DOGS_FOLDER = "cats_dogs"
@@ -85,6 +88,42 @@ def find_lesson_data(data_root: Union[str, os.PathLike] = "data") -> LessonData:
     if not _has_splits(digits):
         write_digits(digits)
     return LessonData(digits, DIGITS_FOLDER, "the embedded handwritten digits (scikit-learn)")
+
+
+def sample_lesson_data(data: LessonData, destination: Union[str, os.PathLike], train_per_label: int,
+                       validation_per_label: int, seed: int = 0) -> LessonData:
+    """A smaller copy of ``data`` for quick experiments: ``train_per_label`` training and
+    ``validation_per_label`` validation images of each label, chosen at random with ``seed``.
+
+    ``destination`` gets the same ``train/<label>/`` and ``val/<label>/`` layout, made of
+    symbolic links to the original files (copies where the file system has no links); it is
+    emptied first, so the same arguments always give the same sample. A label with fewer
+    images keeps all of them.
+
+    Raises:
+        ConfigurationError: ``destination`` is inside ``data.root`` (the sample would become
+            part of the data it is drawn from).
+    """
+    destination = Path(destination)
+    if destination.resolve().is_relative_to(data.root.resolve()):
+        raise ConfigurationError(f"The sample folder {destination} is inside the data folder {data.root}; "
+                                 "choose a folder outside it.")
+    if destination.exists():
+        shutil.rmtree(destination)
+    chooser = random.Random(seed)
+    for split, per_label in (("train", train_per_label), ("val", validation_per_label)):
+        for label_dir in sorted(p for p in (data.root / split).iterdir() if p.is_dir() and not p.name.startswith(".")):
+            images = sorted(p for p in label_dir.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+            target = destination / split / label_dir.name
+            target.mkdir(parents=True)
+            for image in sorted(chooser.sample(images, min(per_label, len(images)))):
+                try:
+                    (target / image.name).symlink_to(image.resolve())
+                except OSError:
+                    shutil.copy2(image, target / image.name)
+    return LessonData(destination, f"{data.name}_sample",
+                      f"{train_per_label} training and {validation_per_label} validation images per label of "
+                      f"'{data.name}'")
 
 
 def free_loopback_port() -> int:

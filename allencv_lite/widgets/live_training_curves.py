@@ -32,8 +32,9 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
     replaced, so there is no flicker and no second copy): loss and accuracy (the running
     value of the current epoch after each batch, and the epoch's training and validation
     values), and the learning rate of each parameter group after each batch. Batches redraw
-    at most once per ``redraw_interval`` seconds; each epoch's end always redraws. A status
-    line gives the latest numbers.
+    at most once per ``redraw_interval`` seconds, and never sooner than 4 drawing times after
+    the last redraw (so drawing takes at most a fifth of the time on a slow machine); each
+    epoch's end always redraws. A status line gives the latest numbers.
 
     Outside a notebook (a terminal, a script) nothing is drawn: one line per epoch is
     printed to ``stream`` instead.
@@ -70,7 +71,7 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
         self._loss_axes, self._accuracy_axes, self._lr_axes = self._figure.subplots(1, 3)
         self._figure.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.91, wspace=0.22)
         self._num_epochs = 0
-        self._last_draw = float("-inf")
+        self._next_draw = float("-inf")
         self._shown = False
         self._draw()
 
@@ -94,7 +95,7 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
         if self.notebook:
             self.status.value = (f"epoch {epoch + 1}/{self._num_epochs} · batch {batch_index + 1}/{batches} · "
                                  + " · ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            if time.monotonic() - self._last_draw >= self.redraw_interval:
+            if time.monotonic() >= self._next_draw:
                 self._draw()
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, metrics: Dict[str, float]) -> None:
@@ -124,6 +125,7 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
         return [(m["epoch"] + 1, m[key]) for m in self.epoch_metrics if key in m and "epoch" in m]
 
     def _draw(self) -> None:
+        started = time.monotonic()
         for axes, name in ((self._loss_axes, "loss"), (self._accuracy_axes, "accuracy")):
             axes.clear()
             axes.set_title(name)
@@ -145,7 +147,8 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
         buffer = io.BytesIO()
         self._figure.savefig(buffer, format="png")
         self.plot.value = buffer.getvalue()
-        self._last_draw = time.monotonic()
+        finished = time.monotonic()
+        self._next_draw = finished + max(self.redraw_interval, 4 * (finished - started))
 
     @staticmethod
     def _line(axes: Any, points: List[Point], style: str, label: str, **options: Any) -> None:

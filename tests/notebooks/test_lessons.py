@@ -2,7 +2,7 @@
 import pytest
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.lessons import find_lesson_data
+from allencv_lite.lessons import LessonData, find_lesson_data, sample_lesson_data
 
 
 def make_split(root):
@@ -43,3 +43,42 @@ def test_without_photos_the_embedded_digits_are_written_once(tmp_path, monkeypat
     marker = data.train_path / "0" / "marker.txt"
     marker.write_text("kept")
     assert find_lesson_data(tmp_path).root == data.root and marker.exists()
+
+
+def photo_folder(root, per_label):
+    """``root/{train,val}/{Cat,Dog}/`` with ``per_label`` one-byte "images" each."""
+    for split in ("train", "val"):
+        for label in ("Cat", "Dog"):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for index in range(per_label):
+                (folder / f"{label.lower()}.{index}.jpg").write_bytes(b"x")
+    return LessonData(root, "cats_dogs", "test")
+
+
+def test_a_sample_keeps_the_layout_with_the_asked_number_per_label(tmp_path):
+    sample = sample_lesson_data(photo_folder(tmp_path / "full", 10), tmp_path / "sample", 4, 2)
+    assert sample.name == "cats_dogs_sample"
+    assert [len(list((sample.train_path / label).iterdir())) for label in ("Cat", "Dog")] == [4, 4]
+    assert [len(list((sample.validation_path / label).iterdir())) for label in ("Cat", "Dog")] == [2, 2]
+    linked = next((sample.train_path / "Cat").iterdir())
+    assert linked.resolve() == (tmp_path / "full" / "train" / "Cat" / linked.name).resolve()
+
+
+def test_the_same_seed_gives_the_same_sample_and_a_rerun_replaces_the_old_one(tmp_path):
+    full = photo_folder(tmp_path / "full", 10)
+    names = lambda sample: sorted(p.name for p in (sample.train_path / "Dog").iterdir())  # noqa: E731
+    first = names(sample_lesson_data(full, tmp_path / "sample", 3, 1, seed=5))
+    (tmp_path / "sample" / "train" / "Dog" / "stray.jpg").write_bytes(b"x")
+    assert names(sample_lesson_data(full, tmp_path / "sample", 3, 1, seed=5)) == first
+    assert names(sample_lesson_data(full, tmp_path / "other", 3, 1, seed=6)) != first
+
+
+def test_a_label_with_fewer_images_keeps_them_all(tmp_path):
+    sample = sample_lesson_data(photo_folder(tmp_path / "full", 3), tmp_path / "sample", 50, 50)
+    assert len(list((sample.train_path / "Cat").iterdir())) == 3
+
+
+def test_a_sample_inside_the_data_folder_is_refused(tmp_path):
+    with pytest.raises(ConfigurationError, match="inside the data folder"):
+        sample_lesson_data(photo_folder(tmp_path / "full", 3), tmp_path / "full" / "sample", 1, 1)

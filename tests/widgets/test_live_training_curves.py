@@ -78,3 +78,24 @@ def test_displaying_it_first_keeps_training_from_showing_a_second_copy(monkeypat
     small_trainer(curves, num_epochs=1).train()
     assert bundle["text/plain"] == "LiveTrainingCurves(epochs_seen=0)"
     assert shown == []
+
+
+def test_batches_redraw_no_more_often_than_the_interval_but_every_epoch_end_does():
+    curves = LiveTrainingCurves(notebook=True, redraw_interval=3600.0)
+    draws = []
+    draw = curves._draw
+    curves._draw = lambda: (draws.append(1), draw())
+    curves._shown = True
+    small_trainer(curves, num_epochs=2, batches=3).train()
+    assert len(draws) == 3  # the end of epoch 1, of epoch 2, and of training; no batch
+
+
+def test_with_no_interval_every_batch_redraws():
+    curves = LiveTrainingCurves(notebook=True, redraw_interval=0.0)
+    draws = []
+    draw = curves._draw
+    curves._draw = lambda: (draws.append(1), draw())
+    curves._next_draw = float("-inf")
+    curves._shown = True
+    curves.on_batch_end(small_trainer(curves), 0, 0, {"loss": 0.7, "accuracy": 0.5})
+    assert len(draws) == 1
