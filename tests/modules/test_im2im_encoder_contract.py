@@ -24,3 +24,38 @@ def test_output_is_a_feature_map_with_the_announced_channels(name):
         features = encoder(torch.randn(3, 3, 64, 64))
     assert features.dim() == 4
     assert features.shape[:2] == (3, encoder.get_output_channels())
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_CONFIGS))
+def test_frozen_encoder_in_training_mode_computes_what_it_computes_in_evaluation_mode(name):
+    encoder = Im2ImEncoder.from_params({"type": name, **SMALL_CONFIGS[name]})
+    for parameter in encoder.parameters():
+        parameter.requires_grad_(False)
+    before = {key: value.clone() for key, value in encoder.state_dict().items()}
+    images = torch.randn(4, 3, 64, 64)
+    with torch.no_grad():
+        evaluated = encoder.eval()(images)
+        trained = encoder.train()(images)
+    torch.testing.assert_close(trained, evaluated)
+    assert all(torch.equal(value, before[key]) for key, value in encoder.state_dict().items())  # running stats too
+
+
+def test_trainable_batch_norms_learn_the_statistics_of_the_batch():
+    encoder = Im2ImEncoder.from_params({"type": "feedforward", **SMALL_CONFIGS["feedforward"]}).train()
+    batch_norm = encoder.model[1]
+    assert batch_norm.training
+    encoder(torch.randn(4, 3, 64, 64) + 5.0)
+    assert batch_norm.running_mean.abs().sum() > 0  # moved from its initial zeros
+
+
+def test_gradually_unfrozen_layers_use_batch_statistics_again():
+    encoder = Im2ImEncoder.from_params({"type": "feedforward", **SMALL_CONFIGS["feedforward"]})
+    first_block_norm, second_block_norm = encoder.model[1], encoder.model[5]
+    for parameter in first_block_norm.parameters():
+        parameter.requires_grad_(False)
+    encoder.train()
+    assert not first_block_norm.training and second_block_norm.training
+    for parameter in first_block_norm.parameters():
+        parameter.requires_grad_(True)
+    encoder.train()
+    assert first_block_norm.training

@@ -7,8 +7,27 @@ from allencv_lite.common.registrable import Registrable
 
 class Im2ImEncoder(torch.nn.Module, Registrable, FromParams):
     """Maps images ``(batch, in_channels, height, width)`` to feature maps
-    ``(batch, get_output_channels(), out_height, out_width)``."""
+    ``(batch, get_output_channels(), out_height, out_width)``.
+
+    Frozen batch norms stay frozen: in training mode, a BatchNorm layer whose weight and bias
+    do not require gradients (``requires_grad: false``, or a group that gradual unfreezing has
+    not reached yet) is kept in evaluation mode, so it normalizes with its stored running
+    statistics and does not update them. A frozen layer then computes exactly what it did
+    before training, as with Keras' non-trainable ``BatchNormalization`` and detectron2's
+    ``FrozenBatchNorm2d``; otherwise small batches of new images would shift ImageNet's
+    statistics under the layers above.
+    """
 
     def get_output_channels(self) -> int:
         """Number of channels of the feature map this encoder outputs."""
         raise NotImplementedError
+
+    def train(self, mode: bool = True) -> "Im2ImEncoder":
+        """Set training (``mode=True``) or evaluation mode, keeping frozen batch norms in evaluation mode."""
+        super().train(mode)
+        if mode:
+            for module in self.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.affine and \
+                        not any(parameter.requires_grad for parameter in module.parameters(recurse=False)):
+                    module.eval()
+        return self
