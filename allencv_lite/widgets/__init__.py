@@ -1,6 +1,7 @@
 """Notebook panels (ipywidgets 8): explore augmentation, watch training, ask the model."""
 from allencv_lite.widgets.augmentation_explorer import AugmentationExplorer
+from allencv_lite.widgets.image_drop_zone import ImageDropZone
 from allencv_lite.widgets.live_training_curves import LiveTrainingCurves
 from allencv_lite.widgets.prediction_panel import PredictionPanel
 
-__all__ = ["AugmentationExplorer", "LiveTrainingCurves", "PredictionPanel"]
+__all__ = ["AugmentationExplorer", "ImageDropZone", "LiveTrainingCurves", "PredictionPanel"]

@@ -7,21 +7,23 @@ import ipywidgets as widgets
 
 from allencv_lite.data.image_loading import UnreadableImageError, read_image
 from allencv_lite.predictors.predictor import JsonDict, Predictor
+from allencv_lite.widgets.image_drop_zone import ImageDropZone
 from allencv_lite.widgets.image_encoding import png_bytes
 
 
 class PredictionPanel(widgets.VBox):
-    """An upload button; the chosen image is shown with the predicted label and one
-    probability bar per label.
+    """An upload button and a drop zone; the chosen or dropped image is shown with the
+    predicted label and one probability bar per label.
 
     One line in a notebook: ``PredictionPanel(predictor)`` with an image predictor such as
     ``Predictor.from_archive(load_archive("model.tar.gz"), "default_image")``.
 
-    The button is ipywidgets 8's ``FileUpload``: clicking it opens the browser's file
-    chooser. Its ``value`` is a tuple of dicts
-    with ``name``, ``type``, ``size``, ``last_modified`` and ``content`` (a
-    ``memoryview`` of the file's bytes); the most recent file is classified. A file that is
-    not an image gives a message instead of a prediction.
+    The button is ipywidgets 8's ``FileUpload``, which opens the browser's file chooser but
+    takes no drops; the :class:`ImageDropZone` beside it takes a file dragged onto it. Both
+    give a ``value`` in ipywidgets 8's upload format, a sequence of dicts with ``name``,
+    ``type``, ``size``, ``last_modified`` and ``content`` (a ``memoryview`` of the file's
+    bytes); the most recent file is classified. A file that is not an image gives a message
+    instead of a prediction.
 
     Args:
         predictor: a predictor whose ``predict_image(uint8 array (height, width, 3))``
@@ -30,7 +32,8 @@ class PredictionPanel(widgets.VBox):
         thumbnail_size: longest side of the shown image, in pixels.
 
     Attributes:
-        upload: the ``FileUpload``; ``image``: the shown picture; ``label``: the ``HTML``
+        upload: the ``FileUpload``; ``drop_zone``: the :class:`ImageDropZone`;
+            ``image``: the shown picture; ``label``: the ``HTML``
             with the predicted label (or the message); ``bars``: ``{label: FloatProgress}``
             with values in [0, 1]; ``prediction``: the predictor's last output, or ``None``.
     """
@@ -43,12 +46,15 @@ class PredictionPanel(widgets.VBox):
                                          layout=widgets.Layout(width="auto"))
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width=f"{thumbnail_size}px",
                                                                        display="none"))
-        self.label = widgets.HTML("Choose an image to classify.")
+        self.drop_zone = ImageDropZone()
+        self.label = widgets.HTML("Choose or drop an image to classify.")
         self.bars: Dict[str, widgets.FloatProgress] = {}
         self.bar_rows = widgets.VBox()
-        super().__init__([widgets.HBox([self.upload]), widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
+        super().__init__([widgets.HBox([self.upload, self.drop_zone], layout=widgets.Layout(grid_gap="8px")),
+                          widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
         self.add_class("allencv-prediction-panel")
         self.upload.observe(self._on_upload, "value")
+        self.drop_zone.observe(self._on_upload, "value")
 
     def _on_upload(self, change: Dict[str, Any]) -> None:
         files = change["new"]

@@ -5,6 +5,7 @@ notebook under test-artifacts/ (git-ignored) holds one cell per widget; Playwrig
 Debian Chromium at /usr/bin/chromium (never a downloaded browser). Screenshots go to
 test-artifacts/jupyterlab/.
 """
+import base64
 import json
 import os
 import secrets
@@ -123,7 +124,7 @@ def jupyterlab(tmp_path):
         log.close()
 
 
-def test_the_three_widgets_render_and_the_panel_classifies_an_uploaded_image(jupyterlab):
+def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_images(jupyterlab):
     from playwright.sync_api import expect, sync_playwright
 
     base_url, token = jupyterlab
@@ -157,12 +158,23 @@ def test_the_three_widgets_render_and_the_panel_classifies_an_uploaded_image(jup
 
             panel = page.locator(".allencv-prediction-panel")
             expect(panel).to_be_visible(timeout=60_000)
+            dropped = page.evaluate_handle("""base64 => {
+                const bytes = Uint8Array.from(atob(base64), character => character.charCodeAt(0));
+                const transfer = new DataTransfer();
+                transfer.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
+                return transfer;
+            }""", base64.b64encode((ARTIFACTS / "picture.png").read_bytes()).decode("ascii"))
+            drop_zone = panel.locator(".allencv-drop-zone")
+            drop_zone.dispatch_event("dragover", {"dataTransfer": dropped})
+            drop_zone.dispatch_event("drop", {"dataTransfer": dropped})
+            expect(panel).to_contain_text("dropped.png: Dog (99.3%)", timeout=30_000)
+            expect(panel.locator(".widget-hprogress")).to_have_count(2)
+
             with page.expect_file_chooser() as chooser:
                 panel.locator("button.widget-upload").click()
             chooser.value.set_files(str(ARTIFACTS / "picture.png"))
-            expect(panel.locator(".allencv-predicted-label")).to_have_text("Dog", timeout=30_000)
-            expect(panel).to_contain_text("99.3%")
-            expect(panel.locator(".widget-hprogress")).to_have_count(2)
+            expect(panel).to_contain_text("picture.png: Dog (99.3%)", timeout=30_000)
+            expect(panel.locator(".allencv-predicted-label")).to_have_text("Dog")
             panel.scroll_into_view_if_needed()
             panel.screenshot(path=ARTIFACTS / "prediction_panel.png")
 

@@ -64,3 +64,18 @@ def test_file_names_are_shown_as_text_not_html(dog_predictor):
 
 def test_text_repr_lists_the_labels(dog_predictor):
     assert repr(PredictionPanel(dog_predictor)) == "PredictionPanel(labels=['Cat', 'Dog'])"
+
+
+def test_a_dropped_image_is_classified_like_an_uploaded_one(dog_predictor, gradient_png):
+    panel = PredictionPanel(dog_predictor)
+    panel.drop_zone.value = [{"name": "dropped.png", "type": "image/png", "size": len(gradient_png),
+                              "last_modified": 1714521600000, "content": memoryview(gradient_png)}]
+    assert panel.prediction["label"] == "Dog"
+    assert "dropped.png: <b class='allencv-predicted-label'>Dog</b> (99.3%)" in panel.label.value
+
+
+def test_a_dropped_file_that_is_not_an_image_gets_a_message(dog_predictor):
+    panel = PredictionPanel(dog_predictor)
+    panel.drop_zone.value = [{"name": "notes.txt", "type": "text/plain", "size": 4, "last_modified": 0,
+                              "content": memoryview(b"text")}]
+    assert "notes.txt is not an image" in panel.label.value
