@@ -100,6 +100,15 @@ def test_channels_last_stores_weights_so_and_computes_the_same_features():
         torch.testing.assert_close(channels_last(images), contiguous(images), rtol=1e-4, atol=1e-4)
 
 
+def test_freeze_batch_norm_keeps_imagenet_statistics_while_the_weights_train():
+    encoder = TimmEncoder("mobilenetv3_small_050", freeze_batch_norm=True).train()
+    batch_norms = [m for m in encoder.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert batch_norms and not any(m.training for m in batch_norms)
+    assert all(p.requires_grad for m in batch_norms for p in m.parameters())
+    assert encoder.model.conv_stem.training  # everything else trains as usual
+    assert all(m.training for m in TimmEncoder("mobilenetv3_small_050").train().modules())
+
+
 def test_documented_regexes_split_an_efficientnet_classifier_into_stem_seven_stages_and_head():
     model = BasicImageClassifier(Vocabulary({"labels": {"Cat": 1, "Dog": 1}}), GlobalAverageEncoder(1280),
                                  TimmEncoder("tf_efficientnet_lite0"))

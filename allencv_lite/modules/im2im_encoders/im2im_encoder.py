@@ -15,8 +15,11 @@ class Im2ImEncoder(torch.nn.Module, Registrable, FromParams):
     statistics and does not update them. A frozen layer then computes exactly what it did
     before training, as with Keras' non-trainable ``BatchNormalization`` and detectron2's
     ``FrozenBatchNorm2d``; otherwise small batches of new images would shift ImageNet's
-    statistics under the layers above.
+    statistics under the layers above. An encoder that sets ``self.freeze_batch_norm = True``
+    keeps *every* BatchNorm layer in evaluation mode, trainable or not.
     """
+
+    freeze_batch_norm: bool = False
 
     def get_output_channels(self) -> int:
         """Number of channels of the feature map this encoder outputs."""
@@ -27,7 +30,7 @@ class Im2ImEncoder(torch.nn.Module, Registrable, FromParams):
         super().train(mode)
         if mode:
             for module in self.modules():
-                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.affine and \
-                        not any(parameter.requires_grad for parameter in module.parameters(recurse=False)):
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and (self.freeze_batch_norm or (
+                        module.affine and not any(p.requires_grad for p in module.parameters(recurse=False)))):
                     module.eval()
         return self

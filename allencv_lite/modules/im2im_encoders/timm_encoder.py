@@ -44,6 +44,10 @@ class TimmEncoder(Im2ImEncoder):
             statistics still adapt in training mode).
         channels_last: keep weights and inputs in ``torch.channels_last`` memory format,
             which makes convolutions faster on many CPUs (measure it on yours).
+        freeze_batch_norm: keep every BatchNorm layer in evaluation mode, normalizing with the
+            pretrained running statistics even while its weight and bias train (the advice of
+            Keras' transfer-learning guide for fine-tuning on small batches). Without it, a
+            layer uses batch statistics as soon as it trains.
 
     Raises:
         ConfigurationError: unknown ``model_name`` (with close matches), both ``pretrained``
@@ -52,7 +56,7 @@ class TimmEncoder(Im2ImEncoder):
     """
 
     def __init__(self, model_name: str, pretrained: bool = False, pretrained_file: Optional[str] = None,
-                 requires_grad: bool = True, channels_last: bool = False) -> None:
+                 requires_grad: bool = True, channels_last: bool = False, freeze_batch_norm: bool = False) -> None:
         super().__init__()
         if not timm.is_model(model_name):
             close = difflib.get_close_matches(model_name, timm.list_models(), n=3)
@@ -70,6 +74,7 @@ class TimmEncoder(Im2ImEncoder):
             load_state_dict_exactly(self.model, state_dict, str(checkpoint))
         for parameter in self.model.parameters():
             parameter.requires_grad_(requires_grad)
+        self.freeze_batch_norm = freeze_batch_norm
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model.to(memory_format=self.memory_format)
 
