@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 import torch
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from allencv_lite.common.checks import ConfigurationError

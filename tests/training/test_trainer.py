@@ -1,5 +1,4 @@
 """The trainer: files per epoch, checkpoints and --recover, gradients, callbacks."""
-import copy
 import csv
 import json
 import logging
@@ -17,7 +16,6 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model
 from allencv_lite.training.callbacks import TrainerCallback
-from allencv_lite.training.optimizers import Optimizer
 from allencv_lite.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -243,7 +241,7 @@ def test_patience_stops_training_after_epochs_without_improvement():
     assert final["best_epoch"] == 0 and final["epoch"] == 2  # epochs 1 and 2 did not improve on epoch 0
 
 
-def test_cuda_device_may_be_a_list(digits_dir):
+def test_cuda_device_may_be_a_list():
     trainer = Trainer.from_params({"cuda_device": [-1]}, model=LinearClassifier(), train_data_loader=batches(1, 4))
     assert trainer.device == torch.device("cpu")
 
