@@ -135,8 +135,14 @@ TORCH_SCHEDULERS = {"step": torch.optim.lr_scheduler.StepLR, "multi_step": torch
                     "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
                     "one_cycle": torch.optim.lr_scheduler.OneCycleLR}
 PER_BATCH_TORCH_SCHEDULERS = {"one_cycle"}
-for _name, _scheduler_class in TORCH_SCHEDULERS.items():
-    LearningRateScheduler.register(_name)(_scheduler_class)
+
+
+def _register_torch_schedulers() -> None:
+    for name, scheduler_class in TORCH_SCHEDULERS.items():
+        LearningRateScheduler.register(name)(scheduler_class)
+
+
+_register_torch_schedulers()
 
 
 def _base_learning_rates(optimizer: torch.optim.Optimizer) -> List[float]:
@@ -244,7 +250,8 @@ class SlantedTriangular(LearningRateScheduler):
         if gradual_unfreezing and num_epochs < self.num_groups:
             never = [f"group {index} {groups[index].get(REGEXES_KEY)}" for index in range(self.num_groups - num_epochs)]
             logger.warning("Gradual unfreezing with %d parameter groups unfreezes the last group in epoch %d, but the "
-                           "schedule has %d epochs: %s never train. Set num_epochs to at least %d, or merge groups.",
+                           "schedule has %d epochs: %s would never train. Set num_epochs to at least %d, or merge "
+                           "groups.",
                            self.num_groups, self.num_groups, num_epochs, ", ".join(never), self.num_groups)
         self._set_learning_rates()
 

@@ -98,7 +98,7 @@ def test_seed_trainer_block_warns_about_the_stem_and_uses_the_measured_steps(cap
     assert ("num_steps_per_epoch is 260, but the training data loader makes 125 optimizer steps per epoch; "
             "using 125.") in caplog.text
     assert ("Gradual unfreezing with 6 parameter groups unfreezes the last group in epoch 6, but the schedule has 5 "
-            "epochs: group 0 ['^_im2im_encoder\\\\.model\\\\.(0|1)'] never train.") in caplog.text
+            "epochs: group 0 ['^_im2im_encoder\\\\.model\\\\.(0|1)'] would never train.") in caplog.text
     assert trainer.learning_rate_scheduler.num_steps_per_epoch == 125
 
 
