@@ -9,7 +9,7 @@ SMALL_CONFIGS = {
     "feedforward": {"hidden_channels": [8, 16]},
     "pretrained_resnet": {"resnet_model": "resnet18", "pretrained": False},
     "resnet": {"resnet_model": "resnet18", "pretrained": False},
-    "timm": {"model_name": "tf_efficientnet_lite0"},
+    "timm": {"model_name": "mobilenetv3_small_050"},
 }
 
 
