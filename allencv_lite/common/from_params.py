@@ -165,15 +165,7 @@ class FromParams:
         params = dict(params)
         constructor: Any = cls
         if issubclass(cls, Registrable) and Registrable._registry.get(cls):
-            type_name = params.pop("type", cls.default_implementation)
-            if type_name is None:
-                raise ConfigurationError(
-                    f"{_key(path, 'type')}: missing; choose one of {cls.list_available()}."
-                )
-            try:
-                constructor = cls.by_name(type_name)
-            except ConfigurationError as error:
-                raise ConfigurationError(f"{_key(path, 'type')}: {error}") from None
+            constructor, params = cls.resolve(params, path)
             own_from_params = getattr(constructor, "from_params", None)
             if own_from_params is not None and own_from_params.__func__ is not FromParams.from_params.__func__:
                 return own_from_params(params, path, **extras)

@@ -9,7 +9,7 @@ and a config selects one with ``{"type": "flatten", ...}``.
 """
 import difflib
 from collections import defaultdict
-from typing import Callable, ClassVar, Dict, List, Optional, Type, TypeVar
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar
 
 from allencv_lite.common.checks import ConfigurationError
 
@@ -65,6 +65,26 @@ class Registrable:
                 "If it lives in your own package, pass --include-package to import it."
             )
         return registry[name]
+
+    @classmethod
+    def resolve(cls, params: Dict[str, Any], path: str) -> Tuple[Callable[..., Any], Dict[str, Any]]:
+        """Split a config block into the implementation its ``"type"`` names and its other keys.
+
+        A block without ``"type"`` uses ``default_implementation``.
+
+        Raises:
+            ConfigurationError: no ``"type"`` and no default, or an unregistered name; the
+                message names ``<path>.type`` and the registered choices.
+        """
+        params = dict(params)
+        name = params.pop("type", cls.default_implementation)
+        type_path = f"{path}.type" if path else "type"
+        if name is None:
+            raise ConfigurationError(f"{type_path}: missing; choose one of {cls.list_available()}.")
+        try:
+            return cls.by_name(name), params
+        except ConfigurationError as error:
+            raise ConfigurationError(f"{type_path}: {error}") from None
 
     @classmethod
     def list_available(cls) -> List[str]:

@@ -60,14 +60,10 @@ class Augmentation(Registrable, FromParams):
         """
         if not isinstance(params, dict):
             raise ConfigurationError(f"{path}: expected a transform block such as {{\"type\": \"flip\"}}, got {params!r}")
-        params = dict(params)
-        name = params.pop("type", None)
+        name = params.get("type")
         if name is None:
             raise ConfigurationError(f"{path}.type: missing; e.g. \"resize\", \"flip\", \"normalize\".")
-        try:
-            factory = cls.by_name(name)
-        except ConfigurationError as error:
-            raise ConfigurationError(f"{path}.type: {error}") from None
+        factory, params = cls.resolve(params, path)
         if inspect.isclass(factory) and issubclass(factory, FromParams):
             return factory.from_params(params, path, **extras)
         if inspect.isclass(factory) and issubclass(factory, albumentations.BaseCompose) and "transforms" in params:

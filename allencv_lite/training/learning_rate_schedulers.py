@@ -74,14 +74,8 @@ class LearningRateScheduler(Registrable):
             ConfigurationError: unknown type or key, a missing required key, or what the
                 scheduler itself rejects (see :class:`SlantedTriangular`).
         """
-        params = dict(params)
-        name = params.pop("type", None)
-        if name is None:
-            raise ConfigurationError(f"{path}.type: missing; choose one of {cls.list_available()}.")
-        try:
-            factory = cls.by_name(name)
-        except ConfigurationError as error:
-            raise ConfigurationError(f"{path}.type: {error}") from None
+        name = params.get("type")
+        factory, params = cls.resolve(params, path)
         accepted = inspect.signature(factory.__init__).parameters
         if "num_epochs" in accepted:
             if "num_epochs" in params and params["num_epochs"] != num_epochs:

@@ -165,12 +165,7 @@ class Optimizer(Registrable, FromParams):
             ConfigurationError: unknown type, unknown argument, wrong value type, no trainable
                 parameter, or a bad ``parameter_groups`` (see :func:`make_parameter_groups`).
         """
-        params = dict(params)
-        name = params.pop("type", cls.default_implementation)
-        try:
-            optimizer_class = cls.by_name(name)
-        except ConfigurationError as error:
-            raise ConfigurationError(f"{path}.type: {error}") from None
+        optimizer_class, params = cls.resolve(params, path)
         named_parameters = list(model_parameters or [])
         if not any(parameter.requires_grad for _, parameter in named_parameters):
             raise ConfigurationError(f"{path}: the model has no trainable parameters (all have requires_grad=false).")
