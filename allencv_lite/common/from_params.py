@@ -130,8 +130,8 @@ def construct_from_signature(constructor: Any, params: Dict[str, Any], path: str
     if unexpected and not accepts_var_kwargs:
         close = difflib.get_close_matches(unexpected[0], accepted, n=1)
         suggestion = f" Did you mean '{close[0]}'?" if close else ""
-        raise ConfigurationError(f"{path or 'config'}: unexpected key(s) {unexpected} for {name_of};{suggestion} "
-                                 f"accepted keys: {accepted}.")
+        raise ConfigurationError(f"{path or 'config'}: unexpected key(s) {unexpected} for {name_of}.{suggestion} "
+                                 f"Accepted keys: {accepted}.")
     kwargs: Dict[str, Any] = {}
     for name, parameter in signature.parameters.items():
         if name == "self" or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):

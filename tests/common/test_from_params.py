@@ -50,7 +50,7 @@ def test_missing_key_is_named_with_its_path():
 
 
 def test_unexpected_key_lists_the_accepted_keys():
-    with pytest.raises(ConfigurationError, match=r"unexpected key\(s\) \['sides'\].*accepted keys: \['side', 'name'\]"):
+    with pytest.raises(ConfigurationError, match=r"unexpected key\(s\) \['sides'\] for Square\. Did you mean 'side'\? Accepted keys: \['side', 'name'\]"):
         Shape.from_params({"type": "square", "sides": 3}, "shape")
 
 
