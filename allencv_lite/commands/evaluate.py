@@ -46,6 +46,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``evaluate`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser(
         "evaluate", help="evaluate a trained model on labelled images",
         description="Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on "

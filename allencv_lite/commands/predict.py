@@ -106,6 +106,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``predict`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser("predict", help="predict with a trained model",
                                    description="Predict each JSON line of INPUT (as `allennlp predict`). A bad line gives an "
                                    "error record with its line number and the others still run. Exit status: 0 "

@@ -5,6 +5,7 @@ from allencv_lite.service.server_simple import add_server_arguments, run_server
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``serve`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser(
         "serve", help="serve a web demo of a trained model",
         description="Serve a page where you drop an image and see the model's prediction, as "

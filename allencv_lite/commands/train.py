@@ -193,6 +193,7 @@ def train_model_from_file(config_file: Union[str, Path], serialization_dir: Unio
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``train`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser("train", help="train a model from a config file",
                                    description="Train a model from a JSON/Jsonnet config (as `allennlp train`).")
     parser.add_argument("config_file", help="the experiment config (.json or .jsonnet)")

@@ -51,6 +51,7 @@ class Archive:
 
     @property
     def vocab(self) -> Vocabulary:
+        """The label vocabulary the model was trained with."""
         return self.model.vocab
 
 
