@@ -1,26 +1,22 @@
 """``allencv-lite evaluate ARCHIVE DATA_PATH``: how well a trained model does on labelled images."""
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
 from allencv_lite.models.archival import load_archive
+from allencv_lite.training.checkpointing import write_text_atomically
 
 
 def write_json_atomically(path: Path, value: object) -> None:
-    """Write ``value`` as indented JSON to ``path`` via a temporary file and ``os.replace``.
+    """Write ``value`` as indented JSON to ``path`` (see ``write_text_atomically``).
 
     Raises:
         ConfigurationError: the folder of ``path`` does not exist or is not writable.
     """
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".partial",
-                                         delete=False) as partial:
-            json.dump(value, partial, indent=2)
-        os.replace(partial.name, path)
+        write_text_atomically(json.dumps(value, indent=2), path)
     except OSError as error:
         raise ConfigurationError(f"Cannot write --output-file {path}: {error.strerror}.") from None
 
