@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import List, Optional, Union
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.data.dataset_readers.image_classification_directory import is_ignored
 from allencv_lite.data.digits import write_digits
 from allencv_lite.data.image_loading import IMAGE_EXTENSIONS
 
@@ -51,6 +52,13 @@ class LessonData:
     def validation_path(self) -> Path:
         """The validation folder, ``<root>/val``."""
         return self.root / "val"
+
+    @property
+    def labels(self) -> List[str]:
+        """The class folders of ``train/``, sorted, passing over hidden and system entries as the
+        reader does (``["Cat", "Dog"]`` for the photos, ``["0", ..., "9"]`` for the digits)."""
+        return sorted(entry.name for entry in self.train_path.iterdir()
+                      if entry.is_dir() and not is_ignored(entry.name))
 
 
 def _has_splits(folder: Path) -> bool:
