@@ -64,6 +64,23 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
+def to_upright_rgb_array(image: Image.Image, in_place: bool = False) -> np.ndarray:
+    """A PIL image as an RGB ``uint8`` array ``(height, width, 3)`` by this module's rules:
+    the EXIF orientation applied, then :func:`to_rgb`. Every entry point that receives a PIL
+    image (the predictor, the widgets) goes through here, as :func:`read_image` does.
+
+    Args:
+        image: any Pillow image, e.g. from ``Image.open("phone.jpg")``.
+        in_place: turn ``image`` itself upright (saves a copy of a freshly opened file);
+            false leaves a caller's image as it was.
+    """
+    if in_place:
+        ImageOps.exif_transpose(image, in_place=True)  # no copy when upright
+    else:
+        image = ImageOps.exif_transpose(image)
+    return np.asarray(to_rgb(image))
+
+
 @contextlib.contextmanager
 def _decoding(path: ImageSource) -> Iterator[None]:
     """Turn whatever Pillow or the file system raises while reading ``path`` into
@@ -139,5 +156,4 @@ def read_image(path: ImageSource, draft_size: Optional[Tuple[int, int]] = None) 
                 width, height = height, width
             image.draft("RGB", (width, height))
         image.load()
-        ImageOps.exif_transpose(image, in_place=True)  # in place: no copy when upright
-        return np.asarray(to_rgb(image))
+        return to_upright_rgb_array(image, in_place=True)
