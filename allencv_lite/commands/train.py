@@ -94,6 +94,17 @@ def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> N
                                  f"{differences}; resume with the same config and overrides, or train a new run.")
 
 
+def check_enough_labels(vocab: Vocabulary, train_data_path: str) -> None:
+    """Raise ``ConfigurationError`` unless the training data has at least two labels, which
+    classification needs (one label would be a model that always answers it)."""
+    counts = vocab.get_token_counts()
+    if len(counts) < 2:
+        found = ", ".join(f"'{label}' ({count} images)" for label, count in counts.items())
+        raise ConfigurationError(f"train_data_path: {train_data_path} has only one label, {found}; classification "
+                                 "needs at least two. Add a folder of images for each other class "
+                                 "(<root>/<label>/<image>), or point train_data_path at the folder above.")
+
+
 def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], force: bool = False,
                 recover: bool = False, callbacks: Optional[List[TrainerCallback]] = None,
                 include_package: Sequence[str] = ()) -> Model:
@@ -158,6 +169,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
 
     train_data = reader.read(config["train_data_path"])
     vocab = Vocabulary.from_labels(train_data.labels)
+    check_enough_labels(vocab, config["train_data_path"])
     train_data.index_with(vocab)
     validation_data = None
     if config.get("validation_data_path"):
