@@ -34,7 +34,8 @@ class UnreadableImageError(Exception):
 
     Attributes:
         path: the file (``"<image bytes>"`` for a file object).
-        reason: a short category from :data:`REASONS`, used to count skipped files.
+        reason: a short category from :data:`REASONS` (or a reader's own, such as
+            ``"smaller than a crop"``), used to count skipped files.
         detail: the underlying error message and, where there is one, the fix.
     """
 

@@ -50,3 +50,8 @@ def test_a_training_folder_with_one_label_is_refused_naming_it_before_the_model_
     with pytest.raises(ConfigurationError, match=r"train_data_path: .*train has only one label, 'Cat' \(3 images\); "
                                                  r"classification needs at least two\."):
         train_model(small_photo_config(train, im2im_encoder={"type": "no_such_encoder"}), tmp_path / "run")
+
+
+def test_an_image_smaller_than_a_crop_is_left_out_and_training_goes_on(center_crop_run):
+    metrics = json.loads((center_crop_run / "metrics.json").read_text())
+    assert metrics["training_num_images"] == 8  # of 9: Cat/small.png, 40x30 pixels, cannot give a 32x32 crop
