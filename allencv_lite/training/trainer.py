@@ -319,6 +319,10 @@ class Trainer(FromParams):
             validation = self._validate(epoch) if distributed.is_main_process() else None
             metrics.update({f"validation_{k}": v for k, v in distributed.broadcast_from_main(validation).items()})
         metrics.update({k: v for k, v in training.items() if k.startswith("lr_group_")})
+        for prefix, loader in (("training_", self.train_data_loader), ("validation_", self.validation_data_loader)):
+            skipped = getattr(getattr(loader, "dataset", None), "skipped_files", None)
+            if skipped is not None:  # files left out so far, at the scan and (lazy) when decoded
+                metrics[f"{prefix}num_skipped_files"] = len(skipped)
         metrics["epoch_duration_seconds"] = time.monotonic() - start
         return metrics
 
