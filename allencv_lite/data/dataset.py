@@ -180,6 +180,11 @@ class ImageDataset(Dataset):
         """Restart the reader's augmentation stream from ``seed`` (called in each loader worker)."""
         self.reader.reseed(seed)
 
+    def image_sizes(self) -> Optional[List[Tuple[int, int]]]:
+        """``(height, width)`` in pixels of each decoded image, in sample order; ``None`` for a
+        lazy dataset, which has not decoded them."""
+        return None if self._images is None else [image.shape[:2] for image in self._images]
+
     @property
     def labels(self) -> List[Optional[str]]:
         """The label of each sample, in order."""
