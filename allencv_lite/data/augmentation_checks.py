@@ -75,8 +75,8 @@ def check_pixel_scale(transforms: Sequence[Any], added_normalize: bool = False) 
             largest, scaled_by = float(transform.max_value or 255.0), f"{describe(transform, path)} scales them back"
         elif isinstance(transform, albumentations.Normalize) and transform.normalization == "standard":
             if abs(transform.max_pixel_value - largest) > 1e-6 * largest:
-                added = " (the ImageNet normalize the reader adds)" if added_normalize and path.endswith(
-                    f"[{len(transforms) - 1}]") else ""
+                added = (" (the ImageNet normalize the reader adds)"
+                         if added_normalize and path == f"augmentation[{len(transforms) - 1}]" else "")
                 raise ConfigurationError(
                     f"{describe(transform, path)}{added}: max_pixel_value is {transform.max_pixel_value:g}, but pixels "
                     f"reach it as 0-{largest:g} ({scaled_by}), so normalized values would be off by "
