@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import List, Optional, Union
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.data.dataset_readers.image_classification_directory import is_ignored
+from allencv_lite.data.dataset import SkippedFiles
+from allencv_lite.data.dataset_readers.image_classification_directory import find_labelled_images, is_ignored
 from allencv_lite.data.digits import write_digits
-from allencv_lite.data.image_loading import IMAGE_EXTENSIONS
 
 DATA_DIR_VARIABLE = "ALLENCV_DATA_DIR"
 CATS_DOGS_FOLDER = "cats_dogs"
@@ -106,7 +106,9 @@ def sample_lesson_data(data: LessonData, destination: Union[str, os.PathLike], t
     ``destination`` gets the same ``train/<label>/`` and ``val/<label>/`` layout, made of
     symbolic links to the original files (copies where the file system has no links); it is
     emptied first, so the same arguments always give the same sample. A label with fewer
-    images keeps all of them.
+    images keeps all of them. Images and labels are found by the directory reader's own
+    rules (:func:`~allencv_lite.data.dataset_readers.image_classification_directory.find_labelled_images`),
+    so hidden files (macOS ``._*``), ``__MACOSX/`` and files of other types are never sampled.
 
     Raises:
         ConfigurationError: ``destination`` is inside ``data.root`` (the sample would become
@@ -120,15 +122,17 @@ def sample_lesson_data(data: LessonData, destination: Union[str, os.PathLike], t
         shutil.rmtree(destination)
     chooser = random.Random(seed)
     for split, per_label in (("train", train_per_label), ("val", validation_per_label)):
-        for label_dir in sorted(p for p in (data.root / split).iterdir() if p.is_dir() and not p.name.startswith(".")):
-            images = sorted(p for p in label_dir.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-            target = destination / split / label_dir.name
-            target.mkdir(parents=True)
+        samples, labels = find_labelled_images(data.root / split, SkippedFiles())
+        for label in labels:
+            images = [Path(path) for path, image_label in samples if image_label == label]
             for image in sorted(chooser.sample(images, min(per_label, len(images)))):
+                relative = image.relative_to(data.root / split / label)  # sub-folders of a class folder stay
+                target = destination / split / label / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    (target / image.name).symlink_to(image.resolve())
+                    target.symlink_to(image.resolve())
                 except OSError:
-                    shutil.copy2(image, target / image.name)
+                    shutil.copy2(image, target)
     return LessonData(destination, f"{data.name}_sample",
                       f"{train_per_label} training and {validation_per_label} validation images per label of "
                       f"'{data.name}'")

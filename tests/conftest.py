@@ -53,3 +53,32 @@ def digits_archive(digits_dir, tmp_path_factory) -> Path:
     serialization_dir = tmp_path_factory.mktemp("digits_run")
     train_model(config, serialization_dir, force=True)
     return serialization_dir / "model.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def center_crop_run(tmp_path_factory) -> Path:
+    """The serialization folder of a linear model trained for one epoch on 48×48 images
+    center-cropped to 32×32 (no resize first), whose training folder also holds ``Cat/small.png``,
+    40×30 pixels: smaller than the crop."""
+    from PIL import Image
+
+    from allencv_lite.commands.train import train_model
+
+    root = tmp_path_factory.mktemp("center_crop_data")
+    for label, color in (("Cat", (220, 20, 20)), ("Dog", (20, 20, 220))):
+        (root / label).mkdir()
+        for index in range(4):
+            Image.new("RGB", (48, 48), color).save(root / label / f"{index}.png")
+    Image.new("RGB", (40, 30), (220, 20, 20)).save(root / "Cat" / "small.png")
+    config = {
+        "dataset_reader": {"type": "image_classification_directory",
+                           "augmentation": [{"type": "center_crop", "height": 32, "width": 32}]},
+        "train_data_path": str(root),
+        "model": {"type": "basic_image_classifier",
+                  "im2vec_encoder": {"type": "flatten", "input_channels": 3, "input_height": 32, "input_width": 32}},
+        "iterator": {"type": "basic", "batch_size": 4},
+        "trainer": {"num_epochs": 1, "cuda_device": -1, "optimizer": {"type": "sgd", "lr": 0.01}},
+    }
+    serialization_dir = tmp_path_factory.mktemp("center_crop_run")
+    train_model(config, serialization_dir, force=True)
+    return serialization_dir

@@ -34,6 +34,7 @@ TOP_LEVEL_KEYS = {"dataset_reader", "validation_dataset_reader", "train_data_pat
                   "trainer", "random_seed", "numpy_seed", "pytorch_seed"}
 REQUIRED_KEYS = ("dataset_reader", "train_data_path", "model", "trainer")
 ARCHIVE_NAME = "model.tar.gz"
+SKIPPED_FILES_NAME = "skipped_files.csv"
 
 
 def set_seeds(config: Dict[str, Any]) -> None:
@@ -94,14 +95,36 @@ def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> N
                                  f"{differences}; resume with the same config and overrides, or train a new run.")
 
 
+def check_enough_labels(vocab: Vocabulary, train_data_path: str) -> None:
+    """Raise ``ConfigurationError`` unless the training data has at least two labels, which
+    classification needs (one label would be a model that always answers it)."""
+    counts = vocab.get_token_counts()
+    if len(counts) < 2:
+        found = ", ".join(f"'{label}' ({count} images)" for label, count in counts.items())
+        raise ConfigurationError(f"train_data_path: {train_data_path} has only one label, {found}; classification "
+                                 "needs at least two. Add a folder of images for each other class "
+                                 "(<root>/<label>/<image>), or point train_data_path at the folder above.")
+
+
+def write_skipped_files(serialization_dir: Path, datasets: Dict[str, Any]) -> None:
+    """Write every file the datasets left out, with its reason, to ``skipped_files.csv``
+    (the log names only the first few of each reason), and say where it is."""
+    path = serialization_dir / SKIPPED_FILES_NAME
+    named = [(name, dataset) for name, dataset in datasets.items() if dataset is not None]
+    for index, (name, dataset) in enumerate(named):
+        dataset.skipped_files.write_csv(path, name, append=index > 0)
+    if any(len(dataset.skipped_files) for _, dataset in named):
+        logger.info("Every skipped file, with its reason: %s", path)
+
+
 def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], force: bool = False,
                 recover: bool = False, callbacks: Optional[List[TrainerCallback]] = None,
                 include_package: Sequence[str] = ()) -> Model:
     """Train the experiment ``config`` describes, writing everything to ``serialization_dir``.
 
     Writes ``config.json`` (resolved), ``vocabulary/``, ``checkpoints/epoch_<n>.th``,
-    ``metrics_epoch_<n>.json``, ``metrics.csv``, ``best.th``, ``metrics.json`` and
-    ``model.tar.gz``. With ``trainer.cuda_device`` a list of several devices, starts one
+    ``metrics_epoch_<n>.json``, ``metrics.csv``, ``best.th``, ``metrics.json``,
+    ``skipped_files.csv`` (every file the readers left out) and ``model.tar.gz``. With ``trainer.cuda_device`` a list of several devices, starts one
     process per device (``include_package`` is imported in each) and returns the archived
     model.
 
@@ -158,13 +181,19 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
 
     train_data = reader.read(config["train_data_path"])
     vocab = Vocabulary.from_labels(train_data.labels)
+    check_enough_labels(vocab, config["train_data_path"])
     train_data.index_with(vocab)
     validation_data = None
     if config.get("validation_data_path"):
         validation_data = validation_reader.read(config["validation_data_path"])
         validation_data.index_with(vocab)
-    logger.info("Training images: %d, validation images: %d, labels: %s", len(train_data),
-                len(validation_data) if validation_data is not None else 0, vocab.get_token_counts())
+    logger.info("Training images: %d, validation images: %d, labels: %s%s", len(train_data),
+                len(validation_data) if validation_data is not None else 0, vocab.get_token_counts(),
+                " (lazy: files whose header is readable; any found broken when decoded are counted in each "
+                "epoch's num_skipped_files)" if train_data.lazy else "")
+    datasets = {"training": train_data, "validation": validation_data}
+    if distributed.is_main_process():
+        write_skipped_files(serialization_dir, datasets)
 
     model = Model.from_params(config["model"], "model", vocab=vocab)
     trainer = Trainer.from_params(
@@ -178,6 +207,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
         vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
     metrics = trainer.train()
     if distributed.is_main_process():
+        write_skipped_files(serialization_dir, datasets)
         (serialization_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         archive_model(serialization_dir / ARCHIVE_NAME, config, model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)

@@ -30,22 +30,44 @@ def evaluate_jsonnet(source: str, filename: str, ext_vars: Mapping[str, str]) ->
     return json.loads(text)
 
 
-def merge_overrides(config: Dict[str, Any], overrides: Mapping[str, Any]) -> Dict[str, Any]:
+def merge_overrides(config: Any, overrides: Mapping[str, Any], path: str = "") -> Any:
     """Deep-merge ``overrides`` into ``config``: nested objects merge, anything else replaces.
 
     Dotted keys are expanded first, so ``{"trainer.num_epochs": 1}`` and
-    ``{"trainer": {"num_epochs": 1}}`` mean the same (as AllenNLP's ``-o``).
+    ``{"trainer": {"num_epochs": 1}}`` mean the same, and a number indexes a list, so
+    ``{"dataset_reader.augmentation.0.height": 48}`` changes the first transform's height and
+    keeps the list a list (as AllenNLP's ``-o``).
+
+    Raises:
+        ConfigurationError: a number that is not an index of the list it addresses, or a
+            key that addresses inside a value that is neither an object nor a list; the
+            message names the key path.
     """
+    if isinstance(config, list):
+        merged_list = list(config)
+        for key, value in overrides.items():
+            head, _, rest = key.partition(".")
+            where = f"{path}.{head}" if path else head
+            if not head.lstrip("-").isdigit() or not -len(config) <= int(head) < len(config):
+                raise ConfigurationError(f"Override {where}: '{head}' is not an index of the list at "
+                                         f"{path or 'the top level'}, which has {len(config)} entries "
+                                         f"(0 to {len(config) - 1}).")
+            index = int(head)
+            merged_list[index] = _merge_value(merged_list[index], {rest: value} if rest else value, where)
+        return merged_list
     merged = dict(config)
     for key, value in overrides.items():
         head, _, rest = key.partition(".")
-        if rest:
-            value = {rest: value}
-        if isinstance(value, dict) and isinstance(merged.get(head), dict):
-            merged[head] = merge_overrides(merged[head], value)
-        else:
-            merged[head] = value
+        where = f"{path}.{head}" if path else head
+        merged[head] = _merge_value(merged.get(head), {rest: value} if rest else value, where)
     return merged
+
+
+def _merge_value(current: Any, value: Any, path: str) -> Any:
+    """``value`` merged into ``current`` (an object or list merges, anything else is replaced)."""
+    if isinstance(value, dict) and isinstance(current, (dict, list)):
+        return merge_overrides(current, value, path)
+    return value
 
 
 def load_config(config_file: Union[str, os.PathLike],

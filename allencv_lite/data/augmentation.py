@@ -11,6 +11,12 @@ is ``A.RandomBrightnessContrast``) plus ``resize``, ``normalize``, ``flip`` (hor
 
     {"type": "one_of", "transforms": [{"type": "blur"}, {"type": "sharpen"}], "p": 0.5}
 
+A composition without ``"p"`` always runs (albumentations' own default is 0.5), and the steps
+inside it apply with their own ``p``, so a nested ``resize`` or ``normalize`` applies to every
+image at any depth. Steps that would give the images of one batch different sizes, a
+``normalize`` on the wrong pixel scale, and crops larger than an image are caught by
+:mod:`allencv_lite.data.augmentation_checks`.
+
 ``to_tensor_v2`` is not for configs: the reader adds it as the last step. Register your own with
 ``@Augmentation.register("my_transform")`` on a class or function returning an
 albumentations transform.
@@ -66,6 +72,8 @@ class Augmentation(Registrable, FromParams):
         factory, params = cls.resolve(params, path)
         if inspect.isclass(factory) and issubclass(factory, FromParams):
             return factory.from_params(params, path, **extras)
+        if inspect.isclass(factory) and issubclass(factory, albumentations.BaseCompose):
+            params.setdefault("p", 1.0)  # albumentations' 0.5 would skip the steps inside half the time
         if inspect.isclass(factory) and issubclass(factory, albumentations.BaseCompose) and "transforms" in params:
             if not isinstance(params["transforms"], list):
                 raise ConfigurationError(f"{path}.transforms: expected a list of transforms, got {params['transforms']!r}")

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
+from allencv_lite.data.augmentation_checks import output_size
 from allencv_lite.data.dataset import ImageDataset, SkippedSample, collate_samples
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,33 @@ def why_workers_cannot_receive(dataset: Any) -> Optional[str]:
     return None
 
 
+def check_one_size_per_batch(dataset: ImageDataset, batch_size: int) -> None:
+    """Refuse, before training, batches of images that would come out of the augmentation in
+    different sizes (``torch.stack`` would stop the epoch with "stack expects each tensor to be
+    equal size"): with no resize or crop to one size in the pipeline, the decoded images of an
+    eager dataset must give one output size. A lazy dataset has not decoded its images, so it is
+    not checked here.
+
+    Raises:
+        ConfigurationError: naming two files whose output sizes differ, and the fix.
+    """
+    reader = dataset.reader
+    sizes = dataset.image_sizes()
+    if batch_size == 1 or getattr(reader, "output_size", None) is not None or sizes is None:
+        return
+    first_of_size: dict = {}
+    for (path, _), (height, width) in zip(dataset.samples, sizes):
+        first_of_size.setdefault(output_size(reader.transforms, height, width), path)
+        if len(first_of_size) > 1:
+            (size_a, path_a), (size_b, path_b) = first_of_size.items()
+            raise ConfigurationError(
+                f"batch_size: {batch_size} images per batch must come out of the augmentation in one size, but the "
+                f"augmentation has no resize or crop to one size and {dataset.source} holds images that give "
+                f"{size_a[1]}x{size_a[0]} ({path_a}) and {size_b[1]}x{size_b[0]} ({path_b}) (width x height). Add "
+                "{\"type\": \"resize\", \"height\": 224, \"width\": 224} to the reader's augmentation, or use "
+                "batch_size 1.")
+
+
 class DataLoaderFactory(Registrable, FromParams):
     """The config's ``"iterator"`` (AllenNLP 0.9) or ``"data_loader"`` block.
 
@@ -123,9 +151,14 @@ class DataLoaderFactory(Registrable, FromParams):
     def build(self, dataset: ImageDataset, for_training: bool = True) -> ImageDataLoader:
         """An :class:`ImageDataLoader` yielding ``image`` ``(batch, 3, H, W)``, ``label`` ``(batch,)``.
 
+        Raises:
+            ConfigurationError: batches of several images that would not stack (see
+                :func:`check_one_size_per_batch`).
+
         Falls back to ``num_workers=0``, with one warning, when the start method must
         pickle the dataset and it cannot be (see the module's docstring).
         """
+        check_one_size_per_batch(dataset, self.batch_size)
         num_workers = self.num_workers
         context: Union[None, multiprocessing.context.BaseContext] = None
         if num_workers > 0:

@@ -7,6 +7,7 @@ which :func:`collate_samples` drops. Either way the file is recorded once, with 
 reason, in the dataset's :class:`SkippedFiles`.
 """
 import collections
+import csv
 import logging
 import os
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 Sample = Tuple[str, Optional[str]]  # (image path, label or None)
 
+WARNINGS_PER_REASON = 5  # files named one by one in the log, per reason; the rest are counted
+
 
 @dataclass(frozen=True)
 class SkippedSample:
@@ -38,23 +41,35 @@ class SkippedSample:
 
 
 class SkippedFiles:
-    """The files a dataset leaves out, each with its reason; logs one warning per file.
+    """The files a dataset leaves out, each with its reason.
+
+    The first :data:`WARNINGS_PER_REASON` files of each reason get one warning each, naming
+    the file; later ones are only counted, so a CSV listing 9 000 missing files does not bury
+    the log, and :meth:`summary` says how many went unnamed. :meth:`write_csv` writes them all.
 
     Attributes:
         files: ``{path: reason}`` in the order the files were found.
+        details: ``{path: detail}``: the underlying error or the fix, where there is one.
     """
 
     def __init__(self) -> None:
         self.files: Dict[str, str] = {}
+        self.details: Dict[str, str] = {}
+        self._per_reason: Dict[str, int] = collections.Counter()
 
     def add(self, path: Union[str, os.PathLike], reason: str, detail: str = "") -> bool:
-        """Record ``path`` as skipped for ``reason`` and warn; returns False (and stays
-        silent) if it was recorded before."""
+        """Record ``path`` as skipped for ``reason`` and warn (for the first few of each reason);
+        returns False (and stays silent) if it was recorded before."""
         path = str(path)
         if path in self.files:
             return False
         self.files[path] = reason
-        logger.warning("Skipping %s: %s%s", path, reason, f" ({detail})" if detail else "")
+        self.details[path] = detail
+        self._per_reason[reason] += 1
+        if self._per_reason[reason] <= WARNINGS_PER_REASON:
+            logger.warning("Skipping %s: %s%s", path, reason, f" ({detail})" if detail else "")
+        if self._per_reason[reason] == WARNINGS_PER_REASON:
+            logger.warning("Any more files skipped as '%s' are counted without a warning each.", reason)
         return True
 
     def counts(self) -> Dict[str, int]:
@@ -62,9 +77,24 @@ class SkippedFiles:
         return dict(collections.Counter(self.files.values()).most_common())
 
     def summary(self) -> str:
-        """One line, e.g. ``"3 files skipped: 2 not an image, 1 truncated"``."""
-        details = ", ".join(f"{count} {reason}" for reason, count in self.counts().items())
+        """One line, e.g. ``"3 files skipped: 2 not an image, 1 truncated"``, or with more files
+        of a reason than were warned about, ``"9222 files skipped: 9222 missing file (5 named
+        above, and 9217 more)"``."""
+        details = ", ".join(f"{count} {reason}" + (f" ({WARNINGS_PER_REASON} named above, and "
+                                                   f"{count - WARNINGS_PER_REASON} more)"
+                                                   if count > WARNINGS_PER_REASON else "")
+                            for reason, count in self.counts().items())
         return f"{len(self.files)} file{'s' if len(self.files) != 1 else ''} skipped" + (f": {details}" if details else "")
+
+    def write_csv(self, path: Union[str, os.PathLike], dataset_name: str, append: bool = False) -> None:
+        """Write every file with ``dataset``, ``path``, ``reason``, ``detail`` columns (a header
+        first unless ``append``)."""
+        with open(path, "a" if append else "w", newline="", encoding="utf-8") as table:
+            writer = csv.writer(table)
+            if not append:
+                writer.writerow(["dataset", "path", "reason", "detail"])
+            writer.writerows([dataset_name, file, reason, self.details.get(file, "")]
+                             for file, reason in self.files.items())
 
     def __contains__(self, path: object) -> bool:
         return str(path) in self.files
@@ -149,6 +179,11 @@ class ImageDataset(Dataset):
     def reseed(self, seed: int) -> None:
         """Restart the reader's augmentation stream from ``seed`` (called in each loader worker)."""
         self.reader.reseed(seed)
+
+    def image_sizes(self) -> Optional[List[Tuple[int, int]]]:
+        """``(height, width)`` in pixels of each decoded image, in sample order; ``None`` for a
+        lazy dataset, which has not decoded them."""
+        return None if self._images is None else [image.shape[:2] for image in self._images]
 
     @property
     def labels(self) -> List[Optional[str]]:

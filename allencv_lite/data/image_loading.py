@@ -34,7 +34,8 @@ class UnreadableImageError(Exception):
 
     Attributes:
         path: the file (``"<image bytes>"`` for a file object).
-        reason: a short category from :data:`REASONS`, used to count skipped files.
+        reason: a short category from :data:`REASONS` (or a reader's own, such as
+            ``"smaller than a crop"``), used to count skipped files.
         detail: the underlying error message and, where there is one, the fix.
     """
 
@@ -62,6 +63,23 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
     return image.convert("RGB") if image.mode != "RGB" else image
+
+
+def to_upright_rgb_array(image: Image.Image, in_place: bool = False) -> np.ndarray:
+    """A PIL image as an RGB ``uint8`` array ``(height, width, 3)`` by this module's rules:
+    the EXIF orientation applied, then :func:`to_rgb`. Every entry point that receives a PIL
+    image (the predictor, the widgets) goes through here, as :func:`read_image` does.
+
+    Args:
+        image: any Pillow image, e.g. from ``Image.open("phone.jpg")``.
+        in_place: turn ``image`` itself upright (saves a copy of a freshly opened file);
+            false leaves a caller's image as it was.
+    """
+    if in_place:
+        ImageOps.exif_transpose(image, in_place=True)  # no copy when upright
+    else:
+        image = ImageOps.exif_transpose(image)
+    return np.asarray(to_rgb(image))
 
 
 @contextlib.contextmanager
@@ -139,5 +157,4 @@ def read_image(path: ImageSource, draft_size: Optional[Tuple[int, int]] = None) 
                 width, height = height, width
             image.draft("RGB", (width, height))
         image.load()
-        ImageOps.exif_transpose(image, in_place=True)  # in place: no copy when upright
-        return np.asarray(to_rgb(image))
+        return to_upright_rgb_array(image, in_place=True)

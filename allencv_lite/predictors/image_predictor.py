@@ -10,7 +10,7 @@ from PIL import Image
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
-from allencv_lite.data.image_loading import read_image, to_rgb
+from allencv_lite.data.image_loading import read_image, to_upright_rgb_array
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.models.model import Model
 from allencv_lite.predictors.predictor import JsonDict, Predictor
@@ -78,7 +78,7 @@ class ImagePredictor(Predictor):
             UnreadableImageError: the file or bytes are not a readable image.
         """
         if isinstance(inputs, Image.Image):
-            return np.asarray(to_rgb(inputs))
+            return to_upright_rgb_array(inputs)
         if isinstance(inputs, np.ndarray):
             return self._check_array(inputs)
         if not isinstance(inputs, dict):

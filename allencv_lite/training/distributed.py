@@ -88,7 +88,18 @@ def init_process_group(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo", init_method="env://")
-    logger.info("Process %d of %d training on %s.", dist.get_rank(), dist.get_world_size(), device)
+    devices = [None] * dist.get_world_size()
+    dist.all_gather_object(devices, str(device))
+    log_on_main_process_only()
+    logger.info("Training on %d processes (%s): %s.", dist.get_world_size(), dist.get_backend(),
+                ", ".join(f"process {index} on {name}" for index, name in enumerate(devices)))
+
+
+def log_on_main_process_only() -> None:
+    """Keep only errors from allencv-lite's loggers in processes other than process 0, which
+    would otherwise print every line (progress, skipped files, epoch summaries) once each."""
+    if not is_main_process():
+        logging.getLogger("allencv_lite").setLevel(logging.ERROR)
 
 
 def destroy_process_group() -> None:
@@ -129,7 +140,10 @@ def shard_data_loader(loader: DataLoader) -> DataLoader:
     ``loader.batch_size`` is the global batch: each of W processes loads ``batch_size / W``
     images per step, so a config means the same training on any number of devices. The
     order is shuffled (if ``loader`` shuffles) from a seed shared by all processes
-    (``torch.initial_seed()``) and the epoch (``sampler.set_epoch``).
+    (``torch.initial_seed()``) and the epoch (``sampler.set_epoch``). When the images do not
+    split evenly, PyTorch's ``DistributedSampler`` repeats the first few of each epoch's order
+    so that every process gets as many (5 images on 2 processes: 3 each, 6 per epoch); a
+    warning says so (logged by process 0 only, see :func:`log_on_main_process_only`).
 
     Raises:
         ConfigurationError: ``loader`` is not a ``DataLoader``, or its batch size is not a
@@ -143,8 +157,14 @@ def shard_data_loader(loader: DataLoader) -> DataLoader:
     if loader.batch_size % processes:
         raise ConfigurationError(f"iterator.batch_size: {loader.batch_size} images per step cannot be split evenly over "
                                  f"{processes} processes; use a multiple of {processes}.")
-    sampler = DistributedSampler(loader.dataset, num_replicas=processes, rank=rank(),
+    sampler = DistributedSampler(loader.dataset, num_replicas=processes, rank=rank(), drop_last=loader.drop_last,
                                  shuffle=isinstance(loader.sampler, RandomSampler), seed=torch.initial_seed() % 2**31)
+    padding = sampler.total_size - len(loader.dataset)
+    if padding > 0:
+        logger.warning("%d training images do not split evenly over %d processes: each epoch the sampler repeats %d "
+                       "of them (the first of its order) so that every process gets %d, and an epoch trains on %d "
+                       "images. Use a multiple of %d images to train on each exactly once.", len(loader.dataset),
+                       processes, padding, sampler.num_samples, sampler.total_size, processes)
     return type(loader)(loader.dataset, batch_size=loader.batch_size // processes, sampler=sampler,
                         num_workers=loader.num_workers, collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
                         drop_last=loader.drop_last, worker_init_fn=loader.worker_init_fn,

@@ -157,6 +157,7 @@ class Trainer(FromParams):
         self.history: List[Dict[str, Any]] = []  # one metrics dict per finished epoch
         self._parallel_model: Optional[torch.nn.Module] = None  # DDP wrapper, rebuilt when freezing changes
         self._parallel_trainable: Optional[tuple] = None
+        self._warned_about_lone_image = False
 
     @classmethod
     def from_params(cls, params: Dict[str, Any], path: str = "trainer", model: Optional[Model] = None,
@@ -212,6 +213,24 @@ class Trainer(FromParams):
         if self.learning_rate_scheduler is not None:
             self.learning_rate_scheduler.step_batch()
 
+    def _cannot_train_on(self, batch: Dict[str, torch.Tensor], epoch: int) -> bool:
+        """Whether ``batch`` is a lone image (of batches meant to be larger) that batch norm in
+        training mode cannot normalize: with one image a channel may hold a single value
+        (PyTorch: "Expected more than 1 value per channel when training"), and even where it
+        does not, one image's statistics are noise. It is skipped, with one warning per run."""
+        batch_size = getattr(self.train_data_loader, "batch_size", None)
+        if batch["image"].shape[0] != 1 or not batch_size or batch_size == 1 or not any(
+                isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.training
+                for module in self.model.modules()):
+            return False
+        if not self._warned_about_lone_image:
+            logger.warning("Skipping a training batch of 1 image in epoch %d (and any such batch later): batch norm in "
+                           "training mode needs at least 2 images per batch. %d training images in batches of %d "
+                           "leave 1 over; add or remove an image, or change the batch size, to train on it.",
+                           epoch + 1, len(getattr(self.train_data_loader, "dataset", ())), batch_size)
+            self._warned_about_lone_image = True
+        return True
+
     def _learning_rates(self) -> Dict[str, float]:
         return {f"lr_group_{i}": group["lr"] for i, group in enumerate(self.optimizer.param_groups)}
 
@@ -240,6 +259,8 @@ class Trainer(FromParams):
             group_start = batch_index - batch_index % accumulation
             batches_in_step = min(accumulation, num_batches - group_start)
             ends_step = batch_index + 1 == group_start + batches_in_step
+            if batch is not None and self._cannot_train_on(batch, epoch):
+                batch = None
             if batch is not None:  # None: every image of the batch was unreadable
                 batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
                 synchronise = ends_step or not distributed.is_distributed()
@@ -298,6 +319,10 @@ class Trainer(FromParams):
             validation = self._validate(epoch) if distributed.is_main_process() else None
             metrics.update({f"validation_{k}": v for k, v in distributed.broadcast_from_main(validation).items()})
         metrics.update({k: v for k, v in training.items() if k.startswith("lr_group_")})
+        for prefix, loader in (("training_", self.train_data_loader), ("validation_", self.validation_data_loader)):
+            skipped = getattr(getattr(loader, "dataset", None), "skipped_files", None)
+            if skipped is not None:  # files left out so far, at the scan and (lazy) when decoded
+                metrics[f"{prefix}num_skipped_files"] = len(skipped)
         metrics["epoch_duration_seconds"] = time.monotonic() - start
         return metrics
 

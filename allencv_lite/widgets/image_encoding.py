@@ -6,7 +6,7 @@ from typing import Union
 import numpy as np
 from PIL import Image
 
-from allencv_lite.data.image_loading import read_image, to_rgb
+from allencv_lite.data.image_loading import read_image, to_upright_rgb_array
 
 ImageSource = Union[str, os.PathLike, np.ndarray, Image.Image]
 
@@ -19,7 +19,7 @@ def as_rgb_array(image: ImageSource) -> np.ndarray:
         ValueError: an array that is not ``uint8`` ``(height, width, 3)``.
     """
     if isinstance(image, Image.Image):
-        return np.asarray(to_rgb(image))
+        return to_upright_rgb_array(image)
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected a uint8 array of shape (height, width, 3), got {image.dtype} {image.shape}")

@@ -144,3 +144,19 @@ def test_python_dash_m_allencv_lite_exits_1_when_a_line_fails(digits_archive, mi
         runpy.run_module("allencv_lite", run_name="__main__")
     assert exit_status.value.code == 1
     assert len(records(capsys.readouterr().out)) == 5
+
+
+@pytest.mark.parametrize("batch_size", ["1", "2"])
+def test_an_image_smaller_than_a_crop_gives_an_error_record_and_the_next_lines_are_predicted(center_crop_run, tmp_path,
+                                                                                             capsys, batch_size):
+    data = Path(json.loads((center_crop_run / "config.json").read_text())["train_data_path"])
+    source = tmp_path / "input.jsonl"
+    source.write_text("".join(json.dumps({"image_path": str(data / name)}) + "\n"
+                              for name in ("Cat/0.png", "Cat/small.png", "Dog/0.png")))
+    status = main(["predict", str(center_crop_run / "model.tar.gz"), str(source), "--batch-size", batch_size])
+    output = capsys.readouterr()
+    assert status == 1
+    assert [record["label"] for record in records(output.out)] == ["Cat", "Dog"]
+    assert records(output.err) == [{"line": 2, "error": f"{data / 'Cat' / 'small.png'}: smaller than a crop (40x30 pixels "
+                                    "(width x height) when it reaches augmentation[0] ('center_crop'), which needs at "
+                                    "least 32x32; put a resize before the crop, or give the crop \"pad_if_needed\": true)"}]

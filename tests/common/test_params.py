@@ -45,3 +45,22 @@ def test_overrides_merge_deeply_and_accept_dotted_keys(tmp_path):
     config = load_config(config_file, overrides='{"trainer": {"num_epochs": 1}}')
     assert config["trainer"] == {"num_epochs": 1, "patience": 2}
     assert merge_overrides(config, {"trainer.patience": 9})["trainer"] == {"num_epochs": 1, "patience": 9}
+
+
+def test_a_number_in_a_dotted_override_indexes_a_list():
+    config = {"dataset_reader": {"augmentation": [{"type": "resize", "height": 64, "width": 64}, {"type": "flip"}]}}
+    merged = merge_overrides(config, {"dataset_reader.augmentation.0.height": 48})
+    assert merged["dataset_reader"]["augmentation"] == [{"type": "resize", "height": 48, "width": 64}, {"type": "flip"}]
+    assert config["dataset_reader"]["augmentation"][0]["height"] == 64  # the original is left as it was
+
+
+def test_a_nested_override_object_indexes_a_list_too():
+    config = {"augmentation": [{"type": "resize", "height": 64}, {"type": "flip", "p": 0.5}]}
+    assert merge_overrides(config, {"augmentation": {"1": {"p": 1.0}}})["augmentation"] == [
+        {"type": "resize", "height": 64}, {"type": "flip", "p": 1.0}]
+
+
+def test_an_index_past_the_end_of_a_list_is_named():
+    config = {"dataset_reader": {"augmentation": [{"type": "resize"}]}}
+    with pytest.raises(ConfigurationError, match=r"dataset_reader\.augmentation\.3: .* has 1 entries"):
+        merge_overrides(config, {"dataset_reader.augmentation.3.height": 48})

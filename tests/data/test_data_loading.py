@@ -12,7 +12,7 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.data_loader import DataLoaderFactory
 from allencv_lite.data.dataset_readers import ImageClassificationDirectoryReader
 from allencv_lite.data.vocabulary import Vocabulary
-from image_fixtures import BLUE, RED, write_truncated_jpeg
+from image_fixtures import BLUE, RED, write_image, write_truncated_jpeg
 
 FLIP_ONLY = [{"type": "flip", "p": 0.5}]
 
@@ -160,3 +160,15 @@ def test_augmentation_stream_differs_per_seed():
 def test_bad_data_loader_settings_are_configuration_errors(key, value, message):
     with pytest.raises(ConfigurationError, match=message):
         DataLoaderFactory.from_params({key: value}, "data_loader")
+
+
+def test_batches_of_images_that_would_not_stack_are_refused_before_training_naming_two(image_folder, tmp_path):
+    root = image_folder({"Cat/a.png": RED, "Dog/b.png": BLUE})  # 12x8 pixels
+    write_image(root / "Dog" / "wide.png", size=(40, 30), color=BLUE)
+    dataset = read_indexed(root, lazy=False, augmentation=[{"type": "flip", "p": 0.5}])
+    with pytest.raises(ConfigurationError, match=r"batch_size: 2 images per batch must come out of the augmentation in "
+                                                 r"one size, .* give 12x8 \(.*Cat/a.png\) and 40x30 \(.*Dog/wide.png\)"):
+        DataLoaderFactory(batch_size=2).build(dataset)
+    assert len(list(DataLoaderFactory(batch_size=1).build(dataset))) == 3  # one at a time they never stack
+    resized = read_indexed(root, lazy=False, augmentation=[{"type": "resize", "height": 8, "width": 8}])
+    assert [batch["image"].shape[0] for batch in DataLoaderFactory(batch_size=2).build(resized)] == [2, 1]

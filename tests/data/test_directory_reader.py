@@ -89,6 +89,17 @@ def test_hidden_folders_such_as_ipynb_checkpoints_are_never_classes(image_folder
     assert dataset.labels == ["Cat"]
 
 
+def test_a_macosx_folder_from_a_zip_is_skipped_silently_like_hidden_folders(image_folder, caplog):
+    root = image_folder({"Cat/1.jpg": RED, "Dog/2.jpg": BLUE})
+    for resource_fork in ("__MACOSX/Cat/._1.jpg", "__MACOSX/._Cat"):
+        (root / resource_fork).parent.mkdir(parents=True, exist_ok=True)
+        (root / resource_fork).write_bytes(b"\x00\x05\x16\x07")
+    caplog.set_level(logging.WARNING, logger="allencv_lite")
+    dataset = read(root)
+    assert sorted(set(dataset.labels)) == ["Cat", "Dog"]
+    assert caplog.records == [] and dataset.skipped == {}
+
+
 def test_every_image_extension_is_read_in_any_letter_case(tmp_path):
     names = ["a.JPG", "b.jpeg", "c.Jpg", "d.png", "e.bmp", "f.gif", "g.webp", "h.tiff"]
     for name in names:

@@ -43,3 +43,10 @@ def test_global_average_names_the_channels_it_expected():
 def test_registered_names():
     assert Im2VecEncoder.by_name("flatten") is FlattenEncoder
     assert Im2VecEncoder.by_name("global_average") is GlobalAverageEncoder
+
+
+@pytest.mark.parametrize("encoder", [GlobalAverageEncoder(192), FlattenEncoder(192, 2, 2)])
+def test_tokens_instead_of_a_feature_map_are_named_without_wrong_advice(encoder):
+    with pytest.raises(ConfigurationError, match=r"expects feature maps \(batch, channels, height, width\) but got "
+                                                 r"shape \(2, 5, 192\); give the classifier an im2im_encoder"):
+        encoder(torch.zeros(2, 5, 192))

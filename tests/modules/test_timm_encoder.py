@@ -124,3 +124,38 @@ def test_documented_regexes_split_an_efficientnet_classifier_into_stem_seven_sta
     assert counts == [3, 6, 18, 18, 27, 27, 36, 9, 3, 2]
     names = groups[1]["parameter_names"]
     assert all(re.match(r"_im2im_encoder\.model\.blocks\.0\.0\.", name) for name in names)
+
+
+def test_a_vision_transformer_gives_its_patch_tokens_as_a_feature_map_without_the_class_token():
+    encoder = TimmEncoder("vit_tiny_patch16_224", img_size=32).eval()
+    images = torch.randn(2, 3, 32, 32)
+    features = encoder(images)
+    assert features.shape == (2, encoder.get_output_channels(), 2, 2) == (2, 192, 2, 2)
+    tokens = encoder.model.forward_features(images)  # (batch, 1 class token + 4 patches, 192)
+    torch.testing.assert_close(features[:, :, 0, 1], tokens[:, 2])  # patch (row 0, column 1) is token 1 + 1
+    (timm_map,) = encoder.model.forward_intermediates(images, indices=1, norm=True, intermediates_only=True)
+    torch.testing.assert_close(features, timm_map)  # the layout timm itself gives
+
+
+def test_a_classifier_on_a_vision_transformer_trains_with_global_average_pooling():
+    model = BasicImageClassifier.from_params(
+        {"im2im_encoder": {"type": "timm", "model_name": "vit_tiny_patch16_224", "img_size": 32},
+         "im2vec_encoder": {"type": "global_average", "input_channels": 192}},
+        vocab=Vocabulary.from_labels(["Cat", "Dog"]))
+    output = model(image=torch.randn(4, 3, 32, 32), label=torch.tensor([0, 1, 0, 1]))
+    output["loss"].backward()
+    assert output["probs"].shape == (4, 2)
+    assert model._im2im_encoder.model.patch_embed.proj.weight.grad is not None
+
+
+def test_images_of_another_size_than_the_vit_was_built_for_are_an_error_saying_so():
+    encoder = TimmEncoder("vit_tiny_patch16_224", img_size=32)
+    with pytest.raises(ConfigurationError, match=r"'vit_tiny_patch16_224' refused images of \(64, 64\) pixels .*set "
+                                                 r"the encoder's img_size"):
+        encoder(torch.zeros(1, 3, 64, 64))
+
+
+def test_img_size_on_a_cnn_is_refused_by_name():
+    with pytest.raises(ConfigurationError, match=r"img_size: timm's 'mobilenetv3_small_050' is not built for one "
+                                                 r"image size"):
+        TimmEncoder("mobilenetv3_small_050", img_size=32)

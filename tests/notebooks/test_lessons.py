@@ -82,3 +82,18 @@ def test_a_label_with_fewer_images_keeps_them_all(tmp_path):
 def test_a_sample_inside_the_data_folder_is_refused(tmp_path):
     with pytest.raises(ConfigurationError, match="inside the data folder"):
         sample_lesson_data(photo_folder(tmp_path / "full", 3), tmp_path / "full" / "sample", 1, 1)
+
+
+def test_a_sample_follows_the_readers_file_rules(tmp_path):
+    full = photo_folder(tmp_path / "full", 3)
+    for junk in ("train/Cat/._cat.0.jpg", "train/Cat/notes.txt", "train/__MACOSX/Cat/._cat.1.jpg",
+                 "train/.ipynb_checkpoints/cat.2-checkpoint.jpg"):
+        (full.root / junk).parent.mkdir(parents=True, exist_ok=True)
+        (full.root / junk).write_bytes(b"x")
+    (full.root / "train" / "Cat" / "indoors").mkdir()
+    (full.root / "train" / "Cat" / "indoors" / "cat.9.jpg").write_bytes(b"x")
+    sample = sample_lesson_data(full, tmp_path / "sample", 50, 50)
+    assert sorted(p.name for p in sample.train_path.iterdir()) == ["Cat", "Dog"]
+    assert sorted(str(p.relative_to(sample.train_path)) for p in sample.train_path.rglob("*.jpg")
+                  if p.parent.name == "Cat" or p.parent.name == "indoors") == [
+        "Cat/cat.0.jpg", "Cat/cat.1.jpg", "Cat/cat.2.jpg", "Cat/indoors/cat.9.jpg"]

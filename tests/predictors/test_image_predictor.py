@@ -151,3 +151,17 @@ def test_images_of_different_sizes_cannot_share_a_batch_without_a_resize(archive
     with pytest.raises(ConfigurationError, match="Images of different sizes"):
         predictor.predict_batch_json([small, large])
     assert predictor.predict_image(large)["label"] in DIGITS
+
+
+def test_a_pil_image_with_exif_orientation_is_predicted_upright_like_its_file(predictor, three_file, tmp_path):
+    stored = Image.open(three_file).convert("RGB").resize((32, 32)).rotate(90)  # what the camera stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "shown rotated 90 degrees clockwise", which undoes the rotate(90)
+    stored.save(tmp_path / "phone.png", exif=exif)
+    from_file = predictor.predict_json({"image_path": str(tmp_path / "phone.png")})["probabilities"]
+    opened = Image.open(tmp_path / "phone.png")
+    from_pil = predictor.predict_image(opened)["probabilities"]
+    sideways = predictor.predict_image(np.asarray(stored))["probabilities"]
+    assert from_pil == pytest.approx(from_file, abs=1e-6)
+    assert from_pil != pytest.approx(sideways, abs=1e-3)
+    assert opened.getexif()[0x0112] == 6  # the caller's image is left as it was

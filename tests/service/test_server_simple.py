@@ -115,3 +115,17 @@ def test_concurrent_requests_to_a_threaded_server_get_their_own_answers(digits_p
     expected = [digits_predictor.predict_json({"image": base64.b64encode(png).decode()}) for png in digit_pngs]
     assert answers == expected * 2
     assert recording.most_active == 1  # the lock let one prediction run at a time
+
+
+def test_an_image_smaller_than_the_crop_gets_400_saying_so(center_crop_run):
+    from allencv_lite.models.archival import load_archive
+    from allencv_lite.predictors import Predictor
+
+    predictor = Predictor.from_archive(load_archive(center_crop_run / "model.tar.gz"), "default_image")
+    client = make_app(predictor).test_client()
+    data = json.loads((center_crop_run / "config.json").read_text())["train_data_path"]
+    with open(f"{data}/Cat/small.png", "rb") as small:
+        response = upload(client, small.read(), "small.png")
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("<image>: smaller than a crop (40x30 pixels (width x height) when "
+                                                   "it reaches augmentation[0] ('center_crop')")

@@ -59,7 +59,8 @@ def test_two_gloo_processes_under_torchrun_train_like_one_process(digits_640, tm
                               capture_output=True, text=True, cwd=REPO, timeout=300,
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert launched.returncode == 0, launched.stderr[-3000:]
-    assert "Process 1 of 2 training on cpu." in launched.stderr
+    assert launched.stderr.count("Training on 2 processes (gloo): process 0 on cpu, process 1 on cpu.") == 1
+    assert launched.stderr.count("epoch 1: ") == 1  # logged by process 0 only
     assert_same_training(tmp_path / "run", one_process_run)
 
 
@@ -68,3 +69,25 @@ def test_a_list_of_devices_starts_one_process_per_entry(digits_640, tmp_path, on
     assert sorted(path.name for path in (tmp_path / "run").iterdir()) == sorted(
         path.name for path in one_process_run.iterdir())
     assert_same_training(tmp_path / "run", one_process_run)
+
+
+def test_uneven_data_is_padded_by_the_sampler_and_said_once(tmp_path, capfd):
+    from tests.data.image_fixtures import BLUE, RED, write_image
+
+    for index in range(5):  # 5 images on 2 processes: the sampler repeats one so that each gets 3
+        write_image(tmp_path / "train" / ("Cat" if index % 2 else "Dog") / f"{index}.png", color=RED if index % 2 else BLUE)
+    config = {
+        "dataset_reader": {"type": "image_classification_directory",
+                           "augmentation": [{"type": "resize", "height": 8, "width": 8}]},
+        "train_data_path": str(tmp_path / "train"),
+        "model": {"type": "basic_image_classifier",
+                  "im2vec_encoder": {"type": "flatten", "input_channels": 3, "input_height": 8, "input_width": 8}},
+        "iterator": {"type": "basic", "batch_size": 2},
+        "trainer": {"num_epochs": 2, "cuda_device": [-1, -1], "optimizer": {"type": "sgd", "lr": 0.1}},
+    }
+    train_model(config, tmp_path / "run")
+    log = capfd.readouterr().err
+    assert log.count("5 training images do not split evenly over 2 processes: each epoch the sampler repeats 1 of "
+                     "them (the first of its order) so that every process gets 3, and an epoch trains on 6 images.") == 1
+    assert log.count("Training images: 5") == 1 and log.count("epoch 1: ") == 1 and log.count("epoch 2: ") == 1
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["training_num_images"] == 6

@@ -62,7 +62,8 @@ def test_each_epoch_writes_a_metrics_json_and_a_csv_row(uninterrupted_run, digit
     assert [row["epoch"] for row in rows] == ["0", "1", "2"]
     assert list(rows[0]) == ["epoch", "training_loss", "training_accuracy", "training_num_images",
                              "training_images_per_second", "validation_loss", "validation_accuracy",
-                             "validation_num_images", "lr_group_0", "epoch_duration_seconds"]
+                             "validation_num_images", "lr_group_0", "training_num_skipped_files",
+                             "validation_num_skipped_files", "epoch_duration_seconds"]
     assert int(rows[0]["training_num_images"]) == len(list((digits_dir / "train").rglob("*.png")))
     assert int(rows[0]["validation_num_images"]) == len(list((digits_dir / "val").rglob("*.png")))
     assert float(rows[-1]["validation_accuracy"]) > 0.8

@@ -12,10 +12,12 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
 from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD, Augmentation
+from allencv_lite.data.augmentation_checks import check_one_output_size, check_pixel_scale, size_problem
 from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
-from allencv_lite.data.image_loading import check_image, read_image
+from allencv_lite.data.image_loading import UnreadableImageError, check_image, read_image
 
 BBOX_FORMATS = ("pascal_voc", "coco")
+TOO_SMALL_FOR_CROP = "smaller than a crop"
 
 
 class DatasetReader(Registrable, FromParams):
@@ -49,9 +51,16 @@ class ImageDatasetReader(DatasetReader):
             ``"pascal_voc"`` ``(x_min, y_min, x_max, y_max)`` or ``"coco"``
             ``(x_min, y_min, width, height)``.
 
+    The pipeline is checked when the reader is built and against each image (see
+    :mod:`~allencv_lite.data.augmentation_checks`): ``output_size`` is the ``(height, width)``
+    every image comes out at (``None`` when that depends on the image), and an image smaller
+    than a crop that does not pad is skipped like an unreadable file, naming it.
+
     Raises:
-        ConfigurationError: more than one ``normalize`` step, a ``to_tensor_v2`` step, or
-            an unknown ``bbox_format``.
+        ConfigurationError: more than one ``normalize`` step, a ``to_tensor_v2`` step, an
+            unknown ``bbox_format``, a ``normalize`` whose ``max_pixel_value`` does not match
+            the pixels' scale (after ``to_float``), or a step that makes the output size
+            random (a resize applied with ``p`` below 1, a ``one_of`` of different sizes).
     """
 
     def __init__(self, augmentation: Optional[List[Augmentation]] = None, lazy: bool = False,
@@ -67,6 +76,8 @@ class ImageDatasetReader(DatasetReader):
                                      f"{normalize_steps}); images must be normalized exactly once, keep one.")
         if not normalize_steps:
             transforms.append(albumentations.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD))
+        check_pixel_scale(transforms, added_normalize=not normalize_steps)
+        self.output_size = check_one_output_size(transforms)
         if bbox_format not in BBOX_FORMATS:
             raise ConfigurationError(f"bbox_format: '{bbox_format}' is not one of {list(BBOX_FORMATS)}.")
         self.lazy = lazy
@@ -108,9 +119,24 @@ class ImageDatasetReader(DatasetReader):
         """Decode ``path`` to ``uint8`` ``(height, width, 3)`` RGB (see ``read_image``).
 
         Raises:
-            UnreadableImageError: the file cannot be decoded.
+            UnreadableImageError: the file cannot be decoded, or is smaller than a crop of
+                the augmentation (reason :data:`TOO_SMALL_FOR_CROP`).
         """
-        return read_image(path, draft_size=self.draft_size)
+        image = read_image(path, draft_size=self.draft_size)
+        self.check_image_size(image, path)
+        return image
+
+    def check_image_size(self, image: np.ndarray, source: Union[str, os.PathLike] = "<image>") -> None:
+        """Check that no crop of the augmentation is larger than ``image`` (``(height, width, 3)``)
+        will be when it reaches it (see :func:`~allencv_lite.data.augmentation_checks.size_problem`).
+
+        Raises:
+            UnreadableImageError: with reason :data:`TOO_SMALL_FOR_CROP`, naming ``source``, the
+                image's size, the crop, and the fix.
+        """
+        problem = size_problem(self.transforms, image.shape[0], image.shape[1])
+        if problem is not None:
+            raise UnreadableImageError(source, TOO_SMALL_FOR_CROP, problem)
 
     def augment(self, image: np.ndarray, masks: Optional[Sequence[np.ndarray]] = None,
                 boxes: Optional[Sequence[Sequence[float]]] = None,
@@ -135,9 +161,11 @@ class ImageDatasetReader(DatasetReader):
         Raises:
             ValueError: an image that is not ``(height, width, 3)``, a float image with
                 values outside 0-1, or pixels neither ``uint8`` nor floating point.
+            UnreadableImageError: the image is smaller than a crop (see :meth:`check_image_size`).
         """
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"Expected an RGB image of shape (height, width, 3), got {image.shape}.")
+        self.check_image_size(image)
         if np.issubdtype(image.dtype, np.floating):
             low, high = float(image.min()), float(image.max())
             if low < 0.0 or high > 1.0:

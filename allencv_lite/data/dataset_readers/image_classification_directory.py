@@ -3,25 +3,67 @@ import collections
 import logging
 import os
 from pathlib import Path
-from typing import List, Union
+from typing import List, Tuple, Union
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.data.dataset import ImageDataset, SkippedFiles
+from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader, ImageDatasetReader
 from allencv_lite.data.image_loading import IMAGE_EXTENSIONS
 
 logger = logging.getLogger(__name__)
 
-# Files that operating systems drop into picture folders (lower-cased); never data.
-SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store"})
+# Files and folders that operating systems drop into picture folders (lower-cased); never data.
+# ``__MACOSX/`` is where macOS' Archive Utility puts resource forks when it zips a folder.
+SYSTEM_ENTRIES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", "__macosx"})
 OUTSIDE_CLASS_FOLDER = "outside a class folder"
 UNSUPPORTED_FILE_TYPE = "unsupported file type"
 
 
 def is_ignored(name: str) -> bool:
     """Hidden entries (``.ipynb_checkpoints``, ``.DS_Store``, macOS ``._*`` files) and the
-    system files in :data:`SYSTEM_FILES` are never data, and are passed over silently."""
-    return name.startswith(".") or name.lower() in SYSTEM_FILES
+    system files and folders in :data:`SYSTEM_ENTRIES` (``__MACOSX/``) are never data, and are
+    passed over silently."""
+    return name.startswith(".") or name.lower() in SYSTEM_ENTRIES
+
+
+def find_labelled_images(root: Path, skipped: SkippedFiles) -> Tuple[List[Sample], List[str]]:
+    """The ``(image path, label)`` pairs under ``<root>/<label>/`` (sub-folders of a class
+    folder included) and the class folders' names, both sorted, following the rules of
+    :class:`ImageClassificationDirectoryReader`; files left out go to ``skipped``. Only names
+    are looked at: no file is opened."""
+    samples: List[Sample] = []
+    class_folders = []
+    for entry in sorted(root.iterdir()):
+        if is_ignored(entry.name):
+            continue
+        if entry.is_dir():
+            class_folders.append(entry.name)
+            samples.extend((path, entry.name) for path in _images_in(entry, skipped))
+        else:
+            skipped.add(entry, OUTSIDE_CLASS_FOLDER, "images go in <root>/<label>/")
+    return samples, class_folders
+
+
+def _images_in(folder: Path, skipped: SkippedFiles) -> List[str]:
+    """Paths with an image extension under ``folder``, sorted; other files go to ``skipped``."""
+    images = []
+    visited = set()
+    for directory, subfolders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in visited:  # a symbolic link loop
+            subfolders[:] = []
+            continue
+        visited.add(real)
+        subfolders[:] = sorted(name for name in subfolders if not is_ignored(name))
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            if is_ignored(name):
+                continue
+            if has_image_extension(name):
+                images.append(path)
+            else:
+                skipped.add(path, UNSUPPORTED_FILE_TYPE, f"readable extensions: {', '.join(IMAGE_EXTENSIONS)}")
+    return images
 
 
 def has_image_extension(name: str) -> bool:
@@ -60,16 +102,7 @@ class ImageClassificationDirectoryReader(ImageDatasetReader):
             raise ConfigurationError(f"Data folder {root} does not exist (or is not a folder); expected "
                                      "<root>/<label>/<image>.")
         skipped = SkippedFiles()
-        samples = []
-        class_folders = []
-        for entry in sorted(root.iterdir()):
-            if is_ignored(entry.name):
-                continue
-            if entry.is_dir():
-                class_folders.append(entry.name)
-                samples.extend((path, entry.name) for path in self._images_in(entry, skipped))
-            else:
-                skipped.add(entry, OUTSIDE_CLASS_FOLDER, "images go in <root>/<label>/")
+        samples, class_folders = find_labelled_images(root, skipped)
         dataset = self.make_dataset(samples, source=root, skipped_files=skipped)
         if not len(dataset):
             raise ConfigurationError(f"No readable images in {root}; expected <root>/<label>/<image> with "
@@ -80,25 +113,3 @@ class ImageClassificationDirectoryReader(ImageDatasetReader):
                 logger.warning("Class folder %s holds no readable image; '%s' is not a label of this dataset.",
                                root / label, label)
         return dataset
-
-    @staticmethod
-    def _images_in(folder: Path, skipped: SkippedFiles) -> List[str]:
-        """Paths with an image extension under ``folder``, sorted; other files go to ``skipped``."""
-        images = []
-        visited = set()
-        for directory, subfolders, files in os.walk(folder, followlinks=True):
-            real = os.path.realpath(directory)
-            if real in visited:  # a symbolic link loop
-                subfolders[:] = []
-                continue
-            visited.add(real)
-            subfolders[:] = sorted(name for name in subfolders if not is_ignored(name))
-            for name in sorted(files):
-                path = os.path.join(directory, name)
-                if is_ignored(name):
-                    continue
-                if has_image_extension(name):
-                    images.append(path)
-                else:
-                    skipped.add(path, UNSUPPORTED_FILE_TYPE, f"readable extensions: {', '.join(IMAGE_EXTENSIONS)}")
-        return images

@@ -19,6 +19,14 @@ class TimmEncoder(Im2ImEncoder):
     EfficientNet-Lite0, so 128×128 images give ``(batch, 1280, 4, 4)``). Pool it with the
     ``global_average`` im2vec encoder.
 
+    Vision transformers work too: their ``(batch, tokens, C)`` output loses its prefix tokens
+    (class, distillation, register tokens) and the patch tokens are laid back on their grid,
+    ``(batch, C, height / patch, width / patch)``, as timm's own ``forward_intermediates``
+    returns them; ``global_average`` then averages the patch tokens (timm's ``global_pool="avg"``
+    for ViTs, as in MAE's fine-tuning). ``vit_tiny_patch16_224`` with ``"img_size": 32`` gives
+    ``(batch, 192, 2, 2)``. Channels-last backbones (Swin's ``(batch, height, width, C)``) are
+    turned to channels first. A model whose tokens lie on no patch grid is refused by name.
+
     ``self.model`` is the timm model itself, so parameter-group regexes use timm's module
     names. For EfficientNet(-Lite), inside a ``basic_image_classifier``:
 
@@ -48,15 +56,20 @@ class TimmEncoder(Im2ImEncoder):
             pretrained running statistics even while its weight and bias train (the advice of
             Keras' transfer-learning guide for fine-tuning on small batches). Without it, a
             layer uses batch statistics as soon as it trains.
+        img_size: the image side in pixels, for models built for one size (ViTs: their
+            position embeddings fit ``img_size / patch`` patches per side); ``None`` keeps the
+            model's default (224 for ``vit_tiny_patch16_224``). Images must then have this size.
 
     Raises:
         ConfigurationError: unknown ``model_name`` (with close matches), both ``pretrained``
-            and ``pretrained_file``, no offline weights for ``model_name``, or a checkpoint
-            that is missing, unreadable or does not fit.
+            and ``pretrained_file``, no offline weights for ``model_name``, a checkpoint
+            that is missing, unreadable or does not fit, or (in ``forward``) a model whose
+            output is neither a feature map nor patch tokens on a grid.
     """
 
     def __init__(self, model_name: str, pretrained: bool = False, pretrained_file: Optional[str] = None,
-                 requires_grad: bool = True, channels_last: bool = False, freeze_batch_norm: bool = False) -> None:
+                 requires_grad: bool = True, channels_last: bool = False, freeze_batch_norm: bool = False,
+                 img_size: Optional[int] = None) -> None:
         super().__init__()
         if not timm.is_model(model_name):
             close = difflib.get_close_matches(model_name, timm.list_models(), n=3)
@@ -65,7 +78,13 @@ class TimmEncoder(Im2ImEncoder):
         if pretrained and pretrained_file:
             raise ConfigurationError("Set either \"pretrained\": true (offline ImageNet weights) or "
                                      "\"pretrained_file\", not both.")
-        self.model = timm.create_model(model_name, pretrained=False, num_classes=0, global_pool="")
+        size = {} if img_size is None else {"img_size": img_size}
+        try:
+            self.model = timm.create_model(model_name, pretrained=False, num_classes=0, global_pool="", **size)
+        except TypeError as error:
+            raise ConfigurationError(f"img_size: timm's '{model_name}' is not built for one image size and takes no "
+                                     f"img_size ({error}); remove the key.") from None
+        self.model_name = model_name
         checkpoint = offline_imagenet_file(model_name) if pretrained else pretrained_file
         if checkpoint is not None:
             state_dict = read_checkpoint(checkpoint, self.model)
@@ -82,5 +101,37 @@ class TimmEncoder(Im2ImEncoder):
         return self.model.num_features
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(batch, 3, height, width)`` -> ``(batch, C, height / 32, width / 32)``."""
-        return self.model.forward_features(images.contiguous(memory_format=self.memory_format))
+        """``(batch, 3, height, width)`` -> ``(batch, C, height / 32, width / 32)`` (``/ patch``
+        for a vision transformer).
+
+        Raises:
+            ConfigurationError: the images have another size than a ViT was built for, or the
+                model's output is not a feature map or patch tokens.
+        """
+        try:
+            features = self.model.forward_features(images.contiguous(memory_format=self.memory_format))
+        except AssertionError as error:  # timm's patch embedding asserts the size it was built for
+            raise ConfigurationError(f"timm model '{self.model_name}' refused images of {tuple(images.shape[-2:])} "
+                                     f"pixels ({error}); set the encoder's img_size to the images' side, or resize "
+                                     "them to the size the model was built for.") from None
+        if features.dim() == 4:
+            return features.permute(0, 3, 1, 2) if getattr(self.model, "output_fmt", "NCHW") == "NHWC" else features
+        if features.dim() == 3:
+            return self._patch_tokens_on_their_grid(features, images.shape[-2:])
+        raise ConfigurationError(f"timm model '{self.model_name}' outputs shape {tuple(features.shape)}, neither a "
+                                 "feature map (batch, channels, height, width) nor tokens (batch, tokens, channels); "
+                                 "choose a CNN or a vision transformer.")
+
+    def _patch_tokens_on_their_grid(self, tokens: torch.Tensor, image_size: torch.Size) -> torch.Tensor:
+        """``(batch, prefix + h * w, C)`` -> ``(batch, C, h, w)``, ``h``, ``w`` the patches per side."""
+        patch_size = getattr(getattr(self.model, "patch_embed", None), "patch_size", None)
+        if patch_size is None:
+            raise ConfigurationError(f"timm model '{self.model_name}' outputs tokens {tuple(tokens.shape)} that lie on "
+                                     "no patch grid (it has no patch_embed), so they cannot become a feature map; "
+                                     "choose a CNN or a vision transformer.")
+        height, width = image_size[0] // patch_size[0], image_size[1] // patch_size[1]
+        patches = tokens[:, getattr(self.model, "num_prefix_tokens", 0):]
+        if patches.shape[1] != height * width:
+            raise ConfigurationError(f"timm model '{self.model_name}' gave {patches.shape[1]} patch tokens for "
+                                     f"{tuple(image_size)} images, not {height}x{width}; set img_size to the image side.")
+        return patches.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], height, width)

@@ -25,6 +25,7 @@ class FlattenEncoder(Im2VecEncoder):
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
         """``(batch, C, H, W)`` -> ``(batch, C * H * W)``."""
+        self.check_feature_map(feature_map)
         if tuple(feature_map.shape[1:]) != self.input_shape:
             channels, height, width = feature_map.shape[1:]
             raise ConfigurationError(

@@ -31,7 +31,8 @@ class GlobalAverageEncoder(Im2VecEncoder):
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
         """``(batch, C, H, W)`` -> ``(batch, C)``."""
-        if feature_map.dim() != 4 or feature_map.shape[1] != self.input_channels:
+        self.check_feature_map(feature_map)
+        if feature_map.shape[1] != self.input_channels:
             raise ConfigurationError(
                 f"global_average encoder expected feature maps of shape (batch, {self.input_channels}, height, width) "
                 f"but got {tuple(feature_map.shape)}; set input_channels to the im2im_encoder's output channels."
