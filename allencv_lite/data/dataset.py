@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.text import plural
 from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 
@@ -64,7 +65,7 @@ class SkippedFiles:
     def summary(self) -> str:
         """One line, e.g. ``"3 files skipped: 2 not an image, 1 truncated"``."""
         details = ", ".join(f"{count} {reason}" for reason, count in self.counts().items())
-        return f"{len(self.files)} file{'s' if len(self.files) != 1 else ''} skipped" + (f": {details}" if details else "")
+        return f"{plural(len(self.files), 'file')} skipped" + (f": {details}" if details else "")
 
     def __contains__(self, path: object) -> bool:
         return str(path) in self.files
@@ -118,7 +119,8 @@ class ImageDataset(Dataset):
             self.samples.append((path, label))
         self._images: Optional[List[np.ndarray]] = None if lazy else images
         if self.skipped_files:
-            logger.warning("Read %d images from %s; %s.", len(self.samples), self.source, self.skipped_files.summary())
+            logger.warning("Read %s from %s; %s.", plural(len(self.samples), "image"), self.source,
+                           self.skipped_files.summary())
 
     @property
     def skipped(self) -> Dict[str, int]:
