@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 BEST_WEIGHTS_NAME = "best.th"
 METRICS_CSV_NAME = "metrics.csv"
 PROGRESS_REFRESH_SECONDS = 0.5
+DEFAULT_NUM_EPOCHS = 20
 
 
 def parse_validation_metric(validation_metric: str) -> tuple:
@@ -117,7 +118,7 @@ class Trainer(FromParams):
     """
 
     def __init__(self, model: Model, optimizer: torch.optim.Optimizer, train_data_loader: Iterable,
-                 validation_data_loader: Optional[Iterable] = None, num_epochs: int = 20,
+                 validation_data_loader: Optional[Iterable] = None, num_epochs: int = DEFAULT_NUM_EPOCHS,
                  patience: Optional[int] = None, validation_metric: str = "-loss",
                  cuda_device: distributed.CudaDevice = None,
                  serialization_dir: Optional[Union[str, os.PathLike]] = None,
@@ -180,7 +181,7 @@ class Trainer(FromParams):
             steps = optimizer_steps_per_epoch(len(train_data_loader), params.get("num_gradient_accumulation_steps", 1))
             scheduler = LearningRateScheduler.from_params(
                 params.pop("learning_rate_scheduler"), f"{path}.learning_rate_scheduler", optimizer=optimizer,
-                num_epochs=params.get("num_epochs", 20), num_steps_per_epoch=steps)
+                num_epochs=params.get("num_epochs", DEFAULT_NUM_EPOCHS), num_steps_per_epoch=steps)
         return construct_from_signature(cls, params, path, {**extras, "model": model, "optimizer": optimizer,
                                                             "learning_rate_scheduler": scheduler})
 
