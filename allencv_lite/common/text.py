@@ -1,5 +1,4 @@
 """Words and numbers in messages for people: plurals, learning rates, durations."""
-import datetime
 
 
 def plural(count: int, noun: str, plural_noun: str = "") -> str:
@@ -14,5 +13,11 @@ def format_learning_rate(rate: float) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """Whole seconds as ``h:mm:ss`` (``0:01:40``), as ``datetime.timedelta`` prints them."""
-    return str(datetime.timedelta(seconds=round(seconds)))
+    """A duration as people say it: ``"3.2 s"``, ``"6 min 8 s"``, ``"2 h 05 min"``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, whole_seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {whole_seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

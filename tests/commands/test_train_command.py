@@ -1,6 +1,8 @@
 """``allencv-lite train`` as a user runs it, in its own process: Ctrl-C, unwritable folders, what it prints."""
+import csv
 import json
 import os
+import re
 import resource
 import shlex
 import signal
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from allencv_lite.common.text import format_learning_rate
 from tests.training.test_trainer import tiny_digits_config
 
 
@@ -85,3 +88,52 @@ def test_a_full_disk_while_checkpointing_is_named_in_one_line_and_leaves_no_part
                                     "too large. Free some space on its disk or choose a folder you can write to.")
     assert "Traceback" not in err
     assert list((run / "checkpoints").iterdir()) == []
+
+
+def read_metrics_csv(path: Path) -> list:
+    with open(path, newline="") as table:
+        return list(csv.DictReader(table))
+
+
+def test_train_prints_true_learning_rates_epochs_from_1_and_a_time_estimate(digits_dir, tmp_path):
+    """Two groups, discriminative fine-tuning and gradual unfreezing over 3 epochs of 23 batches."""
+    config = tiny_digits_config(digits_dir, num_epochs=3, num_gradient_accumulation_steps=1)
+    config["model"] = {"type": "basic_image_classifier",
+                       "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
+                       "im2vec_encoder": {"type": "flatten", "input_channels": 4, "input_height": 1, "input_width": 1}}
+    config["trainer"]["optimizer"]["parameter_groups"] = [[["^_im2im_encoder\\."]], [["^_classification_layer\\."]]]
+    config["trainer"]["learning_rate_scheduler"] = {"type": "slanted_triangular", "gradual_unfreezing": True,
+                                                    "discriminative_fine_tuning": True, "decay_factor": 0.38,
+                                                    "ratio": 32}
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    training = subprocess.run([sys.executable, "-m", "allencv_lite", "train", str(config_file), "-s",
+                               str(tmp_path / "run")], capture_output=True, text=True, env=os.environ, timeout=600)
+    assert training.returncode == 0, training.stderr[-3000:]
+    log = training.stderr
+
+    peak = 0.02  # the optimizer's lr is the top group's peak; the group below gets 0.38 times it
+    first_step = [format_learning_rate(peak * 0.38 / 32), format_learning_rate(peak / 32)]  # a triangle starts at 1/ratio
+    assert f"Parameter group 0 ['^_im2im_encoder\\\\.']: 3 parameter tensors, 116 weights, lr {first_step[0]}" in log
+    assert f"Parameter group 1 ['^_classification_layer\\\\.']: 2 parameter tensors, 50 weights, lr {first_step[1]}" \
+        in log
+
+    assert re.findall(r"Gradual unfreezing: epoch (\d) trains groups (\[.*?\])", log) == [
+        ("1", "[1]"), ("2", "[0, 1]"), ("3", "[0, 1]")]
+    epoch_lines = re.findall(r"INFO allencv_lite.training.trainer: epoch (\d)/3: (.*)", log)
+    assert [number for number, _ in epoch_lines] == ["1", "2", "3"]
+    rows = read_metrics_csv(tmp_path / "run" / "metrics.csv")
+    assert [row["epoch"] for row in rows] == ["0", "1", "2"]  # metrics keep AllenNLP's 0-based epochs
+    for (_, line), row in zip(epoch_lines, rows):
+        assert f"lr_group_0 {format_learning_rate(float(row['lr_group_0']))}" in line
+        assert re.search(r"lr_group_1 \d\.\d\de-0\d", line)
+        assert "epoch " not in line
+
+    estimates = re.findall(r"Time estimate from batches 2-6 of epoch 1: about ([\d.]+) s per epoch of training "
+                           r"\(23 batches\), ([\d.]+) s for the 3 epochs left, validation not included; a busy "
+                           r"machine takes longer\.", log)
+    assert len(estimates) == 1, log[-3000:]
+    epoch_estimate, run_estimate = map(float, estimates[0])
+    assert run_estimate == pytest.approx(3 * epoch_estimate, abs=0.15)
+    measured = float(rows[0]["epoch_duration_seconds"])
+    assert measured / 10 < epoch_estimate < measured * 10  # an estimate, on whatever else the CPU is doing
