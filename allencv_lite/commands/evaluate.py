@@ -3,6 +3,7 @@ import argparse
 import json
 from pathlib import Path
 
+from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted
 from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
 from allencv_lite.models.archival import load_archive
@@ -37,7 +38,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``evaluate`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser(
-        "evaluate", help="evaluate a trained model on labelled images",
+        "evaluate", formatter_class=DefaultsHelpFormatter, help="evaluate a trained model on labelled images",
         description="Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on "
                     "DATA_PATH (<root>/<label>/<image>), as `allennlp evaluate`. Images are prepared by the "
                     "archive's validation reader.")

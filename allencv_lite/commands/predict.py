@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import IO, Iterator, List, Tuple
 
+from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted
 from allencv_lite.common.text import plural
 from allencv_lite.data.image_loading import IMAGE_EXTENSIONS, UnreadableImageError
@@ -148,7 +149,8 @@ def run_predict(args: argparse.Namespace) -> int:
                 print(line, file=sys.stdout if ok else sys.stderr, flush=True)  # a line as soon as it is known
     except KeyboardInterrupt:
         written = f"; they are in {args.output_file}" if sink is not None else ""
-        raise Interrupted(f"predict stopped after {plural(lines, 'input line')} ({failures} failed){written}.") from None
+        raise Interrupted(f"predict stopped after {plural(lines, 'input line')} ({failures} failed){written}."
+                          ) from None
     finally:
         if source is not sys.stdin:
             source.close()
@@ -164,10 +166,12 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``predict`` subcommand on the ``allencv-lite`` parser."""
-    parser = subparsers.add_parser("predict", help="predict with a trained model",
-                                   description="Predict each JSON line of INPUT (as `allennlp predict`). A bad line gives an "
+    parser = subparsers.add_parser("predict", formatter_class=DefaultsHelpFormatter,
+                                   help="predict with a trained model",
+                                   description="Predict each JSON line of INPUT (as `allennlp predict`), or each "
+                                   "image file given as INPUT. A bad line gives an "
                                    "error record with its line number and the others still run. Exit status: 0 "
-                                   "all lines predicted, 1 some line failed, 2 bad archive or arguments.")
+                                   "all lines predicted, 1 some line failed, 2 bad archive or arguments, 130 Ctrl-C.")
     parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train`")
     parser.add_argument("input_file", nargs="+", metavar="INPUT",
                         help='a JSON-lines file, one object per line such as {"image_path": "cat.jpg"} (- reads '

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.params import load_config
 from allencv_lite.data.data_loader import DataLoaderFactory
@@ -200,7 +201,8 @@ def train_model_from_file(config_file: Union[str, Path], serialization_dir: Unio
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``train`` subcommand on the ``allencv-lite`` parser."""
-    parser = subparsers.add_parser("train", help="train a model from a config file",
+    parser = subparsers.add_parser("train", formatter_class=DefaultsHelpFormatter,
+                                   help="train a model from a config file",
                                    description="Train a model from a JSON/Jsonnet config (as `allennlp train`).")
     parser.add_argument("config_file", help="the experiment config (.json or .jsonnet)")
     parser.add_argument("-s", "--serialization-dir", required=True, help="folder for weights, metrics and archive")

@@ -230,7 +230,8 @@ class Trainer(FromParams):
         logger.info("Time estimate from batches 2-%d of epoch %d: about %s per epoch of training (%s), %s for the %s "
                     "left, validation not included; a busy machine takes longer.", TIME_ESTIMATE_BATCHES + 1,
                     epoch + 1, format_duration(epoch_seconds), plural(num_batches, "batch", "batches"),
-                    format_duration(epoch_seconds * (self.num_epochs - epoch)), plural(self.num_epochs - epoch, "epoch"))
+                    format_duration(epoch_seconds * (self.num_epochs - epoch)),
+                    plural(self.num_epochs - epoch, "epoch"))
         self._time_estimated = True
 
     def _learning_rates(self) -> Dict[str, float]:

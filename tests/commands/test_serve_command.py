@@ -7,6 +7,8 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
+
 from allencv_lite.commands import build_parser, main
 from allencv_lite.service import server_simple
 
@@ -62,3 +64,19 @@ def test_serving_is_announced_on_the_bound_port_which_answers_and_ctrl_c_stops_i
         _, err = server.communicate(timeout=60)
     assert server.returncode == 0
     assert "Traceback" not in err and "Stopped." in err
+
+
+@pytest.mark.parametrize("command, defaults", [
+    ("serve", ["TCP port (default: 8000)", "(default: 127.0.0.1)", "(default: default_image)", "(default: 10.0)"]),
+    ("predict", ["(default: default_image)", "images per forward pass (default: 1)", "(default: -1)"]),
+    ("evaluate", ["images per forward pass (default: 32)", "(default: -1)"]),
+    ("train", []),
+])
+def test_each_subcommands_help_shows_its_defaults_but_not_none_or_false(command, defaults):
+    shown = subprocess.run([sys.executable, "-m", "allencv_lite", command, "--help"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    assert shown.returncode == 0
+    for default in defaults:
+        assert default in shown.stdout
+    assert "(default: None)" not in shown.stdout and "(default: False)" not in shown.stdout
+    assert "(default: [])" not in shown.stdout

@@ -113,7 +113,8 @@ def test_train_prints_true_learning_rates_epochs_from_1_and_a_time_estimate(digi
     log = training.stderr
 
     peak = 0.02  # the optimizer's lr is the top group's peak; the group below gets 0.38 times it
-    first_step = [format_learning_rate(peak * 0.38 / 32), format_learning_rate(peak / 32)]  # a triangle starts at 1/ratio
+    # A triangle starts at 1/ratio of its peak.
+    first_step = [format_learning_rate(peak * 0.38 / 32), format_learning_rate(peak / 32)]
     assert f"Parameter group 0 ['^_im2im_encoder\\\\.']: 3 parameter tensors, 116 weights, lr {first_step[0]}" in log
     assert f"Parameter group 1 ['^_classification_layer\\\\.']: 2 parameter tensors, 50 weights, lr {first_step[1]}" \
         in log

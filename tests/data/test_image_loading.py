@@ -118,8 +118,8 @@ def test_images_above_the_decompression_bomb_limit_are_unreadable_with_the_fix(t
     with pytest.raises(UnreadableImageError) as error:
         read_image(path)
     assert error.value.reason == "too large"
-    assert str(error.value) == (f"{path}: too large ({size[0] * size[1]:,} pixels > PIL.Image.MAX_IMAGE_PIXELS = 10,000, "
-                                "Pillow's decompression-bomb limit; if you trust this file, raise "
+    assert str(error.value) == (f"{path}: too large ({size[0] * size[1]:,} pixels > PIL.Image.MAX_IMAGE_PIXELS = "
+                                "10,000, Pillow's decompression-bomb limit; if you trust this file, raise "
                                 "PIL.Image.MAX_IMAGE_PIXELS before reading)")  # one limit, whichever raised it
     assert error.value.for_people() == ("That picture is too large: it has more than 10,000 pixels, the limit that "
                                         "protects the server from decompression bombs.")

@@ -107,7 +107,8 @@ def test_group_description_lists_regexes_tensor_and_weight_counts_and_the_rate_a
 
 def test_initial_lr_is_only_a_schedulers_peak_so_without_one_the_group_trains_at_the_optimizers_lr():
     optimizer = build({"type": "adam", "lr": 1e-3, "parameter_groups": [[["^head\\."], {"initial_lr": 0.01}]]})
-    assert describe_parameter_groups(optimizer)[0] == "group 0 ['^head\\\\.']: 2 parameter tensors, 10 weights, lr 1.00e-03"
+    assert describe_parameter_groups(optimizer)[0] == ("group 0 ['^head\\\\.']: 2 parameter tensors, 10 weights, "
+                                                       "lr 1.00e-03")
 
 
 def test_trainer_logs_each_groups_rate_at_the_first_step_of_the_seeds_discriminative_schedule(caplog,
