@@ -7,9 +7,10 @@ import sys
 from typing import List, Optional
 
 from allencv_lite.commands import evaluate, predict, serve, train
-from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.checks import ConfigurationError, Interrupted
 
 SUBCOMMANDS = (train, predict, evaluate, serve)
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 
 def import_plugins(package_names: List[str]) -> None:
@@ -46,3 +47,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ConfigurationError as error:
         print(f"allencv-lite: error: {error}", file=sys.stderr)
         return 2
+    except Interrupted as error:
+        print(f"allencv-lite: interrupted: {error}", file=sys.stderr)
+        return INTERRUPTED_STATUS
+    except KeyboardInterrupt:
+        print("allencv-lite: interrupted.", file=sys.stderr)
+        return INTERRUPTED_STATUS

@@ -3,22 +3,11 @@ import argparse
 import json
 from pathlib import Path
 
-from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.commands.help_format import DefaultsHelpFormatter
+from allencv_lite.common.checks import ConfigurationError, Interrupted
 from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
 from allencv_lite.models.archival import load_archive
 from allencv_lite.training.checkpointing import write_text_atomically
-
-
-def write_json_atomically(path: Path, value: object) -> None:
-    """Write ``value`` as indented JSON to ``path`` (see ``write_text_atomically``).
-
-    Raises:
-        ConfigurationError: the folder of ``path`` does not exist or is not writable.
-    """
-    try:
-        write_text_atomically(json.dumps(value, indent=2), path)
-    except OSError as error:
-        raise ConfigurationError(f"Cannot write --output-file {path}: {error.strerror}.") from None
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -26,25 +15,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     Raises:
         ConfigurationError: bad archive, data folder (missing, empty, or with a label the
-            model does not know), batch size or output path.
+            model does not know), batch size or output path (missing folder, full disk).
+        Interrupted: Ctrl-C, before anything was written.
     """
     if args.batch_size < 1:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.output_file and not Path(args.output_file).parent.is_dir():  # say so before the work, not after
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
-    interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size)
-    metrics = interpretation.metrics()
+    try:
+        interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size)
+        metrics = interpretation.metrics()
+    except KeyboardInterrupt:
+        raise Interrupted(f"evaluate stopped before it had predicted every image of {args.data_path}; nothing was "
+                          "written (the metrics are printed and written only at the end).") from None
     print(format_metrics_table(metrics))
     if args.output_file:
-        write_json_atomically(Path(args.output_file), metrics)
+        write_text_atomically(json.dumps(metrics, indent=2), args.output_file)
     return 0
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``evaluate`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser(
-        "evaluate", help="evaluate a trained model on labelled images",
+        "evaluate", formatter_class=DefaultsHelpFormatter, help="evaluate a trained model on labelled images",
         description="Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on "
                     "DATA_PATH (<root>/<label>/<image>), as `allennlp evaluate`. Images are prepared by the "
                     "archive's validation reader.")

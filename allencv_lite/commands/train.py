@@ -9,6 +9,7 @@ import importlib
 import json
 import logging
 import random
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -16,7 +17,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.commands.help_format import DefaultsHelpFormatter
+from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.params import load_config
 from allencv_lite.data.data_loader import DataLoaderFactory
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
@@ -25,7 +27,8 @@ from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_mo
 from allencv_lite.models.model import Model
 from allencv_lite.training import distributed
 from allencv_lite.training.callbacks import TrainerCallback
-from allencv_lite.training.trainer import Trainer
+from allencv_lite.training.checkpointing import Checkpointer, write_text_atomically
+from allencv_lite.training.trainer import DEFAULT_NUM_EPOCHS, Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +63,8 @@ def prepare_serialization_dir(serialization_dir: Path, force: bool, recover: boo
 
     Raises:
         ConfigurationError: the folder exists, is not empty, and neither flag is set; both
-            flags are set; ``recover`` without a ``config.json`` in the folder.
+            flags are set; ``recover`` without a ``config.json`` in the folder; the folder
+            cannot be created or emptied.
     """
     if force and recover:
         raise ConfigurationError("--force and --recover cannot both be set: --force deletes the run that --recover "
@@ -74,8 +78,10 @@ def prepare_serialization_dir(serialization_dir: Path, force: bool, recover: boo
         if not force:
             raise ConfigurationError(f"Serialization directory {serialization_dir} is not empty; choose another, "
                                      "pass --recover to resume the run in it, or --force to overwrite it.")
-        shutil.rmtree(serialization_dir)
-    serialization_dir.mkdir(parents=True, exist_ok=True)
+        with writing(serialization_dir):
+            shutil.rmtree(serialization_dir)
+    with writing(serialization_dir):
+        serialization_dir.mkdir(parents=True, exist_ok=True)
 
 
 def differing_keys(saved: Any, current: Any, path: str = "") -> List[str]:
@@ -203,12 +209,13 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
                                 if validation_data is not None else None))
 
     if distributed.is_main_process() and not recover:
-        (serialization_dir / CONFIG_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
-        vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
+        write_text_atomically(json.dumps(config, indent=2), serialization_dir / CONFIG_NAME)
+        with writing(serialization_dir / VOCABULARY_DIR):
+            vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
     metrics = trainer.train()
     if distributed.is_main_process():
         write_skipped_files(serialization_dir, datasets)
-        (serialization_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
         archive_model(serialization_dir / ARCHIVE_NAME, config, model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)
     return model
@@ -224,7 +231,8 @@ def train_model_from_file(config_file: Union[str, Path], serialization_dir: Unio
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``train`` subcommand on the ``allencv-lite`` parser."""
-    parser = subparsers.add_parser("train", help="train a model from a config file",
+    parser = subparsers.add_parser("train", formatter_class=DefaultsHelpFormatter,
+                                   help="train a model from a config file",
                                    description="Train a model from a JSON/Jsonnet config (as `allennlp train`).")
     parser.add_argument("config_file", help="the experiment config (.json or .jsonnet)")
     parser.add_argument("-s", "--serialization-dir", required=True, help="folder for weights, metrics and archive")
@@ -237,8 +245,45 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     return parser
 
 
+def resume_command(args: argparse.Namespace) -> str:
+    """The ``allencv-lite train ... --recover`` command that resumes the run ``args`` started."""
+    words = ["allencv-lite", "train", args.config_file, "-s", args.serialization_dir]
+    if args.overrides:
+        words += ["-o", args.overrides]
+    for package in args.include_package:
+        words += ["--include-package", package]
+    return shlex.join(words + ["--recover"])
+
+
+def describe_interrupted_run(args: argparse.Namespace) -> str:
+    """One line for a run stopped by Ctrl-C: its last complete epoch (counted from 1), that
+    epoch's checkpoint, and the command that resumes it."""
+    serialization_dir = Path(args.serialization_dir)
+    if not (serialization_dir / CONFIG_NAME).is_file():
+        return (f"train stopped before training began, so there is nothing to resume; run the same command again "
+                f"(with --force if {serialization_dir} is not empty).")
+    num_epochs = json.loads((serialization_dir / CONFIG_NAME).read_text(encoding="utf-8"))["trainer"].get(
+        "num_epochs", DEFAULT_NUM_EPOCHS)
+    checkpointer = Checkpointer(serialization_dir, None)
+    saved = checkpointer.saved_epochs()
+    if not saved:
+        done = f"train stopped during epoch 1 of {num_epochs}, before any epoch was complete"
+    else:
+        done = (f"train stopped after epoch {saved[-1] + 1} of {num_epochs}, whose checkpoint is "
+                f"{checkpointer.path(saved[-1])} (file names count epochs from 0)")
+    return f"{done}; resume with: {resume_command(args)}"
+
+
 def run_train(args: argparse.Namespace) -> int:
-    """Run the ``train`` command."""
-    train_model_from_file(args.config_file, args.serialization_dir, args.overrides, args.force, args.recover,
-                          args.include_package)
+    """Run the ``train`` command.
+
+    Raises:
+        ConfigurationError: see :func:`train_model`; a serialization dir that cannot be written.
+        Interrupted: Ctrl-C; names the last complete epoch, its checkpoint and the ``--recover`` command.
+    """
+    try:
+        train_model_from_file(args.config_file, args.serialization_dir, args.overrides, args.force, args.recover,
+                              args.include_package)
+    except KeyboardInterrupt:
+        raise Interrupted(describe_interrupted_run(args)) from None
     return 0

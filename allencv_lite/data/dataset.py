@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.text import plural
 from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 
@@ -84,7 +85,7 @@ class SkippedFiles:
                                                    f"{count - WARNINGS_PER_REASON} more)"
                                                    if count > WARNINGS_PER_REASON else "")
                             for reason, count in self.counts().items())
-        return f"{len(self.files)} file{'s' if len(self.files) != 1 else ''} skipped" + (f": {details}" if details else "")
+        return f"{plural(len(self.files), 'file')} skipped" + (f": {details}" if details else "")
 
     def write_csv(self, path: Union[str, os.PathLike], dataset_name: str, append: bool = False) -> None:
         """Write every file with ``dataset``, ``path``, ``reason``, ``detail`` columns (a header
@@ -148,7 +149,8 @@ class ImageDataset(Dataset):
             self.samples.append((path, label))
         self._images: Optional[List[np.ndarray]] = None if lazy else images
         if self.skipped_files:
-            logger.warning("Read %d images from %s; %s.", len(self.samples), self.source, self.skipped_files.summary())
+            logger.warning("Read %s from %s; %s.", plural(len(self.samples), "image"), self.source,
+                           self.skipped_files.summary())
 
     @property
     def skipped(self) -> Dict[str, int]:

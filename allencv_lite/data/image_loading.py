@@ -12,6 +12,7 @@ Rules (the README's "Data" section says the same for learners):
 """
 import contextlib
 import os
+import re
 from typing import BinaryIO, Iterator, Optional, Tuple, Union
 
 import numpy as np
@@ -22,6 +23,20 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".
 EMPTY, MISSING, NO_PERMISSION, NOT_AN_IMAGE, TRUNCATED, CORRUPT, TOO_LARGE = (
     "empty file", "missing file", "permission denied", "not an image", "truncated", "corrupt", "too large")
 REASONS = (EMPTY, MISSING, NO_PERMISSION, NOT_AN_IMAGE, TRUNCATED, CORRUPT, TOO_LARGE)
+
+# The same causes told to the person at the demo page, each with its reason's words (one wording for
+# one cause: the command line says "cat.jpg: empty file", the page "That is an empty file: ...").
+_READABLE_FORMATS = "JPEG, PNG, GIF, BMP, TIFF or WebP"
+_FOR_PEOPLE = {
+    EMPTY: f"That is an empty file: there is no picture in it. Choose a {_READABLE_FORMATS} picture.",
+    MISSING: "That is a missing file: it is no longer where it was. Choose it again.",
+    NO_PERMISSION: "That file cannot be opened (permission denied). Choose another picture.",
+    NOT_AN_IMAGE: f"That file is not an image we can read. Choose a {_READABLE_FORMATS} picture.",
+    TRUNCATED: "That picture is truncated: the file ends early, as an unfinished download does. Try another copy.",
+    CORRUPT: "That picture is corrupt: its data cannot be decoded. Try another copy.",
+    TOO_LARGE: "That picture is too large: it has more than {limit:,} pixels, the limit that protects the server "
+               "from decompression bombs.",
+}
 
 # EXIF orientations that swap width and height (transpose, rotate 90/270, transverse).
 _SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
@@ -44,6 +59,11 @@ class UnreadableImageError(Exception):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{self.path}: {reason}" + (f" ({detail})" if detail else ""))
+
+    def for_people(self) -> str:
+        """The cause as one sentence for someone who picked the file in a browser, with the
+        same reason words as the error message (``"That is an empty file: ..."``)."""
+        return _FOR_PEOPLE[self.reason].format(limit=Image.MAX_IMAGE_PIXELS)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -87,7 +107,7 @@ def _decoding(path: ImageSource) -> Iterator[None]:
     """Turn whatever Pillow or the file system raises while reading ``path`` into
     :class:`UnreadableImageError` with a reason (Pillow raises many types on corrupt data)."""
     try:
-        if isinstance(path, (str, os.PathLike)) and os.path.getsize(path) == 0:
+        if _is_empty(path):
             raise UnreadableImageError(path, EMPTY)
         yield
     except UnreadableImageError:
@@ -97,13 +117,34 @@ def _decoding(path: ImageSource) -> Iterator[None]:
     except PermissionError as error:
         raise UnreadableImageError(path, NO_PERMISSION, str(error)) from None
     except Image.DecompressionBombError as error:
-        raise UnreadableImageError(path, TOO_LARGE, f"{error} If you trust this file, raise "
-                                   "PIL.Image.MAX_IMAGE_PIXELS before reading.") from None
+        raise UnreadableImageError(path, TOO_LARGE, _too_large_detail(str(error))) from None
     except UnidentifiedImageError:
         raise UnreadableImageError(path, NOT_AN_IMAGE, "Pillow recognises no image format in it") from None
     except Exception as error:  # noqa: BLE001 - corrupt data makes Pillow raise OSError, SyntaxError, struct.error...
         reason = TRUNCATED if "truncated" in str(error).lower() else CORRUPT
         raise UnreadableImageError(path, reason, f"{type(error).__name__}: {error}") from None
+
+
+def _is_empty(path: ImageSource) -> bool:
+    """Whether the file, or what is left of a binary file object, holds no bytes."""
+    if isinstance(path, (str, os.PathLike)):
+        return os.path.getsize(path) == 0
+    if not path.seekable():
+        return False
+    position = path.tell()
+    empty = not path.read(1)
+    path.seek(position)
+    return empty
+
+
+def _too_large_detail(pillow_message: str) -> str:
+    """The detail of a ``TOO_LARGE`` error: the image's size and *the* limit,
+    ``PIL.Image.MAX_IMAGE_PIXELS``. Pillow's own error, raised when an image is over twice
+    that limit, quotes the doubled number; quoting it would make two limits for one rule."""
+    size = re.search(r"\((\d+) pixels\)", pillow_message)
+    pixels = f"{int(size.group(1)):,} pixels" if size else "the image"
+    return (f"{pixels} > PIL.Image.MAX_IMAGE_PIXELS = {Image.MAX_IMAGE_PIXELS:,}, Pillow's decompression-bomb "
+            "limit; if you trust this file, raise PIL.Image.MAX_IMAGE_PIXELS before reading")
 
 
 def _refuse_bombs(image: Image.Image) -> None:

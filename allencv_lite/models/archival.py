@@ -10,6 +10,7 @@ and folders are extracted, only inside a fresh scratch folder (no absolute paths
 ``..``, no links, no devices), the whole gzip stream is checked (its CRC catches corrupt
 bytes), and every member that is missing or unreadable is named in the error.
 """
+import io
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
 
-from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.checks import ConfigurationError, writing
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model
@@ -66,13 +67,18 @@ def archive_model(archive_file: Union[str, os.PathLike], config: Dict[str, Any],
         config: the resolved experiment config.
         weights: the model's ``state_dict``.
         vocab: the label vocabulary.
+
+    Raises:
+        ConfigurationError: the archive cannot be written (full or read-only disk), naming it.
     """
     archive_file = Path(archive_file)
-    with tempfile.TemporaryDirectory(dir=archive_file.parent) as staging:
+    weights_bytes = io.BytesIO()  # torch's own file writer reports a full disk as an unnamed RuntimeError
+    torch.save(weights, weights_bytes)
+    with writing(archive_file), tempfile.TemporaryDirectory(dir=archive_file.parent) as staging:
         staging_dir = Path(staging)
         (staging_dir / CONFIG_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
         (staging_dir / META_NAME).write_text(json.dumps({"format_version": ARCHIVE_FORMAT_VERSION}), encoding="utf-8")
-        torch.save(weights, staging_dir / WEIGHTS_NAME)
+        (staging_dir / WEIGHTS_NAME).write_bytes(weights_bytes.getbuffer())
         vocab.save_to_files(staging_dir / VOCABULARY_DIR)
         partial = staging_dir / "archive.partial"
         with tarfile.open(partial, "w:gz") as archive:
@@ -115,7 +121,8 @@ def extract_archive(archive_file: Union[str, os.PathLike], destination: Union[st
 
     Raises:
         ConfigurationError: the file is missing, not a gzipped tar, truncated or corrupt,
-            holds an unsafe member, or lacks one of :data:`REQUIRED_MEMBERS`.
+            holds an unsafe member, or lacks one of :data:`REQUIRED_MEMBERS`; ``destination``
+            cannot be written.
     """
     archive_file = Path(archive_file)
     if not archive_file.is_file():
@@ -125,7 +132,8 @@ def extract_archive(archive_file: Union[str, os.PathLike], destination: Union[st
             members = archive.getmembers()
             for member in members:
                 _check_member(archive_file, member)
-            archive.extractall(destination, members=members, filter="data")
+            with writing(destination):  # a full scratch disk is not the archive's fault
+                archive.extractall(destination, members=members, filter="data")
             while archive.fileobj.read(1 << 20):  # the rest of the stream, up to the gzip CRC
                 pass
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:

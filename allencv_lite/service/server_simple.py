@@ -8,20 +8,25 @@ where you drop or pick an image, see it, and see the model's probability for eac
 
 The page posts to ``POST /predict``, which takes either a multipart form with the image file
 in the field ``image`` or a JSON object ``{"image": "<base64 of the file>"}`` and answers with
-the predictor's JSON. A body that is not an image gets ``400`` with ``{"error": "..."}``; one
-larger than ``max_upload_bytes`` gets ``413``. The server never reads files named in a request
+the predictor's JSON. A body that is not an image gets ``400`` with ``{"error": "..."}``, a
+sentence for the person at the page (for a file that cannot be decoded, also ``"reason"``, the
+same words the command line uses, such as ``"empty file"``, and ``"detail"``); one larger than
+``max_upload_bytes`` gets ``413``. ``/favicon.ico`` is the demo's icon. The server never reads files named in a request
 (``image_path`` is refused), listens on the loopback interface unless ``--host`` says
 otherwise, and runs one prediction at a time (a lock), so concurrent requests are safe.
 """
 import argparse
 import base64
 import logging
+import os
+import socket
 import sys
 import threading
 from typing import Any, List, Optional
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.serving import make_server
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.image_loading import UnreadableImageError
@@ -86,13 +91,19 @@ def make_app(predictor: Predictor, title: str = "allencv-lite demo", classificat
         return render_template("index.html", title=title, classification=classification,
                                max_upload_bytes=max_upload_bytes)
 
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        return send_from_directory(app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon")
+
     @app.post("/predict")
     def predict() -> Any:
         try:
             inputs = request_inputs()
             with lock:
                 return jsonify(predictor.predict_json(inputs))
-        except (BadRequest, ConfigurationError, UnreadableImageError) as error:
+        except UnreadableImageError as error:
+            return jsonify({"error": error.for_people(), "reason": error.reason, "detail": str(error)}), 400
+        except (BadRequest, ConfigurationError) as error:
             return jsonify({"error": str(error)}), 400
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -124,10 +135,12 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
 
 
 def run_server(args: argparse.Namespace) -> int:
-    """Load the archive and serve the demo until interrupted (Flask's threaded server).
+    """Load the archive and serve the demo until Ctrl-C (Werkzeug's threaded server, as
+    Flask's ``app.run``). The port is bound before "Serving ..." is logged, so the line is true.
 
     Raises:
-        ConfigurationError: bad archive or predictor name, or a non-positive upload limit.
+        ConfigurationError: bad archive or predictor name, a non-positive upload limit, or a
+            host and port that cannot be listened on (in use, not this machine's).
     """
     if args.max_upload_mb <= 0:
         raise ConfigurationError(f"--max-upload-mb must be positive, got {args.max_upload_mb}.")
@@ -136,8 +149,19 @@ def run_server(args: argparse.Namespace) -> int:
                    max_upload_bytes=int(args.max_upload_mb * 2**20))
     if args.host not in LOOPBACK_HOSTS:
         logger.warning("Listening on %s: the demo is reachable from other machines.", args.host)
-    logger.info("Serving %r on http://%s:%d/", args.title, args.host, args.port)
-    app.run(host=args.host, port=args.port, threaded=True)
+    try:  # bound here, not by Werkzeug, which prints two lines and exits on a port in use
+        listening = socket.create_server((args.host, args.port),
+                                         family=socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)  # create_server appends the address
+        raise ConfigurationError(f"Cannot listen on {args.host} port {args.port}: {reason}. Pass another "
+                                 "--port, or stop the program that uses this one.") from None
+    with listening:  # Werkzeug serves on a duplicate of it
+        server = make_server(args.host, args.port, app, threaded=True, fd=listening.fileno())
+        port = listening.getsockname()[1]  # the one the system chose for --port 0
+    logger.info("Serving %r on http://%s:%d/", args.title, args.host, port)
+    server.serve_forever()  # until Ctrl-C, which Werkzeug takes as the way to stop, closing the socket
+    logger.info("Stopped.")
     return 0
 
 

@@ -7,6 +7,7 @@ Python, NumPy and PyTorch (CPU and CUDA), so that a run resumed from it draws th
 shuffles, augmentations and dropout masks as one that never stopped. Files are written to a
 temporary name and renamed, so a kill at any moment leaves the previous checkpoint whole.
 """
+import io
 import logging
 import os
 import random
@@ -17,7 +18,7 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 import torch
 
-from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.checks import ConfigurationError, writing
 
 logger = logging.getLogger(__name__)
 
@@ -25,20 +26,38 @@ CHECKPOINT_DIR = "checkpoints"
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.th$")
 
 
-def save_atomically(obj: Any, path: Union[str, os.PathLike]) -> None:
-    """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
+def write_bytes_atomically(data: Union[bytes, memoryview], path: Union[str, os.PathLike]) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename: a crash or a full disk
+    never leaves half a file at ``path`` (nor the temporary one).
+
+    Raises:
+        ConfigurationError: ``path`` cannot be written (full or read-only disk), or is a device
+            or folder that the rename would replace, naming it.
+    """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ConfigurationError(f"Cannot write {path}: it is not a regular file, and writing it would replace it. "
+                                 "Choose a file name.")
     partial = path.with_name(path.name + ".partial")
-    torch.save(obj, partial)
-    os.replace(partial, path)
+    with writing(path):
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+def save_atomically(obj: Any, path: Union[str, os.PathLike]) -> None:
+    """``torch.save`` ``obj`` with :func:`write_bytes_atomically`. The bytes are made in memory
+    first, because torch's own file writer reports a full disk as an unnamed ``RuntimeError``."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomically(buffer.getbuffer(), path)
 
 
 def write_text_atomically(text: str, path: Union[str, os.PathLike]) -> None:
-    """Write ``text`` (UTF-8) to a temporary file, then rename."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    """Write ``text`` (UTF-8) with :func:`write_bytes_atomically`."""
+    write_bytes_atomically(text.encode("utf-8"), path)
 
 
 def random_states() -> Dict[str, Any]:
@@ -95,7 +114,8 @@ class Checkpointer:
     def save(self, epoch: int, state: Dict[str, Any]) -> Path:
         """Write ``state`` (plus the random-generator states) for ``epoch``, then delete the
         checkpoints beyond ``num_serialized_models_to_keep``."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        with writing(self.directory):
+            self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path(epoch)
         save_atomically({**state, "epoch": epoch, "random_states": random_states()}, path)
         if self.num_to_keep is not None:

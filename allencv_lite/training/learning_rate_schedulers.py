@@ -280,7 +280,7 @@ class SlantedTriangular(LearningRateScheduler):
             for group, trainable in zip(self.optimizer.param_groups, self.trainable_groups(epoch)):
                 for parameter in group["params"]:
                     parameter.requires_grad_(trainable)
-            logger.info("Gradual unfreezing: epoch %d trains groups %s.", epoch,
+            logger.info("Gradual unfreezing: epoch %d trains groups %s.", epoch + 1,  # epochs counted from 1 for people
                         [index for index, trainable in enumerate(self.trainable_groups(epoch)) if trainable])
         self._set_learning_rates()
 

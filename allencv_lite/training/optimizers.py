@@ -28,6 +28,7 @@ import torch
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams, construct_from_signature
 from allencv_lite.common.registrable import Registrable
+from allencv_lite.common.text import format_learning_rate, plural
 
 logger = logging.getLogger(__name__)
 
@@ -134,13 +135,17 @@ def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: O
 
 
 def describe_parameter_groups(optimizer: torch.optim.Optimizer) -> List[str]:
-    """One line per group: index, regexes, number of parameter tensors and of weights, learning rate."""
+    """One line per group: index, regexes, number of parameter tensors and of weights, and
+    the learning rate the group has now, in scientific notation (``lr 3.12e-07``). Once a
+    learning-rate scheduler is built over the optimizer, that is the rate of the first step
+    (a group's ``initial_lr`` is only the scheduler's peak, which discriminative fine-tuning
+    lowers further for lower groups)."""
     lines = []
     for index, group in enumerate(optimizer.param_groups):
         regexes = group.get(REGEXES_KEY) or "(default group: parameters matching no regex)"
         weights = sum(parameter.numel() for parameter in group["params"])
-        lines.append(f"group {index} {regexes}: {len(group['params'])} parameter tensors, {weights:,} weights, "
-                     f"lr {group.get('initial_lr', group['lr']):g}")
+        lines.append(f"group {index} {regexes}: {plural(len(group['params']), 'parameter tensor')}, {weights:,} "
+                     f"weights, lr {format_learning_rate(group['lr'])}")
     return lines
 
 

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams, construct_from_signature
+from allencv_lite.common.text import format_duration, format_learning_rate, plural
 from allencv_lite.models.model import Model
 from allencv_lite.training import distributed
 from allencv_lite.training.callbacks import TrainerCallback
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 BEST_WEIGHTS_NAME = "best.th"
 METRICS_CSV_NAME = "metrics.csv"
 PROGRESS_REFRESH_SECONDS = 0.5
+DEFAULT_NUM_EPOCHS = 20
+TIME_ESTIMATE_BATCHES = 5  # batches timed, after the first (which also starts loader workers), for the estimate
 
 
 def parse_validation_metric(validation_metric: str) -> tuple:
@@ -62,6 +65,13 @@ def optimizer_steps_per_epoch(num_batches: int, num_gradient_accumulation_steps:
     """Optimizer steps in an epoch of ``num_batches`` batches (a last, partial group of
     batches still makes a step)."""
     return -(-num_batches // num_gradient_accumulation_steps)
+
+
+def format_epoch_metrics(metrics: Dict[str, Any]) -> str:
+    """``training_loss 0.4123, ..., lr_group_0 1.44e-05``: learning rates in scientific notation,
+    other numbers to 4 decimals, the 0-based ``epoch`` key left out (the log line says the epoch)."""
+    return ", ".join(f"{name} {format_learning_rate(value) if name.startswith('lr_group_') else round(value, 4)}"
+                     for name, value in metrics.items() if name != "epoch")
 
 
 @dataclass
@@ -117,7 +127,7 @@ class Trainer(FromParams):
     """
 
     def __init__(self, model: Model, optimizer: torch.optim.Optimizer, train_data_loader: Iterable,
-                 validation_data_loader: Optional[Iterable] = None, num_epochs: int = 20,
+                 validation_data_loader: Optional[Iterable] = None, num_epochs: int = DEFAULT_NUM_EPOCHS,
                  patience: Optional[int] = None, validation_metric: str = "-loss",
                  cuda_device: distributed.CudaDevice = None,
                  serialization_dir: Optional[Union[str, os.PathLike]] = None,
@@ -158,6 +168,7 @@ class Trainer(FromParams):
         self._parallel_model: Optional[torch.nn.Module] = None  # DDP wrapper, rebuilt when freezing changes
         self._parallel_trainable: Optional[tuple] = None
         self._warned_about_lone_image = False
+        self._time_estimated = False  # the time estimate is logged once, in the first epoch this process trains
 
     @classmethod
     def from_params(cls, params: Dict[str, Any], path: str = "trainer", model: Optional[Model] = None,
@@ -172,8 +183,6 @@ class Trainer(FromParams):
         params = dict(params)
         optimizer = Optimizer.from_params(params.pop("optimizer", {}), f"{path}.optimizer",
                                           model_parameters=list(model.named_parameters()))
-        for line in describe_parameter_groups(optimizer):
-            logger.info("Parameter %s", line)
         scheduler = None
         if "learning_rate_scheduler" in params:
             train_data_loader = distributed.shard_data_loader(extras["train_data_loader"])
@@ -181,7 +190,9 @@ class Trainer(FromParams):
             steps = optimizer_steps_per_epoch(len(train_data_loader), params.get("num_gradient_accumulation_steps", 1))
             scheduler = LearningRateScheduler.from_params(
                 params.pop("learning_rate_scheduler"), f"{path}.learning_rate_scheduler", optimizer=optimizer,
-                num_epochs=params.get("num_epochs", 20), num_steps_per_epoch=steps)
+                num_epochs=params.get("num_epochs", DEFAULT_NUM_EPOCHS), num_steps_per_epoch=steps)
+        for line in describe_parameter_groups(optimizer):  # after the scheduler: each group's first-step rate
+            logger.info("Parameter %s", line)
         return construct_from_signature(cls, params, path, {**extras, "model": model, "optimizer": optimizer,
                                                             "learning_rate_scheduler": scheduler})
 
@@ -230,6 +241,16 @@ class Trainer(FromParams):
                            epoch + 1, len(getattr(self.train_data_loader, "dataset", ())), batch_size)
             self._warned_about_lone_image = True
         return True
+    def _log_time_estimate(self, epoch: int, seconds_per_batch: float, num_batches: int) -> None:
+        """Log, once per run, how long an epoch's training and the remaining epochs should take
+        at the speed of batches 2 to 1 + :data:`TIME_ESTIMATE_BATCHES` of ``epoch``."""
+        epoch_seconds = seconds_per_batch * num_batches
+        logger.info("Time estimate from batches 2-%d of epoch %d: about %s per epoch of training (%s), %s for the %s "
+                    "left, validation not included; a busy machine takes longer.", TIME_ESTIMATE_BATCHES + 1,
+                    epoch + 1, format_duration(epoch_seconds), plural(num_batches, "batch", "batches"),
+                    format_duration(epoch_seconds * (self.num_epochs - epoch)),
+                    plural(self.num_epochs - epoch, "epoch"))
+        self._time_estimated = True
 
     def _learning_rates(self) -> Dict[str, float]:
         return {f"lr_group_{i}": group["lr"] for i, group in enumerate(self.optimizer.param_groups)}
@@ -277,6 +298,10 @@ class Trainer(FromParams):
                 steps += 1
                 self._optimizer_step()
             now = time.monotonic()
+            if batch_index == 0:
+                first_batch_end = now
+            elif batch_index == TIME_ESTIMATE_BATCHES and not self._time_estimated and distributed.is_main_process():
+                self._log_time_estimate(epoch, (now - first_batch_end) / TIME_ESTIMATE_BATCHES, num_batches)
             if self.callbacks or now - last_refresh > PROGRESS_REFRESH_SECONDS:
                 metrics = {"loss": total_loss.item() / max(batches, 1), **self.model.get_metrics()}
                 if self.should_log_learning_rate:
@@ -415,7 +440,7 @@ class Trainer(FromParams):
             is_best = self.tracker.update(metrics[key], epoch)
             self.history.append(metrics)
             self._save_epoch(epoch, is_best)
-            logger.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in metrics.items()})
+            logger.info("epoch %d/%d: %s", epoch + 1, self.num_epochs, format_epoch_metrics(metrics))
             for callback in self.callbacks:
                 callback.on_epoch_end(self, epoch, metrics)
         final = self._final_metrics(time.monotonic() - start)

@@ -1,6 +1,13 @@
 """``allencv-lite evaluate ARCHIVE DATA_PATH``: a printed table and a JSON file of metrics."""
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from allencv_lite.commands import main
 from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
@@ -33,4 +40,47 @@ def test_evaluate_into_a_missing_folder_exits_2(digits_archive, digits_dir, tmp_
     status = main(["evaluate", str(digits_archive), str(digits_dir / "val"),
                    "--output-file", str(tmp_path / "nowhere" / "metrics.json")])
     assert status == 2
-    assert "Cannot write --output-file" in capsys.readouterr().err
+    assert "Cannot write --output-file" in capsys.readouterr().err  # checked before the work, not after
+
+
+def many_digits(digits_dir: Path, folder: Path, copies: int) -> Path:
+    """``folder/<digit>/`` with ``copies`` symbolic links to one validation image of each digit."""
+    for digit_dir in sorted((digits_dir / "val").iterdir()):
+        image = sorted(digit_dir.iterdir())[0]
+        (folder / digit_dir.name).mkdir(parents=True)
+        for copy in range(copies):
+            (folder / digit_dir.name / f"{copy}{image.suffix}").symlink_to(image)
+    return folder
+
+
+def test_ctrl_c_says_that_nothing_was_written_and_exits_130(digits_archive, digits_dir, tmp_path):
+    data = many_digits(digits_dir, tmp_path / "data", copies=1000)
+    output_file = tmp_path / "metrics.json"
+    evaluation = subprocess.Popen([sys.executable, "-m", "allencv_lite", "evaluate", str(digits_archive), str(data),
+                                   "--batch-size", "1", "--output-file", str(output_file)],
+                                  text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
+    progress = ""
+    while "%|" not in progress:  # tqdm's bar: the images are being predicted
+        character = evaluation.stderr.read(1)
+        assert character, f"evaluate ended before predicting: {progress[-2000:]}"
+        progress += character
+    evaluation.send_signal(signal.SIGINT)
+    _, err = evaluation.communicate(timeout=120)
+    assert evaluation.returncode == 130
+    assert "Traceback" not in progress + err
+    assert err.splitlines()[-1] == (f"allencv-lite: interrupted: evaluate stopped before it had predicted every image "
+                                    f"of {data}; nothing was written (the metrics are printed and written only at the "
+                                    "end).")
+    assert not output_file.exists()
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux's read-only /sys")
+def test_an_output_file_that_cannot_be_written_is_named_in_one_line(digits_archive, digits_dir):
+    evaluation = subprocess.run([sys.executable, "-m", "allencv_lite", "evaluate", str(digits_archive),
+                                 str(digits_dir / "val"), "--output-file", "/sys/metrics.json"],
+                                capture_output=True, text=True, env=os.environ, timeout=300)
+    assert evaluation.returncode == 2
+    assert "Traceback" not in evaluation.stderr
+    last_line = evaluation.stderr.splitlines()[-1]
+    assert last_line.startswith("allencv-lite: error: Cannot write /sys/metrics.json: ")
+    assert last_line.endswith(". Free some space on its disk or choose a folder you can write to.")

@@ -1,7 +1,10 @@
 """``allencv-lite predict``: JSON lines in, JSON lines out, bad lines reported by number."""
 import io
 import json
+import os
 import runpy
+import signal
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -68,7 +71,8 @@ def test_bad_lines_give_numbered_error_records_and_the_rest_still_run(digits_arc
     assert "missing.png" in errors[0]["error"]
     assert "fake.jpg: not an image" in errors[1]["error"]
     assert errors[2]["error"].startswith("not a JSON object")
-    assert errors[3]["error"] == "not a JSON object: expected a JSON object"
+    assert errors[3]["error"] == ('not a JSON object: expected a JSON object. Write one object per line, such as '
+                                  '{"image_path": "cat.jpg"}')
     assert "4 of 9 input lines failed" in captured.err
     written = records(output_file.read_text())
     assert ["line" in record for record in written] == [False, False, True, False, True, True, True, False, False]
@@ -160,3 +164,58 @@ def test_an_image_smaller_than_a_crop_gives_an_error_record_and_the_next_lines_a
     assert records(output.err) == [{"line": 2, "error": f"{data / 'Cat' / 'small.png'}: smaller than a crop (40x30 pixels "
                                     "(width x height) when it reaches augmentation[0] ('center_crop'), which needs at "
                                     "least 32x32; put a resize before the crop, or give the crop \"pad_if_needed\": true)"}]
+def run_predict_command(*arguments: str, **popen) -> subprocess.Popen:
+    """``python -m allencv_lite predict ...`` as a user runs it, in its own process."""
+    return subprocess.Popen([sys.executable, "-m", "allencv_lite", "predict", *arguments], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": ""}, **popen)  # buffered, as in a terminal pipe
+
+
+def test_image_files_given_as_input_are_predicted_one_line_each(digits_archive, digit_paths, tmp_path):
+    process = run_predict_command(str(digits_archive), digit_paths[0], digit_paths[1], str(tmp_path / "gone.png"))
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 1
+    assert len(records(out)) == 2
+    assert records(err) == [{"line": 3, "error": f"{tmp_path / 'gone.png'}: missing file (no such file; a broken "
+                                                 "symbolic link?)"}]
+    assert err.splitlines()[-1] == "allencv-lite predict: 1 of 3 input lines failed."
+    assert "Traceback" not in err
+
+
+def test_a_binary_file_given_as_json_lines_says_what_to_write_instead(digits_archive, digit_paths, tmp_path):
+    posing = tmp_path / "digit"  # an image without an image extension, read as JSON lines
+    posing.write_bytes(Path(digit_paths[0]).read_bytes())
+    process = run_predict_command(str(digits_archive), str(posing))
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 2
+    assert err.splitlines() == [
+        f"allencv-lite: error: {posing} is not JSON lines: line 1 is not UTF-8 text (an image or other binary file?). "
+        'INPUT holds one JSON object per line, such as {"image_path": "cat.jpg"}; to predict image files, pass them '
+        "directly: allencv-lite predict ARCHIVE cat.jpg dog.png."]
+
+
+def test_several_inputs_that_are_not_all_images_exit_2(digits_archive, mixed_input, digit_paths, capsys):
+    assert main(["predict", str(digits_archive), str(mixed_input), digit_paths[0]]) == 2
+    assert "INPUT is one JSON-lines file (or - for stdin) or image files" in capsys.readouterr().err
+
+
+def test_an_output_file_on_a_full_disk_is_named_in_one_line(digits_archive, digit_paths):
+    process = run_predict_command(str(digits_archive), digit_paths[0], "--output-file", "/dev/full")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 2
+    assert err.splitlines() == ["allencv-lite: error: Cannot write the output file /dev/full: No space left on device."]
+
+
+def test_ctrl_c_says_how_many_lines_were_predicted_and_where_they_are(digits_archive, digit_paths, tmp_path):
+    output_file = tmp_path / "out.jsonl"
+    process = run_predict_command(str(digits_archive), "-", "--output-file", str(output_file), stdin=subprocess.PIPE)
+    for path in digit_paths[:2]:
+        process.stdin.write(json.dumps({"image_path": path}) + "\n")
+    process.stdin.flush()
+    assert records(process.stdout.readline() + process.stdout.readline()) != []  # both predicted, input still open
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.splitlines() == [f"allencv-lite: interrupted: predict stopped after 2 input lines (0 failed); they "
+                                f"are in {output_file}."]
+    assert len(records(output_file.read_text())) == 2

@@ -1,4 +1,14 @@
 """``allencv-lite serve`` (and ``python -m allencv_lite.service.server_simple``): options and refusals."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
 from allencv_lite.commands import build_parser, main
 from allencv_lite.service import server_simple
 
@@ -19,3 +29,54 @@ def test_the_module_entry_point_runs_the_serve_command(tmp_path, capsys):
     """``python -m allencv_lite.service.server_simple ARGS`` exits with ``server_simple.main(ARGS)``."""
     assert server_simple.main(["--archive-path", str(tmp_path / "model.tar.gz"), "--classification"]) == 2
     assert "model.tar.gz does not exist" in capsys.readouterr().err
+
+
+def start_server(archive, *arguments: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "allencv_lite", "serve", "--archive-path", str(archive), *arguments],
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
+
+
+def test_a_port_in_use_is_one_line_and_serving_is_never_announced(digits_archive):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = start_server(digits_archive, "--port", str(port))
+        _, err = server.communicate(timeout=300)
+    assert server.returncode == 2
+    assert "Serving" not in err
+    assert err.splitlines() == [f"allencv-lite: error: Cannot listen on 127.0.0.1 port {port}: Address already in use. "
+                                "Pass another --port, or stop the program that uses this one."]
+
+
+def test_serving_is_announced_on_the_bound_port_which_answers_and_ctrl_c_stops_it_with_0(digits_archive):
+    server = start_server(digits_archive, "--port", "0", "--title", "Digits")  # port 0: the system picks a free one
+    try:
+        announced = ""
+        while "Serving" not in announced:
+            announced = server.stderr.readline()
+            assert announced, "the server exited before announcing"
+        port = int(re.search(r"Serving 'Digits' on http://127\.0\.0\.1:(\d+)/$", announced.strip()).group(1))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/favicon.ico", timeout=30) as response:
+            assert response.status == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=60)
+    assert server.returncode == 0
+    assert "Traceback" not in err and "Stopped." in err
+
+
+@pytest.mark.parametrize("command, defaults", [
+    ("serve", ["TCP port (default: 8000)", "(default: 127.0.0.1)", "(default: default_image)", "(default: 10.0)"]),
+    ("predict", ["(default: default_image)", "images per forward pass (default: 1)", "(default: -1)"]),
+    ("evaluate", ["images per forward pass (default: 32)", "(default: -1)"]),
+    ("train", []),
+])
+def test_each_subcommands_help_shows_its_defaults_but_not_none_or_false(command, defaults):
+    shown = subprocess.run([sys.executable, "-m", "allencv_lite", command, "--help"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    assert shown.returncode == 0
+    for default in defaults:
+        assert default in shown.stdout
+    assert "(default: None)" not in shown.stdout and "(default: False)" not in shown.stdout
+    assert "(default: [])" not in shown.stdout

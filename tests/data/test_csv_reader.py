@@ -62,6 +62,6 @@ def test_a_csv_of_mostly_missing_images_names_the_first_five_and_counts_the_rest
     (tmp_path / "labels.csv").write_text("id,label\npresent,Cat\n" + "".join(f"gone{i},Dog\n" for i in range(40)))
     dataset = csv_reader().read(tmp_path / "labels.csv")
     assert [warning.split(":")[0] for warning in skip_warnings()] == [f"Skipping {tmp_path / f'gone{i}'}" for i in range(5)]
-    assert caplog.records[-1].getMessage() == (f"Read 1 images from {tmp_path / 'labels.csv'}; 40 files skipped: "
+    assert caplog.records[-1].getMessage() == (f"Read 1 image from {tmp_path / 'labels.csv'}; 40 files skipped: "
                                                "40 missing file (5 named above, and 35 more).")
     assert len(dataset.skipped_files.files) == 40

@@ -1,4 +1,8 @@
 """read_image: every colour mode, format and orientation becomes upright RGB uint8."""
+import io
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -114,4 +118,31 @@ def test_images_above_the_decompression_bomb_limit_are_unreadable_with_the_fix(t
     with pytest.raises(UnreadableImageError) as error:
         read_image(path)
     assert error.value.reason == "too large"
-    assert "PIL.Image.MAX_IMAGE_PIXELS" in str(error.value)
+    assert str(error.value) == (f"{path}: too large ({size[0] * size[1]:,} pixels > PIL.Image.MAX_IMAGE_PIXELS = "
+                                "10,000, Pillow's decompression-bomb limit; if you trust this file, raise "
+                                "PIL.Image.MAX_IMAGE_PIXELS before reading)")  # one limit, whichever raised it
+    assert error.value.for_people() == ("That picture is too large: it has more than 10,000 pixels, the limit that "
+                                        "protects the server from decompression bombs.")
+
+
+def test_the_readmes_decompression_bomb_limit_is_pillows_constant():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"`PIL\.Image\.MAX_IMAGE_PIXELS`, ([\d,]+) pixels", readme)
+    assert quoted == [f"{Image.MAX_IMAGE_PIXELS:,}"]
+
+
+@pytest.mark.parametrize("source", ["path", "bytes"])
+def test_an_empty_file_is_an_empty_file_whether_named_or_uploaded(tmp_path, source):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(UnreadableImageError) as error:
+        read_image(tmp_path / "empty.jpg" if source == "path" else io.BytesIO(b""))
+    assert error.value.reason == "empty file"
+    assert error.value.for_people() == ("That is an empty file: there is no picture in it. Choose a JPEG, PNG, GIF, "
+                                        "BMP, TIFF or WebP picture.")
+
+
+def test_a_file_object_is_decoded_whole_after_the_emptiness_check():
+    image_bytes = io.BytesIO()
+    Image.new("RGB", (3, 2), RED).save(image_bytes, format="PNG")
+    image_bytes.seek(0)
+    assert read_image(image_bytes).shape == (2, 3, 3)

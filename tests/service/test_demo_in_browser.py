@@ -123,3 +123,35 @@ def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_ur
             browser.close()
     print(f"screenshot: {screenshot}")
     assert screenshot.stat().st_size > 0
+
+
+@pytest.mark.parametrize("name, data, sentence", [
+    ("notes.jpg", b"These are my notes, not a photo.",
+     "That file is not an image we can read. Choose a JPEG, PNG, GIF, BMP, TIFF or WebP picture."),
+    ("empty.png", b"", "That is an empty file: there is no picture in it. Choose a JPEG, PNG, GIF, BMP, TIFF or WebP "
+                       "picture."),
+])
+def test_a_bad_upload_shows_a_sentence_and_no_broken_image(demo_url, tmp_path, name, data, sentence):
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    bad_file = tmp_path / name
+    bad_file.write_bytes(data)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 960, "height": 720})
+            missing = []
+            page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
+            page.goto(demo_url)
+            page.set_input_files("#file-input", str(bad_file))
+
+            expect(page.locator("#status")).to_have_text(sentence, timeout=30_000)
+            expect(page.locator("#preview-panel")).to_be_hidden()  # no broken-image icon
+            expect(page.locator("#prediction")).to_be_hidden()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"demo_bad_upload_{Path(name).stem}.png"), full_page=True)
+            assert urllib.request.urlopen(demo_url + "favicon.ico", timeout=10).status == 200
+            assert missing == []  # the favicon included
+        finally:
+            browser.close()

@@ -48,7 +48,7 @@ def test_a_json_base64_image_gets_the_same_answer_as_the_upload(client, digit_pn
 
 
 @pytest.mark.parametrize("send, message", [
-    (lambda c: upload(c, b"GIF89a but not really", "fake.gif"), "<image bytes>: not an image"),
+    (lambda c: upload(c, b"GIF89a but not really", "fake.gif"), "That file is not an image we can read."),
     (lambda c: c.post("/predict", json={"image": "%%%"}), "'image' is not valid base64"),
     (lambda c: c.post("/predict", json={"image_path": "/etc/passwd"}), "does not read files on the server"),
     (lambda c: c.post("/predict", json=[1, 2]), "The JSON body must be an object"),
@@ -60,6 +60,36 @@ def test_requests_without_a_readable_image_get_400_with_a_message(client, send, 
     response = send(client)
     assert response.status_code == 400
     assert message in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("data, reason, sentence", [
+    (b"", "empty file", "That is an empty file: there is no picture in it. Choose a JPEG, PNG, GIF, BMP, TIFF or "
+                        "WebP picture."),
+    (b"GIF89a but not really", "not an image", "That file is not an image we can read. Choose a JPEG, PNG, GIF, BMP, "
+                                               "TIFF or WebP picture."),
+])
+def test_an_unreadable_upload_gets_a_sentence_for_people_and_the_command_lines_reason(client, data, reason, sentence):
+    response = upload(client, data)
+    assert response.status_code == 400
+    assert response.get_json() == {"error": sentence, "reason": reason,
+                                   "detail": f"<image bytes>: {reason}" + (" (Pillow recognises no image format in it)"
+                                                                          if data else "")}
+
+
+def test_the_command_line_and_the_demo_name_an_empty_file_alike(client, digits_archive, tmp_path, capsys):
+    from allencv_lite.commands import main
+    (tmp_path / "empty.png").write_bytes(b"")
+    assert main(["predict", str(digits_archive), str(tmp_path / "empty.png")]) == 1
+    assert json.loads(capsys.readouterr().err.splitlines()[0])["error"] == f"{tmp_path / 'empty.png'}: empty file"
+    assert "empty file" in upload(client, b"").get_json()["error"]
+
+
+def test_the_favicon_is_served_and_linked_from_the_page(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype == "image/vnd.microsoft.icon"
+    assert response.data[:4] == b"\x00\x00\x01\x00"  # the ICO signature
+    assert '<link rel="icon" href="/favicon.ico">' in client.get("/").get_data(as_text=True)
 
 
 def test_an_upload_over_the_limit_gets_413(client, large_png):

@@ -98,17 +98,30 @@ def test_a_malformed_group_is_an_error_showing_the_expected_shape():
         build({"parameter_groups": [["^head\\."]]})
 
 
-def test_group_description_lists_regexes_tensor_and_weight_counts():
-    optimizer = build({"type": "adam", "lr": 1e-3, "parameter_groups": [[["^head\\."], {"initial_lr": 0.01}]]})
+def test_group_description_lists_regexes_tensor_and_weight_counts_and_the_rate_adam_uses_now():
+    optimizer = build({"type": "adam", "lr": 1e-3, "parameter_groups": [[["^head\\."], {"lr": 0.01}]]})
     assert describe_parameter_groups(optimizer) == [
-        "group 0 ['^head\\\\.']: 2 parameter tensors, 10 weights, lr 0.01",
-        "group 1 (default group: parameters matching no regex): 4 parameter tensors, 260 weights, lr 0.001"]
+        "group 0 ['^head\\\\.']: 2 parameter tensors, 10 weights, lr 1.00e-02",
+        "group 1 (default group: parameters matching no regex): 4 parameter tensors, 260 weights, lr 1.00e-03"]
 
 
-def test_trainer_logs_each_group(caplog, resnet50_classifier):
+def test_initial_lr_is_only_a_schedulers_peak_so_without_one_the_group_trains_at_the_optimizers_lr():
+    optimizer = build({"type": "adam", "lr": 1e-3, "parameter_groups": [[["^head\\."], {"initial_lr": 0.01}]]})
+    assert describe_parameter_groups(optimizer)[0] == ("group 0 ['^head\\\\.']: 2 parameter tensors, 10 weights, "
+                                                       "lr 1.00e-03")
+
+
+def test_trainer_logs_each_groups_rate_at_the_first_step_of_the_seeds_discriminative_schedule(caplog,
+                                                                                              resnet50_classifier):
     from allencv_lite.training.trainer import Trainer
     data = [{"image": torch.zeros(2, 3, 8, 8), "label": torch.zeros(2, dtype=torch.long)}]
+    trainer = seed_config()["trainer"]
     with caplog.at_level(logging.INFO, logger="allencv_lite.training"):
-        Trainer.from_params({"optimizer": seed_config()["trainer"]["optimizer"], "cuda_device": -1},
+        Trainer.from_params({"optimizer": trainer["optimizer"], "learning_rate_scheduler":
+                             trainer["learning_rate_scheduler"], "num_epochs": 5, "cuda_device": -1},
                             model=resnet50_classifier, train_data_loader=data)
-    assert "group 5 ['^_classification_layer']: 2 parameter tensors, 4,098 weights, lr 1e-05" in caplog.text
+    # Peak 1e-05 for the head, 0.38 times less per group below it; a triangle starts at 1/32 of its peak.
+    assert "group 5 ['^_classification_layer']: 2 parameter tensors, 4,098 weights, lr 3.13e-07" in caplog.text
+    assert "group 4 ['^_im2im_encoder\\\\.model\\\\.7']: 30 parameter tensors, 14,964,736 weights, lr 1.19e-07" \
+        in caplog.text
+    assert "3 parameter tensors, 9,536 weights, lr 2.48e-09" in caplog.text  # the stem: 1e-5 * 0.38**5 / 32

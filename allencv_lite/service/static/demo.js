@@ -74,8 +74,11 @@ async function classify(file) {
   if (preview.src) {
     URL.revokeObjectURL(preview.src);
   }
+  // Shown once the browser has drawn it: a file it cannot draw (not a picture, or a TIFF the
+  // model reads but browsers do not) shows no broken-image icon.
+  previewPanel.hidden = true;
+  preview.onload = () => { previewPanel.hidden = false; };
   preview.src = URL.createObjectURL(file);
-  previewPanel.hidden = false;
   if (file.size > maxUploadBytes) {
     clearResult(`This file is ${(file.size / 2 ** 20).toFixed(1)} MiB; the limit is ${(maxUploadBytes / 2 ** 20).toFixed(1)} MiB.`);
     return;
@@ -83,17 +86,20 @@ async function classify(file) {
   clearResult("Asking the model…");
   const form = new FormData();
   form.append("image", file);
+  let response;
   try {
-    const response = await fetch(predictUrl, { method: "POST", body: form });
-    const output = await response.json();
-    if (!response.ok) {
-      clearResult(`Error ${response.status}: ${output.error}`);
-      return;
-    }
-    showOutput(output);
+    response = await fetch(predictUrl, { method: "POST", body: form });
   } catch (error) {
-    clearResult(`The server did not answer: ${error}`);
+    clearResult("The demo server did not answer; is it still running?");
+    return;
   }
+  const output = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    // The server writes its refusals for the person at the page; anything else gets a sentence too.
+    clearResult(output.error || `The demo server could not answer (status ${response.status}); try again.`);
+    return;
+  }
+  showOutput(output);
 }
 
 fileInput.addEventListener("change", () => classify(fileInput.files[0]));

@@ -1,0 +1,140 @@
+"""``allencv-lite train`` as a user runs it, in its own process: Ctrl-C, unwritable folders, what it prints."""
+import csv
+import json
+import os
+import re
+import resource
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from allencv_lite.common.text import format_learning_rate
+from tests.training.test_trainer import tiny_digits_config
+
+
+def start_command(*arguments: str, **popen) -> subprocess.Popen:
+    """``python -m allencv_lite ARGUMENTS`` with stdout and stderr captured as text."""
+    return subprocess.Popen([sys.executable, "-m", "allencv_lite", *arguments], text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=os.environ, **popen)
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            pytest.fail(f"exited with {process.returncode} before {path} appeared:\n{process.stderr.read()[-3000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{path} did not appear within {timeout} s")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def config_file(digits_dir, tmp_path) -> Path:
+    """The tiny digits experiment (logistic regression at 8×8 pixels) for 100 epochs, as a file."""
+    path = tmp_path / "tiny digits.json"  # a space, so the printed command must quote it
+    path.write_text(json.dumps(tiny_digits_config(digits_dir, num_epochs=100)))
+    return path
+
+
+def test_ctrl_c_names_the_last_epoch_its_checkpoint_and_the_command_that_resumes(config_file, tmp_path):
+    run = tmp_path / "run"
+    training = start_command("train", str(config_file), "-s", str(run), "-o", '{"trainer": {"patience": 100}}')
+    wait_for(run / "checkpoints" / "epoch_1.th", training)
+    training.send_signal(signal.SIGINT)
+    _, err = training.communicate(timeout=120)
+    assert training.returncode == 130
+    assert "Traceback" not in err
+    last_epoch = max(int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("epoch_*.th"))
+    command = shlex.join(["allencv-lite", "train", str(config_file), "-s", str(run),
+                          "-o", '{"trainer": {"patience": 100}}', "--recover"])
+    assert err.splitlines()[-1] == (
+        f"allencv-lite: interrupted: train stopped after epoch {last_epoch + 1} of 100, whose checkpoint is "
+        f"{run / 'checkpoints' / f'epoch_{last_epoch}.th'} (file names count epochs from 0); resume with: {command}")
+
+    resumed = start_command(*shlex.split(command)[1:])  # the printed command, run as printed
+    wait_for(run / "checkpoints" / f"epoch_{last_epoch + 1}.th", resumed)
+    resumed.send_signal(signal.SIGINT)
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 130
+    assert f"Resuming from {run / 'checkpoints' / f'epoch_{last_epoch}.th'} (epoch {last_epoch + 1} done)." in err
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux's read-only /sys")
+def test_a_serialization_dir_that_cannot_be_created_is_named_in_one_line(config_file):
+    training = start_command("train", str(config_file), "-s", "/sys/allencv_run")
+    _, err = training.communicate(timeout=300)
+    assert training.returncode == 2
+    assert len(err.splitlines()) == 1
+    assert err.startswith("allencv-lite: error: Cannot write /sys/allencv_run: ")
+    assert err.endswith(". Free some space on its disk or choose a folder you can write to.\n")
+
+
+def test_a_full_disk_while_checkpointing_is_named_in_one_line_and_leaves_no_partial_file(config_file, tmp_path):
+    run = tmp_path / "run"
+
+    def files_of_at_most_8_kib() -> None:  # the kernel refuses larger writes, as a full disk does
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    training = start_command("train", str(config_file), "-s", str(run), preexec_fn=files_of_at_most_8_kib)
+    _, err = training.communicate(timeout=300)
+    assert training.returncode == 2
+    assert err.splitlines()[-1] == (f"allencv-lite: error: Cannot write {run / 'checkpoints' / 'epoch_0.th'}: File "
+                                    "too large. Free some space on its disk or choose a folder you can write to.")
+    assert "Traceback" not in err
+    assert list((run / "checkpoints").iterdir()) == []
+
+
+def read_metrics_csv(path: Path) -> list:
+    with open(path, newline="") as table:
+        return list(csv.DictReader(table))
+
+
+def test_train_prints_true_learning_rates_epochs_from_1_and_a_time_estimate(digits_dir, tmp_path):
+    """Two groups, discriminative fine-tuning and gradual unfreezing over 3 epochs of 23 batches."""
+    config = tiny_digits_config(digits_dir, num_epochs=3, num_gradient_accumulation_steps=1)
+    config["model"] = {"type": "basic_image_classifier",
+                       "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
+                       "im2vec_encoder": {"type": "flatten", "input_channels": 4, "input_height": 1, "input_width": 1}}
+    config["trainer"]["optimizer"]["parameter_groups"] = [[["^_im2im_encoder\\."]], [["^_classification_layer\\."]]]
+    config["trainer"]["learning_rate_scheduler"] = {"type": "slanted_triangular", "gradual_unfreezing": True,
+                                                    "discriminative_fine_tuning": True, "decay_factor": 0.38,
+                                                    "ratio": 32}
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    training = subprocess.run([sys.executable, "-m", "allencv_lite", "train", str(config_file), "-s",
+                               str(tmp_path / "run")], capture_output=True, text=True, env=os.environ, timeout=600)
+    assert training.returncode == 0, training.stderr[-3000:]
+    log = training.stderr
+
+    peak = 0.02  # the optimizer's lr is the top group's peak; the group below gets 0.38 times it
+    # A triangle starts at 1/ratio of its peak.
+    first_step = [format_learning_rate(peak * 0.38 / 32), format_learning_rate(peak / 32)]
+    assert f"Parameter group 0 ['^_im2im_encoder\\\\.']: 3 parameter tensors, 116 weights, lr {first_step[0]}" in log
+    assert f"Parameter group 1 ['^_classification_layer\\\\.']: 2 parameter tensors, 50 weights, lr {first_step[1]}" \
+        in log
+
+    assert re.findall(r"Gradual unfreezing: epoch (\d) trains groups (\[.*?\])", log) == [
+        ("1", "[1]"), ("2", "[0, 1]"), ("3", "[0, 1]")]
+    epoch_lines = re.findall(r"INFO allencv_lite.training.trainer: epoch (\d)/3: (.*)", log)
+    assert [number for number, _ in epoch_lines] == ["1", "2", "3"]
+    rows = read_metrics_csv(tmp_path / "run" / "metrics.csv")
+    assert [row["epoch"] for row in rows] == ["0", "1", "2"]  # metrics keep AllenNLP's 0-based epochs
+    for (_, line), row in zip(epoch_lines, rows):
+        assert f"lr_group_0 {format_learning_rate(float(row['lr_group_0']))}" in line
+        assert re.search(r"lr_group_1 \d\.\d\de-0\d", line)
+        assert "epoch " not in line
+
+    estimates = re.findall(r"Time estimate from batches 2-6 of epoch 1: about ([\d.]+) s per epoch of training "
+                           r"\(23 batches\), ([\d.]+) s for the 3 epochs left, validation not included; a busy "
+                           r"machine takes longer\.", log)
+    assert len(estimates) == 1, log[-3000:]
+    epoch_estimate, run_estimate = map(float, estimates[0])
+    assert run_estimate == pytest.approx(3 * epoch_estimate, abs=0.15)
+    measured = float(rows[0]["epoch_duration_seconds"])
+    assert measured / 10 < epoch_estimate < measured * 10  # an estimate, on whatever else the CPU is doing
