@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from allencv_lite.common.progress import TerminalProgressBar, progress_bar
+from allencv_lite.common.progress import NotebookProgressBar, TerminalProgressBar, progress_bar
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.basic_image_classifier import BasicImageClassifier
 from allencv_lite.modules.im2im_encoders.feedforward_encoder import FeedforwardEncoder
@@ -99,3 +99,11 @@ def test_training_with_standard_error_in_a_file_writes_no_bar_frames(capsys):
     Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), data, validation_data_loader=data[:1],
             num_epochs=2, cuda_device=-1).train()
     assert capsys.readouterr().err == ""
+
+
+def test_a_notebook_bar_shows_no_text_and_leaves_an_empty_output_when_done(displayed):
+    for _ in NotebookProgressBar(range(4), desc="epoch 1/3 train"):
+        pass
+    shown, finished = displayed
+    assert "application/vnd.jupyter.widget-view+json" in shown["data"] and shown["data"]["text/plain"] == ""
+    assert finished == {"data": {"text/plain": ""}, "metadata": {}, "transient": shown["transient"], "update": True}
