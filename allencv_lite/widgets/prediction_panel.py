@@ -15,19 +15,18 @@ from allencv_lite.widgets.saved_picture import SavedPicture
 
 
 class PredictionPanel(SavedPicture, widgets.VBox):
-    """An upload button and a drop zone; the chosen or dropped image is shown with the
-    predicted label and one probability bar per label.
+    """A "Choose an image" button in a box that takes drops too; the chosen or dropped image is
+    shown with the predicted label and one probability bar per label.
 
     One line in a notebook: ``PredictionPanel(predictor)`` with an image predictor such as
     ``Predictor.from_archive(load_archive("model.tar.gz"), "default_image")``.
 
-    The button is ipywidgets 8's ``FileUpload``, which opens the browser's file chooser but
-    takes no drops; the :class:`ImageDropZone` beside it takes a file dragged onto it. Both
-    give a ``value`` in ipywidgets 8's upload format, a sequence of dicts with ``name``,
-    ``type``, ``size``, ``last_modified`` and ``content`` (a ``memoryview`` of the file's
-    bytes); the most recent file is classified. A file that is not an image gives a message
-    instead of a prediction. A saved notebook shows a picture of the last image, label and
-    bars (see :class:`SavedPicture`).
+    Both ways in are the :class:`ImageDropZone` (ipywidgets' ``FileUpload`` takes no drops and
+    labels itself "Choose an image (0)" beside a prediction fed from code); its ``value`` is in
+    ipywidgets 8's upload format, a list of dicts with ``name``, ``type``, ``size``,
+    ``last_modified`` and ``content`` (a ``memoryview`` of the file's bytes); the most recent
+    file is classified. A file that is not an image gives a message instead of a prediction.
+    A saved notebook shows a picture of the last image, label and bars (see :class:`SavedPicture`).
 
     Args:
         predictor: a predictor whose ``predict_image(uint8 array (height, width, 3))``
@@ -36,9 +35,8 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         thumbnail_size: longest side of the shown image, in pixels.
 
     Attributes:
-        upload: the ``FileUpload``; ``drop_zone``: the :class:`ImageDropZone`;
-            ``image``: the shown picture; ``label``: the ``HTML``
-            with the predicted label (or the message); ``bars``: ``{label: FloatProgress}``
+        drop_zone: the :class:`ImageDropZone` (button and drop box); ``image``: the shown
+            picture; ``label``: the ``HTML`` with the predicted label (or the message); ``bars``: ``{label: FloatProgress}``
             with values in [0, 1]; ``prediction``: the predictor's last output, or ``None``.
     """
 
@@ -46,8 +44,6 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         self.predictor = predictor
         self.thumbnail_size = thumbnail_size
         self.prediction: Optional[JsonDict] = None
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Choose an image",
-                                         layout=widgets.Layout(width="auto"))
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width=f"{thumbnail_size}px",
                                                                        display="none"))
         self.drop_zone = ImageDropZone()
@@ -56,10 +52,8 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         self.label = widgets.HTML(self._caption)
         self.bars: Dict[str, widgets.FloatProgress] = {}
         self.bar_rows = widgets.VBox()
-        super().__init__([widgets.HBox([self.upload, self.drop_zone], layout=widgets.Layout(grid_gap="8px")),
-                          widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
+        super().__init__([self.drop_zone, widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
         self.add_class("allencv-prediction-panel")
-        self.upload.observe(self._on_upload, "value")
         self.drop_zone.observe(self._on_upload, "value")
 
     def _on_upload(self, change: Dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """The notebooks read well as saved, before anyone runs them (JupyterLab, GitHub, nbviewer,
 ``jupyter nbconvert --to html``): every widget output carries a picture of its last state,
-no progress-bar frame is stored, and each file stays small. nbval compares the text parts;
+no progress-bar frame and no widget state is stored, and each file stays small. nbval compares the text parts;
 this checks what nbval skips.
 
 NOTE: the committed notebooks pass only once their outputs are re-stored with this branch's
@@ -47,6 +47,13 @@ def test_the_saved_notebook_shows_a_picture_for_every_widget_and_no_progress_fra
     problems = saved_output_problems(nbformat.read(path, as_version=4))
     assert problems == [], (f"{path.name}: run it and store its outputs with the current library\n"
                             + "\n".join(problems))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_the_saved_notebook_keeps_no_widget_state(path):
+    # The state repeats every picture's bytes, and nbconvert would draw the views from it with
+    # scripts from unpkg.com instead of showing the pictures.
+    assert "widgets" not in nbformat.read(path, as_version=4).metadata
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
