@@ -24,9 +24,9 @@ from torchmetrics.functional.classification import (
     multiclass_precision,
     multiclass_recall,
 )
-from tqdm.auto import tqdm
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.progress import progress_bar
 from allencv_lite.data.dataset import ImageDataset
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
@@ -92,7 +92,7 @@ class ClassificationInterpretation:
         logits: List[torch.Tensor] = []
         targets: List[torch.Tensor] = []
         starts = range(0, len(dataset), batch_size)
-        for start in tqdm(starts, desc="evaluating", unit="batch", disable=not progress):
+        for start in progress_bar(starts, "evaluating", unit="batch", disable=not progress):
             indices = range(start, min(start + batch_size, len(dataset)))
             instances = [(i, dataset[i]) for i in indices]
             # an image that cannot be decoded is not a dict (the dataset records it in ``skipped``)

@@ -82,3 +82,17 @@ def center_crop_run(tmp_path_factory) -> Path:
     serialization_dir = tmp_path_factory.mktemp("center_crop_run")
     train_model(config, serialization_dir, force=True)
     return serialization_dir
+@pytest.fixture
+def displayed():
+    """An IPython shell whose displays are recorded: yields the list of published outputs,
+    each ``{"data": mime bundle, "transient": {"display_id": ...} or None, "update": bool}``."""
+    from IPython.core.displaypub import CapturingDisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    publisher, shell.display_pub = shell.display_pub, CapturingDisplayPublisher()
+    try:
+        yield shell.display_pub.outputs
+    finally:
+        shell.display_pub = publisher
+        InteractiveShell.clear_instance()

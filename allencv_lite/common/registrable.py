@@ -15,6 +15,11 @@ from allencv_lite.common.checks import ConfigurationError
 
 T = TypeVar("T")
 
+# An unknown name gets the whole list when it is this short, else the closest few names
+# and the call that lists them all (Augmentation alone registers over a hundred).
+CHOICES_LISTED_IN_FULL = 12
+CLOSE_NAMES_SHOWN = 4
+
 
 class Registrable:
     """Mixin that gives a base class a registry of named subclasses (or factories).
@@ -53,15 +58,21 @@ class Registrable:
 
         Raises:
             ConfigurationError: nothing is registered under ``name``; the message lists the
-                registered choices.
+                registered choices, or for a long registry the closest names and the
+                :meth:`list_available` call that gives them all.
         """
         registry = Registrable._registry[cls]
         if name not in registry:
-            choices = ", ".join(sorted(registry)) or "(none registered)"
-            close = difflib.get_close_matches(str(name), list(registry), n=1)
+            close = difflib.get_close_matches(str(name), list(registry), n=CLOSE_NAMES_SHOWN)
             suggestion = f" Did you mean '{close[0]}'?" if close else ""
+            if len(registry) <= CHOICES_LISTED_IN_FULL:
+                choices = f" Registered choices: {', '.join(sorted(registry)) or '(none registered)'}."
+            else:
+                others = f" Other close names: {', '.join(close[1:])}." if len(close) > 1 else ""
+                choices = (f"{others} All {len(registry)} names: "
+                           f"{cls.__module__}.{cls.__name__}.list_available().")
             raise ConfigurationError(
-                f"'{name}' is not a registered {cls.__name__}.{suggestion} Registered choices: {choices}. "
+                f"'{name}' is not a registered {cls.__name__}.{suggestion}{choices} "
                 "If it lives in your own package, pass --include-package to import it."
             )
         return registry[name]

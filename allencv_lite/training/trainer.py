@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
 import torch
-from tqdm.auto import tqdm
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams, construct_from_signature
 from allencv_lite.common.text import format_duration, format_learning_rate, plural
+from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
 from allencv_lite.training import distributed
 from allencv_lite.training.callbacks import TrainerCallback
@@ -272,8 +272,8 @@ class Trainer(FromParams):
         total_loss, batches, images, steps = torch.zeros((), device=self.device), 0, 0, 0
         learning_rate_sums = {name: 0.0 for name in self._learning_rates()}
         start = last_refresh = time.monotonic()
-        progress = tqdm(loader, desc=f"epoch {epoch + 1}/{self.num_epochs} train", leave=False, dynamic_ncols=True,
-                        disable=not distributed.is_main_process())
+        progress = progress_bar(loader, f"epoch {epoch + 1}/{self.num_epochs} train", dynamic_ncols=True,
+                                disable=not distributed.is_main_process())
         for batch_index, batch in enumerate(progress):
             for callback in self.callbacks:
                 callback.on_batch_start(self, epoch, batch_index)
@@ -323,8 +323,8 @@ class Trainer(FromParams):
         """``loss`` (mean per batch), the model's metrics and ``num_images`` on the validation data."""
         self.model.eval()
         total_loss, batches, images = torch.zeros((), device=self.device), 0, 0
-        for batch in tqdm(self.validation_data_loader, desc=f"epoch {epoch + 1}/{self.num_epochs} validation",
-                          leave=False, dynamic_ncols=True):
+        for batch in progress_bar(self.validation_data_loader, f"epoch {epoch + 1}/{self.num_epochs} validation",
+                                  dynamic_ncols=True):
             if batch is None:
                 continue
             batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}

@@ -7,10 +7,12 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import albumentations
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.figure import Figure
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.augmentation import Augmentation
-from allencv_lite.widgets.image_encoding import ImageSource, as_rgb_array, png_bytes
+from allencv_lite.widgets.image_encoding import ImageSource, as_rgb_array, figure_bytes, png_bytes, thumbnail
+from allencv_lite.widgets.saved_picture import SavedPicture
 
 Number = Union[int, float]
 
@@ -100,7 +102,7 @@ class _TransformRow(widgets.HBox):
         return block
 
 
-class AugmentationExplorer(widgets.VBox):
+class AugmentationExplorer(SavedPicture, widgets.VBox):
     """Pick transforms, move their sliders, and see the original image beside ``num_samples``
     augmented copies; the matching ``"augmentation"`` config is shown as JSON to paste into
     an experiment config (its order is the order of the rows).
@@ -108,6 +110,7 @@ class AugmentationExplorer(widgets.VBox):
     One line in a notebook: ``AugmentationExplorer("cat.jpg")``. The transforms are built
     by name through :class:`allencv_lite.data.augmentation.Augmentation`, exactly as a
     config's ``dataset_reader.augmentation`` list is, so what you see is what training does.
+    A saved notebook shows a picture of the last images and config (see :class:`SavedPicture`).
 
     Args:
         image: a file path, PIL image or ``uint8`` array ``(height, width, 3)``.
@@ -154,6 +157,8 @@ class AugmentationExplorer(widgets.VBox):
             for control in (row.enabled, row.probability, *row.arguments.values()):
                 control.observe(self._redraw, "value")
         self.new_samples.on_click(self._next_seed)
+        self._shown_samples: List[np.ndarray] = []  # thumbnails of the copies on screen
+        self._problem = ""  # why there are none
         self._redraw()
 
     @property
@@ -188,11 +193,38 @@ class AugmentationExplorer(widgets.VBox):
         try:
             images = self.augmented_images()
         except ConfigurationError as error:
-            self.message.value = f"<span style='color: #b00020'>{error}</span>"
+            self._problem = str(error)
+            self.message.value = f"<span style='color: #b00020'>{html.escape(self._problem, quote=False)}</span>"
+            self._shown_samples = []
+            self.refresh_saved_picture()
             return
-        self.message.value = ""
+        self._problem = self.message.value = ""
         for sample, image in zip(self.samples, images):
             sample.value = png_bytes(image, self.thumbnail_size)
+        self._shown_samples = [thumbnail(image, self.thumbnail_size) for image in images]
+        self.refresh_saved_picture()
+
+    def picture(self) -> Tuple[str, bytes]:
+        """The original, the augmented copies (or why they could not be drawn) and the config,
+        as one JPEG; each image at most ``thumbnail_size`` pixels."""
+        lines = [json.dumps(block) for block in self.config] or ["[]  (no transform ticked)"]
+        if self._problem:
+            lines.append(f"no samples: {self._problem}")
+        columns = len(self.samples) + 1
+        side = self.thumbnail_size / 80  # inches at 80 dpi
+        text_height = 0.22 * (len(lines) + 1)
+        figure = Figure(figsize=(side * columns, side + 0.3 + text_height), dpi=80)
+        images = [thumbnail(self.image, self.thumbnail_size)] + self._shown_samples
+        titles = ["original"] + [f"augmented {i + 1}" for i in range(len(self._shown_samples))]
+        image_bottom = text_height / (side + 0.3 + text_height)
+        for column, (image, title) in enumerate(zip(images, titles)):
+            axes = figure.add_axes((column / columns, image_bottom, 1 / columns, 1 - image_bottom - 0.08))
+            axes.imshow(image)
+            axes.set_title(title, fontsize=10)
+            axes.set_axis_off()
+        figure.text(0.01, image_bottom - 0.02, "dataset_reader.augmentation:\n" + "\n".join(lines), va="top",
+                    family="monospace", fontsize=9, wrap=True)
+        return "image/jpeg", figure_bytes(figure, "jpeg")
 
     def __repr__(self) -> str:
         return f"AugmentationExplorer(config={self.config})"

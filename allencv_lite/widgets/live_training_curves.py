@@ -1,5 +1,4 @@
 """Loss, accuracy and learning rates drawn while the trainer runs."""
-import io
 import sys
 import time
 from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -7,7 +6,10 @@ from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
+from allencv_lite.common.progress import running_in_notebook
 from allencv_lite.training.callbacks import TrainerCallback
+from allencv_lite.widgets.image_encoding import figure_bytes
+from allencv_lite.widgets.saved_picture import SavedPicture
 
 if TYPE_CHECKING:
     from allencv_lite.training.trainer import Trainer
@@ -15,17 +17,7 @@ if TYPE_CHECKING:
 Point = Tuple[float, float]  # (epoch, value); epoch is fractional for batches (1.5 = half way through epoch 2)
 
 
-def running_in_notebook() -> bool:
-    """Whether this code runs in a Jupyter kernel (where widgets can be shown)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return False
-    shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
-
-
-class LiveTrainingCurves(widgets.VBox, TrainerCallback):
+class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
     """A trainer callback that plots training as it happens.
 
     One figure of three panels, redrawn in place (an ``ipywidgets.Image`` whose bytes are
@@ -40,7 +32,8 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
     printed to ``stream`` instead.
 
     One line in a notebook: ``Trainer(..., callbacks=[LiveTrainingCurves()])``; the panel
-    shows itself in the cell's output when training starts.
+    shows itself in the cell's output when training starts. The saved notebook keeps the
+    figure as of the last finished epoch (see :class:`SavedPicture`).
 
     Args:
         redraw_interval: least time between redraws after batches, in seconds.
@@ -105,12 +98,14 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
         if self.notebook:
             self.status.value = line
             self._draw()
+            self.refresh_saved_picture()
         else:
             print(line, file=self.stream or sys.stdout, flush=True)
 
     def on_end(self, trainer: "Trainer", metrics: Dict[str, float]) -> None:
         if self.notebook:
             self._draw()
+            self.refresh_saved_picture()
 
     # --- display ------------------------------------------------------------------------------
     def _epoch_summary(self, epoch: int, metrics: Dict[str, float]) -> str:
@@ -144,9 +139,7 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
             if all(lr > 0 for points in self.learning_rates.values() for _, lr in points):
                 self._lr_axes.set_yscale("log")
             self._lr_axes.legend(loc="best", fontsize="small")
-        buffer = io.BytesIO()
-        self._figure.savefig(buffer, format="png")
-        self.plot.value = buffer.getvalue()
+        self.plot.value = figure_bytes(self._figure, "png")
         finished = time.monotonic()
         self._next_draw = finished + max(self.redraw_interval, 4 * (finished - started))
 
@@ -156,7 +149,11 @@ class LiveTrainingCurves(widgets.VBox, TrainerCallback):
             xs, ys = zip(*points)
             axes.plot(xs, ys, style, label=label, **options)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Optional[Dict[str, Any]]:
+    def picture(self) -> Tuple[str, bytes]:
+        """The figure as drawn last (PNG)."""
+        return "image/png", self.plot.value
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Dict[str, Any]:
         self._shown = True
         return super()._repr_mimebundle_(**kwargs)
 

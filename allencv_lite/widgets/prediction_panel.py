@@ -1,29 +1,32 @@
 """Ask a trained model about your own picture, in a notebook."""
 import html
 import io
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
 
 from allencv_lite.data.image_loading import UnreadableImageError, read_image
 from allencv_lite.predictors.predictor import JsonDict, Predictor
 from allencv_lite.widgets.image_drop_zone import ImageDropZone
-from allencv_lite.widgets.image_encoding import png_bytes
+from allencv_lite.widgets.image_encoding import figure_bytes, png_bytes, thumbnail
+from allencv_lite.widgets.saved_picture import SavedPicture
 
 
-class PredictionPanel(widgets.VBox):
-    """An upload button and a drop zone; the chosen or dropped image is shown with the
-    predicted label and one probability bar per label.
+class PredictionPanel(SavedPicture, widgets.VBox):
+    """A "Choose an image" button in a box that takes drops too; the chosen or dropped image is
+    shown with the predicted label and one probability bar per label.
 
     One line in a notebook: ``PredictionPanel(predictor)`` with an image predictor such as
     ``Predictor.from_archive(load_archive("model.tar.gz"), "default_image")``.
 
-    The button is ipywidgets 8's ``FileUpload``, which opens the browser's file chooser but
-    takes no drops; the :class:`ImageDropZone` beside it takes a file dragged onto it. Both
-    give a ``value`` in ipywidgets 8's upload format, a sequence of dicts with ``name``,
-    ``type``, ``size``, ``last_modified`` and ``content`` (a ``memoryview`` of the file's
-    bytes); the most recent file is classified. A file that is not an image gives a message
-    instead of a prediction.
+    Both ways in are the :class:`ImageDropZone` (ipywidgets' ``FileUpload`` takes no drops and
+    labels itself "Choose an image (0)" beside a prediction fed from code); its ``value`` is in
+    ipywidgets 8's upload format, a list of dicts with ``name``, ``type``, ``size``,
+    ``last_modified`` and ``content`` (a ``memoryview`` of the file's bytes); the most recent
+    file is classified. A file that is not an image gives a message instead of a prediction.
+    A saved notebook shows a picture of the last image, label and bars (see :class:`SavedPicture`).
 
     Args:
         predictor: a predictor whose ``predict_image(uint8 array (height, width, 3))``
@@ -32,9 +35,8 @@ class PredictionPanel(widgets.VBox):
         thumbnail_size: longest side of the shown image, in pixels.
 
     Attributes:
-        upload: the ``FileUpload``; ``drop_zone``: the :class:`ImageDropZone`;
-            ``image``: the shown picture; ``label``: the ``HTML``
-            with the predicted label (or the message); ``bars``: ``{label: FloatProgress}``
+        drop_zone: the :class:`ImageDropZone` (button and drop box); ``image``: the shown
+            picture; ``label``: the ``HTML`` with the predicted label (or the message); ``bars``: ``{label: FloatProgress}``
             with values in [0, 1]; ``prediction``: the predictor's last output, or ``None``.
     """
 
@@ -42,18 +44,16 @@ class PredictionPanel(widgets.VBox):
         self.predictor = predictor
         self.thumbnail_size = thumbnail_size
         self.prediction: Optional[JsonDict] = None
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Choose an image",
-                                         layout=widgets.Layout(width="auto"))
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width=f"{thumbnail_size}px",
                                                                        display="none"))
         self.drop_zone = ImageDropZone()
-        self.label = widgets.HTML("Choose or drop an image to classify.")
+        self._caption = "Choose or drop an image to classify."  # the label's text, for the saved picture
+        self._shown_image: Optional[np.ndarray] = None  # the thumbnail on screen
+        self.label = widgets.HTML(self._caption)
         self.bars: Dict[str, widgets.FloatProgress] = {}
         self.bar_rows = widgets.VBox()
-        super().__init__([widgets.HBox([self.upload, self.drop_zone], layout=widgets.Layout(grid_gap="8px")),
-                          widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
+        super().__init__([self.drop_zone, widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
         self.add_class("allencv-prediction-panel")
-        self.upload.observe(self._on_upload, "value")
         self.drop_zone.observe(self._on_upload, "value")
 
     def _on_upload(self, change: Dict[str, Any]) -> None:
@@ -68,21 +68,48 @@ class PredictionPanel(widgets.VBox):
         try:
             image = read_image(io.BytesIO(content))
         except UnreadableImageError as error:
-            self.prediction = None
+            self.prediction, self._shown_image = None, None
             self.image.layout.display = "none"
+            self._caption = (f"{name} is {error.reason}: please choose a photo "
+                             "(JPEG, PNG, GIF, BMP, WebP or TIFF).")
             self.label.value = (f"<span class='allencv-upload-error' style='color: #b00020'>"
-                                f"{html.escape(name)} is {html.escape(error.reason)}: please choose a photo "
-                                "(JPEG, PNG, GIF, BMP, WebP or TIFF).</span>")
+                                f"{html.escape(self._caption)}</span>")
             self._show_bars({})
+            self.refresh_saved_picture()
             return None
         self.prediction = self.predictor.predict_image(image)
         self.image.value = png_bytes(image, self.thumbnail_size)
+        self._shown_image = thumbnail(image, self.thumbnail_size)
         self.image.layout.display = None
         probability = self.prediction["probabilities"][self.prediction["label"]]
+        self._caption = f"{name}: {self.prediction['label']} ({probability:.1%})"
         self.label.value = (f"{html.escape(name)}: <b class='allencv-predicted-label'>"
                             f"{html.escape(self.prediction['label'])}</b> ({probability:.1%})")
         self._show_bars(self.prediction["probabilities"])
+        self.refresh_saved_picture()
         return self.prediction
+
+    def picture(self) -> Tuple[str, bytes]:
+        """The shown image, the label line and one bar per label, as one JPEG (or the
+        panel's message alone, before an image or after a file that is not one)."""
+        if self._shown_image is None:
+            figure = Figure(figsize=(6.4, 0.5), dpi=80)
+            figure.text(0.01, 0.5, self._caption, va="center", fontsize=11, wrap=True)
+            return "image/jpeg", figure_bytes(figure, "jpeg")
+        side = self.thumbnail_size / 80  # inches at 80 dpi
+        figure = Figure(figsize=(side + 4.2, side + 0.1), dpi=80)
+        picture_axes = figure.add_axes((0.0, 0.0, side / (side + 4.2), 1.0))
+        picture_axes.imshow(self._shown_image)
+        picture_axes.set_axis_off()
+        bars_axes = figure.add_axes((side / (side + 4.2) + 0.1, 0.2, 0.28, 0.45))
+        labels, probabilities = zip(*((label, bar.value) for label, bar in self.bars.items()))
+        bars_axes.barh(range(len(labels)), probabilities, color="#1976d2")
+        bars_axes.set(yticks=range(len(labels)), yticklabels=labels, xlim=(0, 1))
+        bars_axes.invert_yaxis()  # most probable on top, as in the panel
+        for row, probability in enumerate(probabilities):
+            bars_axes.text(1.02, row, f"{probability:.1%}", va="center", transform=bars_axes.get_yaxis_transform())
+        figure.text(side / (side + 4.2) + 0.03, 0.85, self._caption, fontsize=11, wrap=True)
+        return "image/jpeg", figure_bytes(figure, "jpeg")
 
     def _show_bars(self, probabilities: Dict[str, float]) -> None:
         ranked: List = sorted(probabilities.items(), key=lambda pair: -pair[1])

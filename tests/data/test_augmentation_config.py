@@ -136,3 +136,13 @@ def test_first_resize_lets_jpegs_be_decoded_at_reduced_size():
 def test_unknown_box_format_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match=r"bbox_format: 'yolo' is not one of \['pascal_voc', 'coco'\]"):
         ImageDatasetReader(bbox_format="yolo")
+
+
+def test_a_misspelt_transform_gets_the_closest_names_and_the_call_that_lists_all_of_them():
+    with pytest.raises(ConfigurationError) as error:
+        reader_with({"type": "rotat", "limit": 15})
+    assert str(error.value) == (
+        "dataset_reader.augmentation[0].type: 'rotat' is not a registered Augmentation. Did you mean 'rotate'? "
+        f"Other close names: safe_rotate. All {len(Augmentation.list_available())} names: "
+        "allencv_lite.data.augmentation.Augmentation.list_available(). "
+        "If it lives in your own package, pass --include-package to import it.")

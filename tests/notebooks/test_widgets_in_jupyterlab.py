@@ -171,7 +171,7 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
             expect(panel.locator(".widget-hprogress")).to_have_count(2)
 
             with page.expect_file_chooser() as chooser:
-                panel.locator("button.widget-upload").click()
+                panel.locator("button.allencv-choose-image").click()
             chooser.value.set_files(str(ARTIFACTS / "picture.png"))
             expect(panel).to_contain_text("picture.png: Dog (99.3%)", timeout=30_000)
             expect(panel.locator(".allencv-predicted-label")).to_have_text("Dog")

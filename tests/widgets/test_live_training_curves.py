@@ -76,7 +76,7 @@ def test_displaying_it_first_keeps_training_from_showing_a_second_copy(monkeypat
     curves = LiveTrainingCurves(notebook=True)
     bundle = curves._repr_mimebundle_()
     small_trainer(curves, num_epochs=1).train()
-    assert bundle["text/plain"] == "LiveTrainingCurves(epochs_seen=0)"
+    assert bundle["text/plain"] == "LiveTrainingCurves (a live panel when the notebook runs; saved as a picture)"
     assert shown == []
 
 

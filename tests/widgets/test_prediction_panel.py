@@ -1,4 +1,4 @@
-"""PredictionPanel: an upload in ipywidgets 8's format becomes a picture, a label and bars."""
+"""PredictionPanel: a chosen or dropped file (ipywidgets 8's upload format) becomes a picture, a label and bars."""
 import datetime
 
 import numpy as np
@@ -10,14 +10,14 @@ DOG_PROBABILITY = 0.9933071490757153  # e^5 / (1 + e^5), from the fixture's logi
 
 
 def uploaded(name, content, kind="image/png"):
-    """One file as ipywidgets 8's ``FileUpload.value`` holds it."""
+    """One file as ipywidgets 8's ``FileUpload.value`` holds it (and so does ``ImageDropZone.value``)."""
     return ({"name": name, "type": kind, "size": len(content), "content": memoryview(content),
              "last_modified": datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)},)
 
 
 def test_an_uploaded_image_shows_the_predicted_label_and_one_bar_per_label(dog_predictor, gradient_png):
     panel = PredictionPanel(dog_predictor)
-    panel.upload.value = uploaded("my_dog.png", gradient_png)
+    panel.drop_zone.value = uploaded("my_dog.png", gradient_png)
     assert panel.prediction["label"] == "Dog"
     assert "<b class='allencv-predicted-label'>Dog</b> (99.3%)" in panel.label.value
     assert list(panel.bars) == ["Dog", "Cat"]
@@ -29,15 +29,15 @@ def test_an_uploaded_image_shows_the_predicted_label_and_one_bar_per_label(dog_p
 def test_the_uploaded_image_is_shown(dog_predictor, gradient_png, gradient_image, decode_png):
     panel = PredictionPanel(dog_predictor)
     assert panel.image.layout.display == "none"
-    panel.upload.value = uploaded("my_dog.png", gradient_png)
+    panel.drop_zone.value = uploaded("my_dog.png", gradient_png)
     assert panel.image.layout.display is None
     np.testing.assert_array_equal(decode_png(panel.image.value), gradient_image)
 
 
 def test_a_file_that_is_not_an_image_gets_a_message_and_no_bars(dog_predictor, gradient_png):
     panel = PredictionPanel(dog_predictor)
-    panel.upload.value = uploaded("my_dog.png", gradient_png)
-    panel.upload.value = uploaded("notes.txt", b"shopping list: kibble", kind="text/plain")
+    panel.drop_zone.value = uploaded("my_dog.png", gradient_png)
+    panel.drop_zone.value = uploaded("notes.txt", b"shopping list: kibble", kind="text/plain")
     assert panel.prediction is None
     assert "notes.txt is not an image" in panel.label.value
     assert panel.bars == {} and panel.bar_rows.children == ()
@@ -46,19 +46,19 @@ def test_a_file_that_is_not_an_image_gets_a_message_and_no_bars(dog_predictor, g
 
 def test_an_empty_file_gets_a_message(dog_predictor):
     panel = PredictionPanel(dog_predictor)
-    panel.upload.value = uploaded("empty.jpg", b"", kind="image/jpeg")
+    panel.drop_zone.value = uploaded("empty.jpg", b"", kind="image/jpeg")
     assert "empty.jpg is not an image" in panel.label.value
 
 
 def test_the_latest_of_several_files_is_classified(dog_predictor, gradient_png):
     panel = PredictionPanel(dog_predictor)
-    panel.upload.value = uploaded("notes.txt", b"text", kind="text/plain") + uploaded("dog.png", gradient_png)
+    panel.drop_zone.value = uploaded("notes.txt", b"text", kind="text/plain") + uploaded("dog.png", gradient_png)
     assert panel.prediction["label"] == "Dog"
 
 
 def test_file_names_are_shown_as_text_not_html(dog_predictor):
     panel = PredictionPanel(dog_predictor)
-    panel.upload.value = uploaded("<script>.png", b"not a png")
+    panel.drop_zone.value = uploaded("<script>.png", b"not a png")
     assert "&lt;script&gt;.png is not an image" in panel.label.value
 
 
