@@ -4,9 +4,6 @@ import json
 from pathlib import Path
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
-from allencv_lite.models.archival import load_archive
-from allencv_lite.training.checkpointing import write_text_atomically
 
 
 def write_json_atomically(path: Path, value: object) -> None:
@@ -15,6 +12,8 @@ def write_json_atomically(path: Path, value: object) -> None:
     Raises:
         ConfigurationError: the folder of ``path`` does not exist or is not writable.
     """
+    from allencv_lite.training.checkpointing import write_text_atomically
+
     try:
         write_text_atomically(json.dumps(value, indent=2), path)
     except OSError as error:
@@ -32,6 +31,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.output_file and not Path(args.output_file).parent.is_dir():  # say so before the work, not after
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
+    from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
+    from allencv_lite.models.archival import load_archive
+
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
     interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size)
     metrics = interpretation.metrics()

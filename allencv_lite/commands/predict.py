@@ -2,12 +2,13 @@
 import argparse
 import json
 import sys
-from typing import IO, Iterator, List, Tuple
+from typing import IO, TYPE_CHECKING, Iterator, List, Tuple
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.image_loading import UnreadableImageError
-from allencv_lite.models.archival import load_archive
-from allencv_lite.predictors.predictor import JsonDict, Predictor
+
+if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
+    from allencv_lite.predictors.predictor import JsonDict, Predictor
 
 
 # What a bad input line raises: it becomes an error record, and the other lines still run.
@@ -20,7 +21,7 @@ def _numbered_lines(stream: IO[str]) -> Iterator[Tuple[int, str]]:
             yield number, line
 
 
-def predict_lines(predictor: Predictor, stream: IO[str], batch_size: int = 1) -> Iterator[Tuple[bool, JsonDict]]:
+def predict_lines(predictor: "Predictor", stream: IO[str], batch_size: int = 1) -> Iterator[Tuple[bool, "JsonDict"]]:
     """Predict each JSON line of ``stream``; yields ``(ok, record)`` in input order.
 
     Lines are predicted ``batch_size`` at a time, in one forward pass each. A line that
@@ -28,9 +29,9 @@ def predict_lines(predictor: Predictor, stream: IO[str], batch_size: int = 1) ->
     "..."}`` (``n`` counts from 1, blank lines included) and the others still run; a batch
     holding a bad line is re-run one line at a time to find it.
     """
-    pending: List[Tuple[int, JsonDict]] = []
+    pending: List[Tuple[int, "JsonDict"]] = []
 
-    def flush() -> Iterator[Tuple[bool, JsonDict]]:
+    def flush() -> Iterator[Tuple[bool, "JsonDict"]]:
         if not pending:
             return
         try:
@@ -81,6 +82,9 @@ def run_predict(args: argparse.Namespace) -> int:
     """
     if args.batch_size < 1:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    from allencv_lite.models.archival import load_archive
+    from allencv_lite.predictors.predictor import Predictor
+
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device)
     predictor = Predictor.from_archive(archive, args.predictor)
     source = sys.stdin if args.input_file == "-" else _open(args.input_file, "r", "input file")

@@ -11,21 +11,14 @@ import logging
 import random
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.params import load_config
-from allencv_lite.data.data_loader import DataLoaderFactory
-from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
-from allencv_lite.data.vocabulary import Vocabulary
-from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model, load_archive
-from allencv_lite.models.model import Model
-from allencv_lite.training import distributed
-from allencv_lite.training.callbacks import TrainerCallback
-from allencv_lite.training.trainer import Trainer
+
+if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
+    from allencv_lite.models.model import Model
+    from allencv_lite.training.callbacks import TrainerCallback
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +31,9 @@ ARCHIVE_NAME = "model.tar.gz"
 
 def set_seeds(config: Dict[str, Any]) -> None:
     """Seed Python, NumPy and PyTorch with AllenNLP's keys and defaults (13370, 1337, 133)."""
+    import numpy as np
+    import torch
+
     random.seed(config.get("random_seed", 13370))
     np.random.seed(config.get("numpy_seed", 1337))
     torch.manual_seed(config.get("pytorch_seed", 133))
@@ -65,6 +61,8 @@ def prepare_serialization_dir(serialization_dir: Path, force: bool, recover: boo
         raise ConfigurationError("--force and --recover cannot both be set: --force deletes the run that --recover "
                                  "would resume.")
     if recover:
+        from allencv_lite.models.archival import CONFIG_NAME
+
         if not (serialization_dir / CONFIG_NAME).is_file():
             raise ConfigurationError(f"--recover: {serialization_dir} holds no {CONFIG_NAME}, so there is no run to "
                                      "resume; train without --recover.")
@@ -87,6 +85,8 @@ def differing_keys(saved: Any, current: Any, path: str = "") -> List[str]:
 
 def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> None:
     """Raise ``ConfigurationError`` naming the keys where ``config`` differs from the saved one."""
+    from allencv_lite.models.archival import CONFIG_NAME
+
     saved = json.loads((serialization_dir / CONFIG_NAME).read_text(encoding="utf-8"))
     differences = differing_keys(saved, json.loads(json.dumps(config)))
     if differences:
@@ -95,8 +95,8 @@ def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> N
 
 
 def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], force: bool = False,
-                recover: bool = False, callbacks: Optional[List[TrainerCallback]] = None,
-                include_package: Sequence[str] = ()) -> Model:
+                recover: bool = False, callbacks: Optional[List["TrainerCallback"]] = None,
+                include_package: Sequence[str] = ()) -> "Model":
     """Train the experiment ``config`` describes, writing everything to ``serialization_dir``.
 
     Writes ``config.json`` (resolved), ``vocabulary/``, ``checkpoints/epoch_<n>.th``,
@@ -115,6 +115,9 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
             saved one.
     """
     check_top_level(config)
+    from allencv_lite.models.archival import load_archive
+    from allencv_lite.training import distributed
+
     devices = config["trainer"].get("cuda_device")
     if isinstance(devices, list) and len(devices) > 1 and not distributed.launched_as_worker():
         prepare_serialization_dir(Path(serialization_dir), force, recover)  # config errors show here, not in a worker
@@ -140,7 +143,15 @@ def _train_worker(config: Dict[str, Any], serialization_dir: str, recover: bool,
 
 
 def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
-                           callbacks: Optional[List[TrainerCallback]]) -> Model:
+                           callbacks: Optional[List["TrainerCallback"]]) -> "Model":
+    from allencv_lite.data.data_loader import DataLoaderFactory
+    from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
+    from allencv_lite.data.vocabulary import Vocabulary
+    from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
+    from allencv_lite.models.model import Model
+    from allencv_lite.training import distributed
+    from allencv_lite.training.trainer import Trainer
+
     if distributed.is_main_process():
         prepare_serialization_dir(serialization_dir, force, recover)
         if recover:
@@ -186,7 +197,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
 
 def train_model_from_file(config_file: Union[str, Path], serialization_dir: Union[str, Path],
                           overrides: Optional[str] = None, force: bool = False, recover: bool = False,
-                          include_package: Sequence[str] = ()) -> Model:
+                          include_package: Sequence[str] = ()) -> "Model":
     """Load ``config_file`` (JSON or Jsonnet, with ``overrides``) and :func:`train_model` it."""
     return train_model(load_config(config_file, overrides), serialization_dir, force=force, recover=recover,
                        include_package=include_package)

@@ -34,3 +34,10 @@ class Im2ImEncoder(torch.nn.Module, Registrable, FromParams):
                         module.affine and not any(p.requires_grad for p in module.parameters(recurse=False)))):
                     module.eval()
         return self
+
+
+# The built-in implementations, each imported when a config first names it.
+Im2ImEncoder.register_lazily("feedforward", "allencv_lite.modules.im2im_encoders.feedforward_encoder")
+Im2ImEncoder.register_lazily("pretrained_resnet", "allencv_lite.modules.im2im_encoders.resnet_encoder")
+Im2ImEncoder.register_lazily("resnet", "allencv_lite.modules.im2im_encoders.resnet_encoder")
+Im2ImEncoder.register_lazily("timm", "allencv_lite.modules.im2im_encoders.timm_encoder")
