@@ -160,3 +160,10 @@ def test_augmentation_stream_differs_per_seed():
 def test_bad_data_loader_settings_are_configuration_errors(key, value, message):
     with pytest.raises(ConfigurationError, match=message):
         DataLoaderFactory.from_params({key: value}, "data_loader")
+
+
+@pytest.mark.parametrize("cuda_available", [True, False])
+def test_batches_are_pinned_for_fast_copies_exactly_when_cuda_is_available(monkeypatch, cuda_available):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_available)
+    assert DataLoaderFactory().pin_memory is cuda_available
+    assert DataLoaderFactory(pin_memory=False).pin_memory is False
