@@ -34,10 +34,17 @@ if [ "$GPUS" -gt 0 ]; then
   TRAIN=$DATA/train VALIDATION=$DATA/val DEVICE=0 SIZE_OVERRIDES='{}' EPOCHS_OVERRIDE='{}'
 else  # the CPU fallback: a tiny copy (links) of the data, small images, one epoch
   SETTING="no CUDA: CPU fallback on a tiny setting (16 images per class, 64 px, 1 epoch)"
-  for split in train val; do for label in Cat Dog; do
-    mkdir -p "$OUT_DIR/tiny_data/$split/$label"
-    find "$DATA/$split/$label" -name '*.jpg' | sort | head -16 | xargs -I{} ln -sf {} "$OUT_DIR/tiny_data/$split/$label/"
-  done; done
+  python - "$DATA" "$OUT_DIR/tiny_data" <<'EOF'
+import sys
+from pathlib import Path
+data, tiny = Path(sys.argv[1]), Path(sys.argv[2])
+for folder in sorted(path for path in data.glob("*/*") if path.is_dir()):  # <split>/<label>
+    (tiny / folder.relative_to(data)).mkdir(parents=True, exist_ok=True)
+    for image in sorted(folder.glob("*.jpg"))[:16]:
+        link = tiny / image.relative_to(data)
+        if not link.is_symlink():
+            link.symlink_to(image)
+EOF
   TRAIN=$OUT_DIR/tiny_data/train VALIDATION=$OUT_DIR/tiny_data/val DEVICE=-1 WORKERS=0
   PRECISION="float32 (use_amp is ignored without CUDA), channels_last, no workers"
   SMALL='[{"type": "resize", "height": 64, "width": 64}, {"type": "normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}]'
