@@ -13,4 +13,4 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks 
 
 __version__ = "0.1.0"
 
-__getattr__, __dir__ = lazy_exports(__name__, {})
+__getattr__ = lazy_exports(__name__, {})[0]  # allencv_lite.models etc., imported when first named
