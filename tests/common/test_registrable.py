@@ -34,6 +34,8 @@ def test_every_builtin_implementation_outside_its_base_module_is_declared_lazily
 def test_every_lazy_declaration_names_the_module_that_registers_it():
     import_every_module()
     for base, declared in Registrable._lazy_modules.items():
+        if not base.__module__.startswith("allencv_lite."):
+            continue  # a test's own base class
         for name, module in declared.items():
             assert base.by_name(name).__module__ == module, f"{base.__name__} '{name}'"
 
