@@ -5,9 +5,6 @@ from pathlib import Path
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted
-from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
-from allencv_lite.models.archival import load_archive
-from allencv_lite.training.checkpointing import write_text_atomically
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -22,6 +19,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.output_file and not Path(args.output_file).parent.is_dir():  # say so before the work, not after
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
+    from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
+    from allencv_lite.models.archival import load_archive
+
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
     try:
         interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size)

@@ -8,14 +8,15 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import IO, Iterator, List, Tuple
+from typing import IO, TYPE_CHECKING, Iterator, List, Tuple
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted
 from allencv_lite.common.text import plural
 from allencv_lite.data.image_loading import IMAGE_EXTENSIONS, UnreadableImageError
-from allencv_lite.models.archival import load_archive
-from allencv_lite.predictors.predictor import JsonDict, Predictor
+
+if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
+    from allencv_lite.predictors.predictor import JsonDict, Predictor
 
 
 # What a bad input line raises: it becomes an error record, and the other lines still run.
@@ -43,7 +44,7 @@ def _numbered_lines(stream: IO[str]) -> Iterator[Tuple[int, str]]:
                                  f"binary file?). {INPUT_FORMAT_HINT}.") from None
 
 
-def predict_lines(predictor: Predictor, stream: IO[str], batch_size: int = 1) -> Iterator[Tuple[bool, JsonDict]]:
+def predict_lines(predictor: "Predictor", stream: IO[str], batch_size: int = 1) -> Iterator[Tuple[bool, "JsonDict"]]:
     """Predict each JSON line of ``stream``; yields ``(ok, record)`` in input order.
 
     Lines are predicted ``batch_size`` at a time, in one forward pass each. A line that
@@ -51,9 +52,9 @@ def predict_lines(predictor: Predictor, stream: IO[str], batch_size: int = 1) ->
     "..."}`` (``n`` counts from 1, blank lines included) and the others still run; a batch
     holding a bad line is re-run one line at a time to find it.
     """
-    pending: List[Tuple[int, JsonDict]] = []
+    pending: List[Tuple[int, "JsonDict"]] = []
 
-    def flush() -> Iterator[Tuple[bool, JsonDict]]:
+    def flush() -> Iterator[Tuple[bool, "JsonDict"]]:
         if not pending:
             return
         try:
@@ -133,6 +134,9 @@ def run_predict(args: argparse.Namespace) -> int:
     """
     if args.batch_size < 1:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    from allencv_lite.models.archival import load_archive
+    from allencv_lite.predictors.predictor import Predictor
+
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device)
     predictor = Predictor.from_archive(archive, args.predictor)
     source = open_inputs(args.input_file)

@@ -12,23 +12,16 @@ import random
 import shlex
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.params import load_config
-from allencv_lite.data.data_loader import DataLoaderFactory
-from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
-from allencv_lite.data.vocabulary import Vocabulary
-from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model, load_archive
-from allencv_lite.models.model import Model
-from allencv_lite.training import distributed
-from allencv_lite.training.callbacks import TrainerCallback
-from allencv_lite.training.checkpointing import Checkpointer, write_text_atomically
-from allencv_lite.training.trainer import DEFAULT_NUM_EPOCHS, Trainer
+
+if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
+    from allencv_lite.data.vocabulary import Vocabulary
+    from allencv_lite.models.model import Model
+    from allencv_lite.training.callbacks import TrainerCallback
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +35,9 @@ SKIPPED_FILES_NAME = "skipped_files.csv"
 
 def set_seeds(config: Dict[str, Any]) -> None:
     """Seed Python, NumPy and PyTorch with AllenNLP's keys and defaults (13370, 1337, 133)."""
+    import numpy as np
+    import torch
+
     random.seed(config.get("random_seed", 13370))
     np.random.seed(config.get("numpy_seed", 1337))
     torch.manual_seed(config.get("pytorch_seed", 133))
@@ -70,6 +66,8 @@ def prepare_serialization_dir(serialization_dir: Path, force: bool, recover: boo
         raise ConfigurationError("--force and --recover cannot both be set: --force deletes the run that --recover "
                                  "would resume.")
     if recover:
+        from allencv_lite.models.archival import CONFIG_NAME
+
         if not (serialization_dir / CONFIG_NAME).is_file():
             raise ConfigurationError(f"--recover: {serialization_dir} holds no {CONFIG_NAME}, so there is no run to "
                                      "resume; train without --recover.")
@@ -94,6 +92,8 @@ def differing_keys(saved: Any, current: Any, path: str = "") -> List[str]:
 
 def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> None:
     """Raise ``ConfigurationError`` naming the keys where ``config`` differs from the saved one."""
+    from allencv_lite.models.archival import CONFIG_NAME
+
     saved = json.loads((serialization_dir / CONFIG_NAME).read_text(encoding="utf-8"))
     differences = differing_keys(saved, json.loads(json.dumps(config)))
     if differences:
@@ -101,7 +101,7 @@ def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> N
                                  f"{differences}; resume with the same config and overrides, or train a new run.")
 
 
-def check_enough_labels(vocab: Vocabulary, train_data_path: str) -> None:
+def check_enough_labels(vocab: "Vocabulary", train_data_path: str) -> None:
     """Raise ``ConfigurationError`` unless the training data has at least two labels, which
     classification needs (one label would be a model that always answers it)."""
     counts = vocab.get_token_counts()
@@ -124,8 +124,8 @@ def write_skipped_files(serialization_dir: Path, datasets: Dict[str, Any]) -> No
 
 
 def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], force: bool = False,
-                recover: bool = False, callbacks: Optional[List[TrainerCallback]] = None,
-                include_package: Sequence[str] = ()) -> Model:
+                recover: bool = False, callbacks: Optional[List["TrainerCallback"]] = None,
+                include_package: Sequence[str] = ()) -> "Model":
     """Train the experiment ``config`` describes, writing everything to ``serialization_dir``.
 
     Writes ``config.json`` (resolved), ``vocabulary/``, ``checkpoints/epoch_<n>.th``,
@@ -144,6 +144,9 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
             saved one.
     """
     check_top_level(config)
+    from allencv_lite.models.archival import load_archive
+    from allencv_lite.training import distributed
+
     devices = config["trainer"].get("cuda_device")
     if isinstance(devices, list) and len(devices) > 1 and not distributed.launched_as_worker():
         prepare_serialization_dir(Path(serialization_dir), force, recover)  # config errors show here, not in a worker
@@ -169,7 +172,16 @@ def _train_worker(config: Dict[str, Any], serialization_dir: str, recover: bool,
 
 
 def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
-                           callbacks: Optional[List[TrainerCallback]]) -> Model:
+                           callbacks: Optional[List["TrainerCallback"]]) -> "Model":
+    from allencv_lite.data.data_loader import DataLoaderFactory
+    from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
+    from allencv_lite.data.vocabulary import Vocabulary
+    from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
+    from allencv_lite.models.model import Model
+    from allencv_lite.training import distributed
+    from allencv_lite.training.checkpointing import write_text_atomically
+    from allencv_lite.training.trainer import Trainer
+
     if distributed.is_main_process():
         prepare_serialization_dir(serialization_dir, force, recover)
         if recover:
@@ -223,7 +235,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
 
 def train_model_from_file(config_file: Union[str, Path], serialization_dir: Union[str, Path],
                           overrides: Optional[str] = None, force: bool = False, recover: bool = False,
-                          include_package: Sequence[str] = ()) -> Model:
+                          include_package: Sequence[str] = ()) -> "Model":
     """Load ``config_file`` (JSON or Jsonnet, with ``overrides``) and :func:`train_model` it."""
     return train_model(load_config(config_file, overrides), serialization_dir, force=force, recover=recover,
                        include_package=include_package)
@@ -258,6 +270,10 @@ def resume_command(args: argparse.Namespace) -> str:
 def describe_interrupted_run(args: argparse.Namespace) -> str:
     """One line for a run stopped by Ctrl-C: its last complete epoch (counted from 1), that
     epoch's checkpoint, and the command that resumes it."""
+    from allencv_lite.models.archival import CONFIG_NAME
+    from allencv_lite.training.checkpointing import Checkpointer
+    from allencv_lite.training.trainer import DEFAULT_NUM_EPOCHS
+
     serialization_dir = Path(args.serialization_dir)
     if not (serialization_dir / CONFIG_NAME).is_file():
         return (f"train stopped before training began, so there is nothing to resume; run the same command again "

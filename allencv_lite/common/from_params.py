@@ -164,7 +164,7 @@ class FromParams:
         """
         params = dict(params)
         constructor: Any = cls
-        if issubclass(cls, Registrable) and Registrable._registry.get(cls):
+        if issubclass(cls, Registrable) and cls.list_available():
             constructor, params = cls.resolve(params, path)
             own_from_params = getattr(constructor, "from_params", None)
             if own_from_params is not None and own_from_params.__func__ is not FromParams.from_params.__func__:

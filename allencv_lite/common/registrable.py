@@ -6,8 +6,15 @@ A base class such as ``Im2ImEncoder`` keeps a table of named implementations::
     class FlattenEncoder(Im2VecEncoder): ...
 
 and a config selects one with ``{"type": "flatten", ...}``.
+
+Built-in implementations are found lazily: the base class names the module of each one
+(``Im2ImEncoder.register_lazily("timm", "allencv_lite.modules.im2im_encoders.timm_encoder")``),
+and that module is imported, running its ``@register``, the first time a config asks for the
+name. So a CNN config never imports timm, and every name is still listed, with "did you
+mean", when a config misspells one.
 """
 import difflib
+import importlib
 from collections import defaultdict
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar
 
@@ -29,6 +36,7 @@ class Registrable:
     """
 
     _registry: ClassVar[Dict[type, Dict[str, Callable]]] = defaultdict(dict)
+    _lazy_modules: ClassVar[Dict[type, Dict[str, str]]] = defaultdict(dict)  # name -> module that registers it
     default_implementation: ClassVar[Optional[str]] = None
 
     @classmethod
@@ -53,23 +61,38 @@ class Registrable:
         return add_to_registry
 
     @classmethod
+    def register_lazily(cls, name: str, module: str) -> None:
+        """Declare that importing ``module`` registers ``name`` for this base class; the module
+        is imported on the first :meth:`by_name` of ``name``, and ``name`` is listed by
+        :meth:`list_available` before that."""
+        Registrable._lazy_modules[cls][name] = module
+
+    @classmethod
     def by_name(cls: Type[T], name: str) -> Callable[..., T]:
-        """The implementation registered as ``name``.
+        """The implementation registered as ``name``, importing its module first if it was
+        declared with :meth:`register_lazily`.
 
         Raises:
-            ConfigurationError: nothing is registered under ``name``; the message lists the
-                registered choices, or for a long registry the closest names and the
+            ConfigurationError: nothing is registered or declared under ``name``; the message
+                lists the registered choices, or for a long registry the closest names and the
                 :meth:`list_available` call that gives them all.
+            RuntimeError: the module declared for ``name`` did not register it (a bug).
         """
         registry = Registrable._registry[cls]
+        module = Registrable._lazy_modules[cls].get(name) if isinstance(name, str) else None
+        if name not in registry and module is not None:
+            importlib.import_module(module)
+            if name not in registry:
+                raise RuntimeError(f"{module} was declared to register {cls.__name__} '{name}' but did not.")
         if name not in registry:
-            close = difflib.get_close_matches(str(name), list(registry), n=CLOSE_NAMES_SHOWN)
+            available = cls.list_available()
+            close = difflib.get_close_matches(str(name), available, n=CLOSE_NAMES_SHOWN)
             suggestion = f" Did you mean '{close[0]}'?" if close else ""
-            if len(registry) <= CHOICES_LISTED_IN_FULL:
-                choices = f" Registered choices: {', '.join(sorted(registry)) or '(none registered)'}."
+            if len(available) <= CHOICES_LISTED_IN_FULL:
+                choices = f" Registered choices: {', '.join(available) or '(none registered)'}."
             else:
                 others = f" Other close names: {', '.join(close[1:])}." if len(close) > 1 else ""
-                choices = (f"{others} All {len(registry)} names: "
+                choices = (f"{others} All {len(available)} names: "
                            f"{cls.__module__}.{cls.__name__}.list_available().")
             raise ConfigurationError(
                 f"'{name}' is not a registered {cls.__name__}.{suggestion}{choices} "
@@ -99,5 +122,5 @@ class Registrable:
 
     @classmethod
     def list_available(cls) -> List[str]:
-        """The registered names for this base class, sorted."""
-        return sorted(Registrable._registry[cls])
+        """The registered names for this base class (imported or not yet), sorted."""
+        return sorted(set(Registrable._registry[cls]) | set(Registrable._lazy_modules[cls]))

@@ -126,6 +126,9 @@ class DataLoaderFactory(Registrable, FromParams):
             are kept alive across epochs, since starting them is slow under ``spawn``.
         start_method: how workers start: ``"fork"``, ``"spawn"`` or ``"forkserver"``;
             ``None`` uses Python's default for the platform.
+        pin_memory: put batches in page-locked memory, so that copies to a GPU can overlap
+            computation (the trainer copies with ``non_blocking=True``); ``None`` pins when
+            CUDA is available.
 
     Raises:
         ConfigurationError: a negative ``num_workers`` or batch size, or a start method
@@ -135,7 +138,7 @@ class DataLoaderFactory(Registrable, FromParams):
     default_implementation = "basic"
 
     def __init__(self, batch_size: int = 32, shuffle: bool = True, num_workers: int = 0,
-                 start_method: Optional[str] = None) -> None:
+                 start_method: Optional[str] = None, pin_memory: Optional[bool] = None) -> None:
         if batch_size < 1:
             raise ConfigurationError(f"batch_size: must be at least 1, got {batch_size}.")
         if num_workers < 0:
@@ -147,6 +150,7 @@ class DataLoaderFactory(Registrable, FromParams):
         self.shuffle = shuffle
         self.num_workers = num_workers
         self.start_method = start_method
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
 
     def build(self, dataset: ImageDataset, for_training: bool = True) -> ImageDataLoader:
         """An :class:`ImageDataLoader` yielding ``image`` ``(batch, 3, H, W)``, ``label`` ``(batch,)``.
@@ -175,7 +179,8 @@ class DataLoaderFactory(Registrable, FromParams):
         return ImageDataLoader(dataset, batch_size=self.batch_size, shuffle=self.shuffle and for_training,
                                num_workers=num_workers, collate_fn=_collate_keeping_skips,
                                worker_init_fn=_seed_worker_augmentation if num_workers else None,
-                               multiprocessing_context=context, persistent_workers=num_workers > 0)
+                               multiprocessing_context=context, persistent_workers=num_workers > 0,
+                               pin_memory=self.pin_memory)
 
 
 DataLoaderFactory.register("basic")(DataLoaderFactory)

@@ -1,13 +1,15 @@
 """Image classification: backbone, pooling to a vector, one linear layer."""
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import torch
-import torchmetrics
 
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 from allencv_lite.models.model import Model
 from allencv_lite.modules.im2im_encoders.im2im_encoder import Im2ImEncoder
 from allencv_lite.modules.im2vec_encoders.im2vec_encoder import Im2VecEncoder
+
+if TYPE_CHECKING:
+    import torchmetrics
 
 
 @Model.register("basic_image_classifier")
@@ -16,7 +18,8 @@ class BasicImageClassifier(Model):
 
     Input ``image`` ``(batch, 3, height, width)``; output ``logits`` and ``probs``
     ``(batch, num_labels)``; with ``label`` ``(batch,)`` also the cross-entropy ``loss``
-    (a scalar) and running accuracy (``torchmetrics``).
+    (a scalar) and running accuracy (``torchmetrics``, imported at the first labelled batch,
+    so that prediction never pays for importing it).
 
     Args:
         vocab: labels live in its ``"labels"`` namespace.
@@ -33,7 +36,7 @@ class BasicImageClassifier(Model):
         self._dropout = torch.nn.Dropout(dropout) if dropout else torch.nn.Identity()
         self._num_labels = vocab.get_vocab_size(DEFAULT_NAMESPACE)
         self._classification_layer = torch.nn.Linear(im2vec_encoder.get_output_dim(), self._num_labels)
-        self._accuracy = torchmetrics.classification.MulticlassAccuracy(self._num_labels, average="micro")
+        self._accuracy: Optional["torchmetrics.Metric"] = None  # see _running_accuracy
 
     def forward(self, image: torch.Tensor, label: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Classify a batch.
@@ -50,12 +53,25 @@ class BasicImageClassifier(Model):
         output = {"logits": logits, "probs": torch.softmax(logits, dim=-1)}
         if label is not None:
             output["loss"] = torch.nn.functional.cross_entropy(logits, label)
-            self._accuracy.update(logits.detach(), label)
+            self._running_accuracy(logits.device).update(logits.detach(), label)
         return output
+
+    def _running_accuracy(self, device: torch.device) -> "torchmetrics.Metric":
+        """The accuracy metric, built on ``device`` at the first labelled batch. It computes over
+        this process's batches only (``sync_on_compute=False``): the trainer averages training
+        metrics over processes itself, and only process 0 validates."""
+        if self._accuracy is None:
+            import torchmetrics  # about 1 s, with torchvision: only training and evaluation need it
+
+            self._accuracy = torchmetrics.classification.MulticlassAccuracy(
+                self._num_labels, average="micro", sync_on_compute=False).to(device)
+        return self._accuracy
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         """``{"accuracy": fraction correct since the last reset}`` (0.0 before any batch)."""
-        accuracy = float(self._accuracy.compute()) if self._accuracy.update_count else 0.0
+        if self._accuracy is None or not self._accuracy.update_count:
+            return {"accuracy": 0.0}
+        accuracy = float(self._accuracy.compute())
         if reset:
             self._accuracy.reset()
         return {"accuracy": accuracy}

@@ -27,3 +27,7 @@ class Model(torch.nn.Module, Registrable, FromParams):
     def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
         """Add readable fields (label strings) to the output of ``forward``."""
         return output_dict
+
+
+# The built-in implementations, each imported when a config first names it.
+Model.register_lazily("basic_image_classifier", "allencv_lite.models.basic_image_classifier")

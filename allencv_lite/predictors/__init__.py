@@ -1,5 +1,8 @@
-"""Predictors: JSON-to-JSON prediction with a trained model."""
-from allencv_lite.predictors.image_predictor import ImagePredictor
-from allencv_lite.predictors.predictor import Predictor
+"""Predictors: JSON-to-JSON prediction with a trained model (each imported on first use)."""
+from allencv_lite.common.lazy_exports import lazy_exports
 
-__all__ = ["ImagePredictor", "Predictor"]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ImagePredictor": f"{__name__}.image_predictor",
+    "Predictor": f"{__name__}.predictor",
+})
+__all__ = __dir__()

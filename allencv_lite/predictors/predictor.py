@@ -42,3 +42,7 @@ class Predictor(Registrable):
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
         """Predict for several input dicts in one forward pass."""
         raise NotImplementedError
+
+
+# The built-in implementations, each imported when a config first names it.
+Predictor.register_lazily("default_image", "allencv_lite.predictors.image_predictor")

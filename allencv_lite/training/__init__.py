@@ -1,8 +1,12 @@
-"""Training: the trainer, optimizers, learning-rate schedulers and callbacks."""
-from allencv_lite.training.callbacks import TrainerCallback
-from allencv_lite.training.learning_rate_schedulers import LearningRatePlan, LearningRateScheduler, plan_learning_rates
-from allencv_lite.training.optimizers import Optimizer
-from allencv_lite.training.trainer import Trainer
+"""Training: the trainer, optimizers, learning-rate schedulers and callbacks (each imported on first use)."""
+from allencv_lite.common.lazy_exports import lazy_exports
 
-__all__ = ["LearningRatePlan", "LearningRateScheduler", "Optimizer", "Trainer", "TrainerCallback",
-           "plan_learning_rates"]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "TrainerCallback": f"{__name__}.callbacks",
+    "LearningRatePlan": f"{__name__}.learning_rate_schedulers",
+    "LearningRateScheduler": f"{__name__}.learning_rate_schedulers",
+    "plan_learning_rates": f"{__name__}.learning_rate_schedulers",
+    "Optimizer": f"{__name__}.optimizers",
+    "Trainer": f"{__name__}.trainer",
+})
+__all__ = __dir__()

@@ -33,7 +33,7 @@ from allencv_lite.common.from_params import FromParams, construct_from_signature
 from allencv_lite.common.text import format_duration, format_learning_rate, plural
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
-from allencv_lite.training import distributed
+from allencv_lite.training import distributed, mixed_precision
 from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.checkpointing import (Checkpointer, restore_random_states, save_atomically,
                                                  write_text_atomically)
@@ -117,8 +117,9 @@ class Trainer(FromParams):
             (an effective batch this many times larger).
         learning_rate_scheduler: changes the learning rates as training goes (optional).
         num_serialized_models_to_keep: checkpoints kept (the newest), ``None`` for all.
-        use_amp: mixed precision (float16 autocast and gradient scaling) on CUDA; ignored,
-            with a warning, on the CPU.
+        use_amp: mixed precision on CUDA: autocast to bfloat16 where the GPU supports it, else
+            to float16 with gradient scaling (see :mod:`~allencv_lite.training.mixed_precision`);
+            ignored, with a warning, on the CPU.
         callbacks: hooks called during training (see :class:`TrainerCallback`), in process 0.
 
     Raises:
@@ -159,10 +160,10 @@ class Trainer(FromParams):
         self.grad_clipping = grad_clipping
         self.num_gradient_accumulation_steps = num_gradient_accumulation_steps
         self.learning_rate_scheduler = learning_rate_scheduler
-        if use_amp and self.device.type != "cuda":
-            logger.warning("use_amp needs a CUDA device; training on %s in float32.", self.device)
-        self.use_amp = use_amp and self.device.type == "cuda"
-        self.grad_scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.amp_dtype = mixed_precision.autocast_dtype(self.device, use_amp)  # None: float32
+        self.grad_scaler = torch.amp.GradScaler("cuda", enabled=mixed_precision.needs_loss_scaling(self.amp_dtype))
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # the fastest convolution algorithms for these (fixed) image sizes
         self.callbacks = list(callbacks or []) if distributed.is_main_process() else []
         self.history: List[Dict[str, Any]] = []  # one metrics dict per finished epoch
         self._parallel_model: Optional[torch.nn.Module] = None  # DDP wrapper, rebuilt when freezing changes
@@ -286,7 +287,7 @@ class Trainer(FromParams):
                 batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
                 synchronise = ends_step or not distributed.is_distributed()
                 with (contextlib.nullcontext() if synchronise else model.no_sync()), \
-                        torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                        torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                     loss = model(**batch)["loss"]
                 self.grad_scaler.scale(loss / batches_in_step).backward()
                 total_loss += loss.detach()
@@ -328,7 +329,7 @@ class Trainer(FromParams):
             if batch is None:
                 continue
             batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
-            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                 total_loss += self.model(**batch)["loss"].float()
             batches += 1
             images += batch["image"].shape[0]

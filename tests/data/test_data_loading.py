@@ -172,3 +172,10 @@ def test_batches_of_images_that_would_not_stack_are_refused_before_training_nami
     assert len(list(DataLoaderFactory(batch_size=1).build(dataset))) == 3  # one at a time they never stack
     resized = read_indexed(root, lazy=False, augmentation=[{"type": "resize", "height": 8, "width": 8}])
     assert [batch["image"].shape[0] for batch in DataLoaderFactory(batch_size=2).build(resized)] == [2, 1]
+
+
+@pytest.mark.parametrize("cuda_available", [True, False])
+def test_batches_are_pinned_for_fast_copies_exactly_when_cuda_is_available(monkeypatch, cuda_available):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_available)
+    assert DataLoaderFactory().pin_memory is cuda_available
+    assert DataLoaderFactory(pin_memory=False).pin_memory is False

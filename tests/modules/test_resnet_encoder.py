@@ -109,3 +109,13 @@ def test_pretrained_with_a_corrupt_cached_file_names_it(torch_home, offline):
     cached.write_bytes(b"half a download")
     with pytest.raises(ConfigurationError, match=f"from {re.escape(str(cached))} .*delete it"):
         ResnetEncoder("resnet18", pretrained=True)
+
+
+def test_channels_last_keeps_the_weights_channels_last_and_computes_the_same_features():
+    standard = ResnetEncoder("resnet18", pretrained=False).eval()
+    channels_last = ResnetEncoder("resnet18", pretrained=False, channels_last=True).eval()
+    channels_last.load_state_dict(standard.state_dict())
+    assert channels_last.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(channels_last(images), standard(images), rtol=1e-4, atol=1e-5)

@@ -252,7 +252,7 @@ def test_mixed_precision_on_the_cpu_warns_and_trains_in_float32(caplog):
         trainer = Trainer.from_params({"cuda_device": -1, "use_amp": True}, model=LinearClassifier(),
                                       train_data_loader=batches(1, 4))
     assert "use_amp needs a CUDA device; training on cpu in float32." in caplog.text
-    assert not trainer.use_amp
+    assert trainer.amp_dtype is None and not trainer.grad_scaler.is_enabled()
 
 
 def test_a_validation_metric_the_model_does_not_report_is_an_error_listing_the_reported_ones():

@@ -1,6 +1,10 @@
-"""Dataset readers, registered by name."""
-from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader, ImageDatasetReader
-from allencv_lite.data.dataset_readers.image_classification_csv import ImageClassificationCsvReader
-from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
+"""Dataset readers, registered by name (each imported on first use)."""
+from allencv_lite.common.lazy_exports import lazy_exports
 
-__all__ = ["DatasetReader", "ImageDatasetReader", "ImageClassificationCsvReader", "ImageClassificationDirectoryReader"]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DatasetReader": f"{__name__}.dataset_reader",
+    "ImageDatasetReader": f"{__name__}.dataset_reader",
+    "ImageClassificationCsvReader": f"{__name__}.image_classification_csv",
+    "ImageClassificationDirectoryReader": f"{__name__}.image_classification_directory",
+})
+__all__ = __dir__()

@@ -197,3 +197,9 @@ class ImageDatasetReader(DatasetReader):
                      skipped_files: Optional[SkippedFiles] = None) -> ImageDataset:
         """An :class:`ImageDataset` over ``samples`` that decodes and augments like this reader."""
         return ImageDataset(samples, self, lazy=self.lazy, source=source, skipped_files=skipped_files)
+
+
+# The built-in implementations, each imported when a config first names it.
+DatasetReader.register_lazily("image_classification_csv", "allencv_lite.data.dataset_readers.image_classification_csv")
+DatasetReader.register_lazily("image_classification_directory",
+                              "allencv_lite.data.dataset_readers.image_classification_directory")

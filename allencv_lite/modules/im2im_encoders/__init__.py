@@ -1,7 +1,10 @@
-"""Image-to-image encoders (backbones), registered by name."""
-from allencv_lite.modules.im2im_encoders.feedforward_encoder import FeedforwardEncoder
-from allencv_lite.modules.im2im_encoders.im2im_encoder import Im2ImEncoder
-from allencv_lite.modules.im2im_encoders.resnet_encoder import ResnetEncoder
-from allencv_lite.modules.im2im_encoders.timm_encoder import TimmEncoder
+"""Image-to-image encoders (backbones), registered by name (each imported on first use)."""
+from allencv_lite.common.lazy_exports import lazy_exports
 
-__all__ = ["FeedforwardEncoder", "Im2ImEncoder", "ResnetEncoder", "TimmEncoder"]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "FeedforwardEncoder": f"{__name__}.feedforward_encoder",
+    "Im2ImEncoder": f"{__name__}.im2im_encoder",
+    "ResnetEncoder": f"{__name__}.resnet_encoder",
+    "TimmEncoder": f"{__name__}.timm_encoder",
+})
+__all__ = __dir__()

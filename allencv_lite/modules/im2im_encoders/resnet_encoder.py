@@ -32,6 +32,8 @@ class ResnetEncoder(Im2ImEncoder):
             the hash in its name only when it downloads.
         requires_grad: train the backbone's weights (false freezes them; BatchNorm running
             statistics still adapt in training mode).
+        channels_last: keep weights and inputs in ``torch.channels_last`` memory format
+            (see :meth:`Im2ImEncoder.use_channels_last`), for tensor cores under mixed precision.
 
     Raises:
         ConfigurationError: unknown ``resnet_model``; pretrained weights neither cached nor
@@ -39,7 +41,8 @@ class ResnetEncoder(Im2ImEncoder):
             a cached file that cannot be loaded.
     """
 
-    def __init__(self, resnet_model: str = "resnet50", pretrained: bool = True, requires_grad: bool = True) -> None:
+    def __init__(self, resnet_model: str = "resnet50", pretrained: bool = True, requires_grad: bool = True,
+                 channels_last: bool = False) -> None:
         super().__init__()
         if resnet_model not in RESNET_MODELS:
             raise ConfigurationError(f"resnet_model '{resnet_model}' is not one of {list(RESNET_MODELS)}.")
@@ -55,13 +58,14 @@ class ResnetEncoder(Im2ImEncoder):
         self._output_channels = resnet.fc.in_features
         for parameter in self.model.parameters():
             parameter.requires_grad_(requires_grad)
+        self.use_channels_last(channels_last)
 
     def get_output_channels(self) -> int:
         return self._output_channels
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(batch, 3, height, width)`` -> ``(batch, C, 1, 1)``."""
-        return self.pool(self.model(images))
+        return self.pool(self.model(images.contiguous(memory_format=self.memory_format)))
 
 
 def _weights_error(resnet_model: str, url: str, error: Exception) -> str:

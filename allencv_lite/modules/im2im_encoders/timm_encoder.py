@@ -50,8 +50,8 @@ class TimmEncoder(Im2ImEncoder):
             any, is dropped; every other tensor must fit exactly.
         requires_grad: train the backbone's weights (false freezes them; BatchNorm running
             statistics still adapt in training mode).
-        channels_last: keep weights and inputs in ``torch.channels_last`` memory format,
-            which makes convolutions faster on many CPUs (measure it on yours).
+        channels_last: keep weights and inputs in ``torch.channels_last`` memory format
+            (see :meth:`Im2ImEncoder.use_channels_last`).
         freeze_batch_norm: keep every BatchNorm layer in evaluation mode, normalizing with the
             pretrained running statistics even while its weight and bias train (the advice of
             Keras' transfer-learning guide for fine-tuning on small batches). Without it, a
@@ -94,8 +94,7 @@ class TimmEncoder(Im2ImEncoder):
         for parameter in self.model.parameters():
             parameter.requires_grad_(requires_grad)
         self.freeze_batch_norm = freeze_batch_norm
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.model.to(memory_format=self.memory_format)
+        self.use_channels_last(channels_last)
 
     def get_output_channels(self) -> int:
         return self.model.num_features
