@@ -1,10 +1,14 @@
 """``allencv-lite evaluate ARCHIVE DATA_PATH``: a printed table and a JSON file of metrics."""
+import fcntl
 import json
 import os
+import pty
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -56,19 +60,35 @@ def many_digits(digits_dir: Path, folder: Path, copies: int) -> Path:
 def test_ctrl_c_says_that_nothing_was_written_and_exits_130(digits_archive, digits_dir, tmp_path):
     data = many_digits(digits_dir, tmp_path / "data", copies=1000)
     output_file = tmp_path / "metrics.json"
+    terminal, terminal_end = pty.openpty()  # progress bars are drawn only on a terminal, as a user's is
+    fcntl.ioctl(terminal_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 rows of 100 characters
     evaluation = subprocess.Popen([sys.executable, "-m", "allencv_lite", "evaluate", str(digits_archive), str(data),
                                    "--batch-size", "1", "--output-file", str(output_file)],
-                                  text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
+                                  text=True, stdout=subprocess.PIPE, stderr=terminal_end, env=os.environ)
+    os.close(terminal_end)
     progress = ""
     while "%|" not in progress:  # tqdm's bar: the images are being predicted
-        character = evaluation.stderr.read(1)
-        assert character, f"evaluate ended before predicting: {progress[-2000:]}"
-        progress += character
+        try:
+            characters = os.read(terminal, 1024).decode(errors="replace")
+        except OSError:  # the terminal closed: the process ended
+            characters = ""
+        assert characters, f"evaluate ended before predicting: {progress[-2000:]}"
+        progress += characters
     evaluation.send_signal(signal.SIGINT)
-    _, err = evaluation.communicate(timeout=120)
+    evaluation.wait(timeout=120)
+    err = ""
+    while True:
+        try:
+            characters = os.read(terminal, 4096).decode(errors="replace")
+        except OSError:
+            break
+        if not characters:
+            break
+        err += characters
+    os.close(terminal)
     assert evaluation.returncode == 130
     assert "Traceback" not in progress + err
-    assert err.splitlines()[-1] == (f"allencv-lite: interrupted: evaluate stopped before it had predicted every image "
+    assert [line for line in err.splitlines() if line.strip()][-1] == (f"allencv-lite: interrupted: evaluate stopped before it had predicted every image "
                                     f"of {data}; nothing was written (the metrics are printed and written only at the "
                                     "end).")
     assert not output_file.exists()

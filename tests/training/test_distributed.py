@@ -89,5 +89,5 @@ def test_uneven_data_is_padded_by_the_sampler_and_said_once(tmp_path, capfd):
     log = capfd.readouterr().err
     assert log.count("5 training images do not split evenly over 2 processes: each epoch the sampler repeats 1 of "
                      "them (the first of its order) so that every process gets 3, and an epoch trains on 6 images.") == 1
-    assert log.count("Training images: 5") == 1 and log.count("epoch 1: ") == 1 and log.count("epoch 2: ") == 1
+    assert log.count("Training images: 5") == 1 and log.count("epoch 1/2: ") == 1 and log.count("epoch 2/2: ") == 1
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["training_num_images"] == 6
