@@ -70,8 +70,7 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         except UnreadableImageError as error:
             self.prediction, self._shown_image = None, None
             self.image.layout.display = "none"
-            self._caption = (f"{name} is {error.reason}: please choose a photo "
-                             "(JPEG, PNG, GIF, BMP, WebP or TIFF).")
+            self._caption = f"{name}: {error.for_people()}"
             self.label.value = (f"<span class='allencv-upload-error' style='color: #b00020'>"
                                 f"{html.escape(self._caption)}</span>")
             self._show_bars({})

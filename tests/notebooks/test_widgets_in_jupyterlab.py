@@ -82,6 +82,20 @@ def write_scratch_notebook(folder: Path) -> Path:
     return path
 
 
+def screenshot(locator, path: Path, attempts: int = 10) -> None:
+    """``locator.screenshot(path=path)``, again when the element is replaced meanwhile: a
+    widget's output redraws its live view when the widget sends its new saved picture."""
+    from playwright.sync_api import Error
+
+    for attempt in range(attempts):
+        try:
+            locator.screenshot(path=path, timeout=5_000)
+            return
+        except Error as error:
+            if "not attached" not in str(error) or attempt == attempts - 1:
+                raise
+
+
 @pytest.fixture
 def jupyterlab(tmp_path):
     """A JupyterLab server rooted at the repository; yields ``(base_url, token)``."""
@@ -147,14 +161,19 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
             expect(explorer).to_be_visible(timeout=90_000)
             expect(explorer.locator("img")).to_have_count(5)
             expect(explorer.locator(".allencv-augmentation-config")).to_contain_text('"type": "flip"')
-            explorer.screenshot(path=ARTIFACTS / "augmentation_explorer.png")
+            # A tick in the browser sends the explorer's new picture to its output, which
+            # redraws the live view: still one explorer, with the new config and its images.
+            explorer.locator(".widget-checkbox", has_text="rotate").locator("input").click()
+            expect(explorer.locator(".allencv-augmentation-config")).to_contain_text('"type": "rotate"')
+            expect(page.locator(".allencv-augmentation-explorer")).to_have_count(1)
+            expect(explorer.locator("img")).to_have_count(5)
+            screenshot(explorer, ARTIFACTS / "augmentation_explorer.png")
 
             curves = page.locator(".allencv-live-training-curves")
             expect(curves).to_contain_text("epoch 3/3: training loss", timeout=90_000)
             assert curves.locator("img").evaluate("image => image.naturalWidth") == 960
             expect(page.locator(".allencv-live-training-curves")).to_have_count(1)
-            curves.scroll_into_view_if_needed()
-            curves.screenshot(path=ARTIFACTS / "live_training_curves.png")
+            screenshot(curves, ARTIFACTS / "live_training_curves.png")
 
             panel = page.locator(".allencv-prediction-panel")
             expect(panel).to_be_visible(timeout=60_000)
@@ -175,8 +194,7 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
             chooser.value.set_files(str(ARTIFACTS / "picture.png"))
             expect(panel).to_contain_text("picture.png: Dog (99.3%)", timeout=30_000)
             expect(panel.locator(".allencv-predicted-label")).to_have_text("Dog")
-            panel.scroll_into_view_if_needed()
-            panel.screenshot(path=ARTIFACTS / "prediction_panel.png")
+            screenshot(panel, ARTIFACTS / "prediction_panel.png")
 
             outputs = page.locator(".jp-OutputArea-output")
             expect(outputs.filter(has_text="Loading widget")).to_have_count(0)

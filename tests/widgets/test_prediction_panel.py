@@ -39,7 +39,7 @@ def test_a_file_that_is_not_an_image_gets_a_message_and_no_bars(dog_predictor, g
     panel.drop_zone.value = uploaded("my_dog.png", gradient_png)
     panel.drop_zone.value = uploaded("notes.txt", b"shopping list: kibble", kind="text/plain")
     assert panel.prediction is None
-    assert "notes.txt is not an image" in panel.label.value
+    assert "notes.txt: That file is not an image we can read." in panel.label.value
     assert panel.bars == {} and panel.bar_rows.children == ()
     assert panel.image.layout.display == "none"
 
@@ -47,7 +47,7 @@ def test_a_file_that_is_not_an_image_gets_a_message_and_no_bars(dog_predictor, g
 def test_an_empty_file_gets_a_message(dog_predictor):
     panel = PredictionPanel(dog_predictor)
     panel.drop_zone.value = uploaded("empty.jpg", b"", kind="image/jpeg")
-    assert "empty.jpg is not an image" in panel.label.value
+    assert "empty.jpg: That is an empty file: there is no picture in it." in panel.label.value
 
 
 def test_the_latest_of_several_files_is_classified(dog_predictor, gradient_png):
@@ -59,7 +59,7 @@ def test_the_latest_of_several_files_is_classified(dog_predictor, gradient_png):
 def test_file_names_are_shown_as_text_not_html(dog_predictor):
     panel = PredictionPanel(dog_predictor)
     panel.drop_zone.value = uploaded("<script>.png", b"not a png")
-    assert "&lt;script&gt;.png is not an image" in panel.label.value
+    assert "&lt;script&gt;.png: That file is not an image" in panel.label.value
 
 
 def test_text_repr_lists_the_labels(dog_predictor):
@@ -78,4 +78,4 @@ def test_a_dropped_file_that_is_not_an_image_gets_a_message(dog_predictor):
     panel = PredictionPanel(dog_predictor)
     panel.drop_zone.value = [{"name": "notes.txt", "type": "text/plain", "size": 4, "last_modified": 0,
                               "content": memoryview(b"text")}]
-    assert "notes.txt is not an image" in panel.label.value
+    assert "notes.txt: That file is not an image we can read." in panel.label.value
