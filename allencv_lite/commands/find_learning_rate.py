@@ -10,20 +10,22 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.params import load_config
 from allencv_lite.commands.train import build_trainer, check_top_level
 from allencv_lite.training.checkpointing import write_text_atomically
-from allencv_lite.training.lr_finder import LearningRateFinderResult, find_learning_rate
+from allencv_lite.training.lr_finder import SMOOTHING, LearningRateFinderResult, find_learning_rate
 
 RESULT_NAME, PLOT_NAME = "lr_find.json", "lr_find.png"
 
 
 def find_learning_rate_from_config(config: Dict[str, Any], start_lr: float = 1e-7, end_lr: float = 10.0,
-                                   num_steps: int = 100, progress: bool = True) -> LearningRateFinderResult:
+                                   num_steps: int = 100, smoothing: float = SMOOTHING,
+                                   progress: bool = True) -> LearningRateFinderResult:
     """Run :func:`~allencv_lite.training.lr_finder.find_learning_rate` on what ``config``
     trains first: the same seeds, training data, augmentation, batches, model, optimizer and
     parameter groups as ``allencv-lite train``, and, with a learning-rate scheduler, the state
     of the first optimizer step (with ``gradual_unfreezing`` only the top group trains; with
     ``discriminative_fine_tuning`` the lower groups keep their ratios to it). Validation data
     is not read. The suggestions are for the top group's peak rate, which is
-    ``trainer.optimizer.lr`` unless the last ``parameter_groups`` entry sets its own.
+    ``trainer.optimizer.lr`` unless the last ``parameter_groups`` entry sets its own. The other
+    arguments are :func:`~allencv_lite.training.lr_finder.find_learning_rate`'s.
 
     Raises:
         ConfigurationError: any config error, or a bad sweep argument.
@@ -33,7 +35,8 @@ def find_learning_rate_from_config(config: Dict[str, Any], start_lr: float = 1e-
     if trainer.learning_rate_scheduler is not None:
         trainer.learning_rate_scheduler.on_epoch_start(0)
     return find_learning_rate(trainer.model, trainer.optimizer, trainer.train_data_loader, start_lr=start_lr,
-                              end_lr=end_lr, num_steps=num_steps, device=trainer.device, progress=progress)
+                              end_lr=end_lr, num_steps=num_steps, smoothing=smoothing, device=trainer.device,
+                              progress=progress)
 
 
 def override_for(learning_rate: float) -> str:
@@ -66,7 +69,7 @@ def run_find_learning_rate(args: argparse.Namespace) -> int:
     if directory.exists() and not directory.is_dir():
         raise ConfigurationError(f"-s {directory}: exists and is not a folder; choose a folder for {RESULT_NAME}.")
     config = load_config(args.config_file, args.overrides)
-    result = find_learning_rate_from_config(config, args.start_lr, args.end_lr, args.num_steps)
+    result = find_learning_rate_from_config(config, args.start_lr, args.end_lr, args.num_steps, args.smoothing)
     directory.mkdir(parents=True, exist_ok=True)
     write_result(result, directory)
     if result.stopped:
@@ -93,5 +96,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--start-lr", type=float, default=1e-7, help="the first step's learning rate")
     parser.add_argument("--end-lr", type=float, default=10.0, help="the last step's learning rate")
     parser.add_argument("--num-steps", type=int, default=100, help="batches to train on (at most)")
+    parser.add_argument("--smoothing", type=float, default=SMOOTHING,
+                        help="beta of the loss's moving average (0.98 remembers about 50 steps; fewer steps, less)")
     parser.set_defaults(func=run_find_learning_rate)
     return parser

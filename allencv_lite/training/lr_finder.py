@@ -166,9 +166,10 @@ class LearningRateFinderResult:
                 step = self.suggestion_steps[name]
                 axes.plot(self.learning_rates[step], self.smoothed_losses[step], "o", color=f"C{index + 1}",
                           markersize=9, label=f"{name}: {self.suggestions[name]:.2g}")
-        finite = [loss for loss in self.smoothed_losses if math.isfinite(loss)]
-        if finite:  # keep the diverged tail from squashing the interesting part
-            axes.set_ylim(min(finite) - 0.05 * abs(min(finite)), min(max(finite), 2.5 * finite[0]) * 1.05)
+        if self.losses:  # every batch's loss, but not so high that the diverged tail squashes the rest
+            low, high = min(self.losses + self.smoothed_losses), max(self.losses + self.smoothed_losses)
+            high = min(high, low + 2.5 * (self.smoothed_losses[0] - low))
+            axes.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
         axes.set(xscale="log", xlabel="learning rate (top parameter group)", ylabel="training loss",
                  title=f"No suggestion: {self.declined}" if self.declined else "Learning-rate range test")
         axes.title.set_wrap(True)
@@ -260,7 +261,9 @@ def find_learning_rate(model: Model, optimizer: torch.optim.Optimizer, data_load
         start_lr, end_lr: the top group's rate at the first and the last step.
         num_steps: batches to train on (at most).
         divergence_factor: stop once the smoothed loss is this many times its lowest value.
-        smoothing: β of the loss's moving average.
+        smoothing: β of the loss's moving average; it remembers about 1 / (1 − β) steps (50 for
+            0.98, fastai's and Lightning's β for 100 steps), by which the smoothed curve lags the
+            raw one; a shorter sweep needs a smaller β.
         device: where to train (default: where ``model``'s parameters are).
         progress: show a progress bar.
 
@@ -268,10 +271,13 @@ def find_learning_rate(model: Model, optimizer: torch.optim.Optimizer, data_load
         The curve and the suggestions (see :class:`LearningRateFinderResult`), for the top group.
 
     Raises:
-        ConfigurationError: ``start_lr`` not in (0, ``end_lr``), ``num_steps`` below 2,
+        ConfigurationError: ``start_lr`` not in (0, ``end_lr``), ``num_steps`` below 2, ``smoothing``
+            not in [0, 1),
             ``divergence_factor`` not above 1, the top group's rate is 0 (no ratios), or the
             loader gives no batch.
     """
+    if not 0 <= smoothing < 1:
+        raise ConfigurationError(f"smoothing must be in [0, 1) (0.98 is usual), got {smoothing:g}.")
     if not 0 < start_lr < end_lr:
         raise ConfigurationError(f"The learning-rate sweep needs 0 < start_lr < end_lr, got start_lr={start_lr:g}, "
                                  f"end_lr={end_lr:g}.")
