@@ -123,6 +123,9 @@ class LearningRateFinderResult:
         group_ratios: each parameter group's rate divided by the top (last) group's, kept
             fixed during the sweep (discriminative learning rates).
         start_lr, end_lr, num_steps: the sweep asked for.
+        smoothing: β of :func:`smooth_losses`.
+        divergence_factor: the sweep stopped once the smoothed loss exceeded this × its lowest.
+        suggestion_steps: the index into the lists above of each suggestion.
     """
 
     learning_rates: List[float]
