@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Union
 
-from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.params import load_config
+from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.commands.train import build_trainer, check_top_level
+from allencv_lite.common.checks import ConfigurationError, Interrupted
+from allencv_lite.common.params import load_config
 from allencv_lite.training.checkpointing import write_text_atomically
 from allencv_lite.training.lr_finder import SMOOTHING, LearningRateFinderResult, find_learning_rate
 
@@ -64,12 +65,16 @@ def run_find_learning_rate(args: argparse.Namespace) -> int:
 
     Raises:
         ConfigurationError: a bad config, sweep argument, or serialization dir.
+        Interrupted: Ctrl-C during the sweep (nothing is written).
     """
     directory = Path(args.serialization_dir)
     if directory.exists() and not directory.is_dir():
         raise ConfigurationError(f"-s {directory}: exists and is not a folder; choose a folder for {RESULT_NAME}.")
     config = load_config(args.config_file, args.overrides)
-    result = find_learning_rate_from_config(config, args.start_lr, args.end_lr, args.num_steps, args.smoothing)
+    try:
+        result = find_learning_rate_from_config(config, args.start_lr, args.end_lr, args.num_steps, args.smoothing)
+    except KeyboardInterrupt:
+        raise Interrupted(f"find-lr stopped before the sweep ended; nothing was written to {directory}.") from None
     directory.mkdir(parents=True, exist_ok=True)
     write_result(result, directory)
     if result.stopped:
@@ -86,7 +91,7 @@ def run_find_learning_rate(args: argparse.Namespace) -> int:
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``find-lr`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser(
-        "find-lr", help="find a learning rate with a range test",
+        "find-lr", formatter_class=DefaultsHelpFormatter, help="find a learning rate with a range test",
         description="Train a copy of the config's model for NUM_STEPS batches while the learning rate grows "
                     "exponentially from START_LR to END_LR (Smith 2017, section 3.3), write the loss curve to "
                     f"DIR/{RESULT_NAME} and DIR/{PLOT_NAME}, and print the override to train with.")
@@ -97,6 +102,6 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--end-lr", type=float, default=10.0, help="the last step's learning rate")
     parser.add_argument("--num-steps", type=int, default=100, help="batches to train on (at most)")
     parser.add_argument("--smoothing", type=float, default=SMOOTHING,
-                        help="beta of the loss's moving average (0.98 remembers about 50 steps; fewer steps, less)")
+                        help="beta of the loss's moving average (it remembers about 1 / (1 - beta) steps)")
     parser.set_defaults(func=run_find_learning_rate)
     return parser
