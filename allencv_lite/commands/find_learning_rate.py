@@ -4,21 +4,22 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.commands.train import build_trainer, check_top_level
 from allencv_lite.common.checks import ConfigurationError, Interrupted
 from allencv_lite.common.params import load_config
-from allencv_lite.training.checkpointing import write_text_atomically
-from allencv_lite.training.lr_finder import SMOOTHING, LearningRateFinderResult, find_learning_rate
+
+if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
+    from allencv_lite.training.lr_finder import LearningRateFinderResult
 
 RESULT_NAME, PLOT_NAME = "lr_find.json", "lr_find.png"
 
 
 def find_learning_rate_from_config(config: Dict[str, Any], start_lr: float = 1e-7, end_lr: float = 10.0,
-                                   num_steps: int = 100, smoothing: float = SMOOTHING,
-                                   progress: bool = True) -> LearningRateFinderResult:
+                                   num_steps: int = 100, smoothing: Optional[float] = None,
+                                   progress: bool = True) -> "LearningRateFinderResult":
     """Run :func:`~allencv_lite.training.lr_finder.find_learning_rate` on what ``config``
     trains first: the same seeds, training data, augmentation, batches, model, optimizer and
     parameter groups as ``allencv-lite train``, and, with a learning-rate scheduler, the state
@@ -26,17 +27,21 @@ def find_learning_rate_from_config(config: Dict[str, Any], start_lr: float = 1e-
     ``discriminative_fine_tuning`` the lower groups keep their ratios to it). Validation data
     is not read. The suggestions are for the top group's peak rate, which is
     ``trainer.optimizer.lr`` unless the last ``parameter_groups`` entry sets its own. The other
-    arguments are :func:`~allencv_lite.training.lr_finder.find_learning_rate`'s.
+    arguments are :func:`~allencv_lite.training.lr_finder.find_learning_rate`'s (``smoothing``
+    ``None``: its default, 0.98).
 
     Raises:
         ConfigurationError: any config error, or a bad sweep argument.
     """
+    from allencv_lite.training.lr_finder import SMOOTHING, find_learning_rate
+
     check_top_level(config)
     trainer, _, _ = build_trainer({**config, "validation_data_path": None})
     if trainer.learning_rate_scheduler is not None:
         trainer.learning_rate_scheduler.on_epoch_start(0)
     return find_learning_rate(trainer.model, trainer.optimizer, trainer.train_data_loader, start_lr=start_lr,
-                              end_lr=end_lr, num_steps=num_steps, smoothing=smoothing, device=trainer.device,
+                              end_lr=end_lr, num_steps=num_steps, device=trainer.device,
+                              smoothing=SMOOTHING if smoothing is None else smoothing,
                               progress=progress)
 
 
@@ -45,10 +50,12 @@ def override_for(learning_rate: float) -> str:
     return "-o '" + json.dumps({"trainer": {"optimizer": {"lr": float(f"{learning_rate:.3g}")}}}) + "'"
 
 
-def write_result(result: LearningRateFinderResult, directory: Union[str, os.PathLike]) -> None:
+def write_result(result: "LearningRateFinderResult", directory: Union[str, os.PathLike]) -> None:
     """Write ``lr_find.json`` and ``lr_find.png`` (the plot with the suggestions) into
     ``directory``, each under a temporary name first, then renamed."""
     from matplotlib import pyplot
+
+    from allencv_lite.training.checkpointing import write_text_atomically
 
     directory = Path(directory)
     write_text_atomically(json.dumps(result.to_json(), indent=2), directory / RESULT_NAME)
@@ -101,7 +108,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--start-lr", type=float, default=1e-7, help="the first step's learning rate")
     parser.add_argument("--end-lr", type=float, default=10.0, help="the last step's learning rate")
     parser.add_argument("--num-steps", type=int, default=100, help="batches to train on (at most)")
-    parser.add_argument("--smoothing", type=float, default=SMOOTHING,
-                        help="beta of the loss's moving average (it remembers about 1 / (1 - beta) steps)")
+    parser.add_argument("--smoothing", type=float, default=None,
+                        help="beta of the loss's moving average, 0.98 if not given (it remembers about "
+                             "1 / (1 - beta) steps)")
     parser.set_defaults(func=run_find_learning_rate)
     return parser
