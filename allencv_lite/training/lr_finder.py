@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional,
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
 from allencv_lite.training.checkpointing import random_states, restore_random_states
 
@@ -305,7 +305,7 @@ def find_learning_rate(model: Model, optimizer: torch.optim.Optimizer, data_load
         losses: List[float] = []
         stopped, average, lowest = None, 0.0, math.inf
         batches = _batches(data_loader)
-        for step in tqdm(range(num_steps), desc="learning-rate sweep", disable=not progress, leave=False):
+        for step in progress_bar(range(num_steps), "learning-rate sweep", disable=not progress, unit="batch"):
             rate = sweep_learning_rate(step, num_steps, start_lr, end_lr)
             for group, ratio in zip(sweep_optimizer.param_groups, group_ratios):
                 group["lr"] = rate * ratio
