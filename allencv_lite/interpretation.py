@@ -14,7 +14,7 @@ prints them with :func:`format_metrics_table`.
 """
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torchmetrics.functional.classification import (
@@ -32,6 +32,7 @@ from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.models.archival import Archive
 from allencv_lite.models.model import Model
+from allencv_lite.predictors.test_time_augmentation import average_probabilities, check_tta
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -66,7 +67,7 @@ class ClassificationInterpretation:
 
     @classmethod
     def from_model(cls, model: Model, dataset: ImageDataset, batch_size: int = 32,
-                   progress: bool = True) -> "ClassificationInterpretation":
+                   progress: bool = True, tta: Optional[Sequence[str]] = None) -> "ClassificationInterpretation":
         """Run ``model`` (in eval mode, without gradients) over every sample of ``dataset``.
 
         Args:
@@ -75,10 +76,15 @@ class ClassificationInterpretation:
                 (``dataset.index_with(model.vocab)``).
             batch_size: images per forward pass.
             progress: show a tqdm progress bar.
+            tta: test-time augmentation views (e.g. ``["flip"]``, see
+                :mod:`~allencv_lite.predictors.test_time_augmentation`); the logits kept are then
+                the log of the averaged probabilities (whose softmax is that average).
 
         Raises:
-            ConfigurationError: the dataset is empty, has unlabelled samples, or no readable image.
+            ConfigurationError: the dataset is empty, has unlabelled samples, or no readable
+                image; an unknown ``tta`` view.
         """
+        tta = check_tta(tta)
         if not len(dataset):
             raise ConfigurationError("Nothing to evaluate: the dataset is empty.")
         if any(label is None for label in dataset.labels):
@@ -100,8 +106,11 @@ class ClassificationInterpretation:
             if not readable:
                 continue
             images = torch.stack([instance["image"] for _, instance in readable]).to(device)
-            with torch.inference_mode():
-                logits.append(model(image=images)["logits"].float().cpu())
+            if tta:
+                logits.append(average_probabilities(model, images, tta).log().cpu())
+            else:
+                with torch.inference_mode():
+                    logits.append(model(image=images)["logits"].float().cpu())
             targets.append(torch.stack([instance["label"] for _, instance in readable]))
             paths.extend(dataset.samples[i][0] for i, _ in readable)
         if not paths:
@@ -113,9 +122,9 @@ class ClassificationInterpretation:
 
     @classmethod
     def from_archive(cls, archive: Archive, data_path: Union[str, os.PathLike], batch_size: int = 32,
-                     progress: bool = True) -> "ClassificationInterpretation":
+                     progress: bool = True, tta: Optional[Sequence[str]] = None) -> "ClassificationInterpretation":
         """Evaluate an archived model on ``data_path`` (``<root>/<label>/<image>``), preparing
-        images with the archive's validation reader.
+        images with the archive's validation reader (and ``tta``, as :meth:`from_model`).
 
         Raises:
             ConfigurationError: the folder is missing or empty, or holds a label the model
@@ -123,7 +132,7 @@ class ClassificationInterpretation:
         """
         dataset = archive.dataset_reader.read(data_path)
         dataset.index_with(archive.vocab)
-        return cls.from_model(archive.model, dataset, batch_size=batch_size, progress=progress)
+        return cls.from_model(archive.model, dataset, batch_size=batch_size, progress=progress, tta=tta)
 
     @property
     def probabilities(self) -> torch.Tensor:

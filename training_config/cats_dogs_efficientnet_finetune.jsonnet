@@ -3,6 +3,8 @@
 // allencv_lite/modules/pretrained_weights.py). ULMFiT-style fine-tuning (Howard & Ruder 2018):
 // gradual unfreezing from the top, discriminative learning rates (each lower group 0.38 × the one
 // above) and a slanted triangular schedule. Measured accuracy and time: docs/fine_tuning.md.
+// `allencv-lite find-lr` on this config suggests lr 0.00278 (valley; steepest 0.00404), which
+// trained it to 99.0 % best val accuracy (epoch 1; measured once on a shared 2-core CPU).
 //   TRAIN_PATH=../shared/data/cats_dogs/train VALIDATION_PATH=../shared/data/cats_dogs/val \
 //     allencv-lite train training_config/cats_dogs_efficientnet_finetune.jsonnet -s runs/cats_dogs_efficientnet
 local SIZE = 192;  // pixels; EfficientNet-Lite0 was trained at 224; at 160 a frozen backbone gives ~98 %, at 192 ~99 %

@@ -1,15 +1,15 @@
-"""The ``allencv-lite`` command line: ``train``, ``predict``, ``evaluate`` (as ``allennlp`` has them)
-and ``serve`` (the web demo, as ``allennlp.service.server_simple``)."""
+"""The ``allencv-lite`` command line: ``train``, ``find-lr``, ``predict``, ``evaluate`` (as ``allennlp``
+has them) and ``serve`` (the web demo, as ``allennlp.service.server_simple``)."""
 import argparse
 import importlib
 import logging
 import sys
 from typing import List, Optional
 
-from allencv_lite.commands import evaluate, predict, serve, train
+from allencv_lite.commands import evaluate, find_learning_rate, predict, serve, train
 from allencv_lite.common.checks import ConfigurationError, Interrupted
 
-SUBCOMMANDS = (train, predict, evaluate, serve)
+SUBCOMMANDS = (train, find_learning_rate, predict, evaluate, serve)
 INTERRUPTED_STATUS = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 

@@ -12,7 +12,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     Raises:
         ConfigurationError: bad archive, data folder (missing, empty, or with a label the
-            model does not know), batch size or output path (missing folder, full disk).
+            model does not know), batch size, ``--tta`` view or output path (missing folder, full disk).
         Interrupted: Ctrl-C, before anything was written.
     """
     if args.batch_size < 1:
@@ -21,11 +21,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
     from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
     from allencv_lite.models.archival import load_archive
+    from allencv_lite.predictors.test_time_augmentation import check_tta
     from allencv_lite.training.checkpointing import write_text_atomically
 
+    check_tta(args.tta, "--tta")
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
     try:
-        interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size)
+        interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size,
+                                                                   tta=args.tta)
         metrics = interpretation.metrics()
     except KeyboardInterrupt:
         raise Interrupted(f"evaluate stopped before it had predicted every image of {args.data_path}; nothing was "
@@ -49,5 +52,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--weights-file", default=None, help="use these weights instead of the archived ones")
     parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
     parser.add_argument("--cuda-device", type=int, default=-1, help="-1 for CPU, else the GPU index")
+    parser.add_argument("--tta", action="append", default=None, metavar="VIEW",
+                        help="test-time augmentation: also predict from these views of each image and average the "
+                             "probabilities (repeatable; flip, center_crop, corner_crops)")
     parser.set_defaults(func=run_evaluate)
     return parser

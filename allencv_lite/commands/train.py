@@ -12,16 +12,18 @@ import random
 import shlex
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.params import load_config
 
 if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
+    from allencv_lite.data.dataset import ImageDataset
     from allencv_lite.data.vocabulary import Vocabulary
     from allencv_lite.models.model import Model
     from allencv_lite.training.callbacks import TrainerCallback
+    from allencv_lite.training.trainer import Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -171,22 +173,24 @@ def _train_worker(config: Dict[str, Any], serialization_dir: str, recover: bool,
     train_model(config, serialization_dir, recover=recover)
 
 
-def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
-                           callbacks: Optional[List["TrainerCallback"]]) -> "Model":
+def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = None,
+                  callbacks: Optional[List["TrainerCallback"]] = None
+                  ) -> Tuple["Trainer", "Vocabulary", Dict[str, Optional["ImageDataset"]]]:
+    """Seed, read the data, and build the model and the trainer (optimizer, scheduler, data
+    loaders) the experiment ``config`` describes; returns the trainer, the label vocabulary and
+    the ``"training"`` and ``"validation"`` datasets (``None`` without ``validation_data_path``).
+    With a ``serialization_dir``, writes ``skipped_files.csv`` there.
+
+    Raises:
+        ConfigurationError: any config error; a validation label missing from the training data.
+    """
     from allencv_lite.data.data_loader import DataLoaderFactory
     from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
     from allencv_lite.data.vocabulary import Vocabulary
-    from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
     from allencv_lite.models.model import Model
     from allencv_lite.training import distributed
-    from allencv_lite.training.checkpointing import write_text_atomically
     from allencv_lite.training.trainer import Trainer
 
-    if distributed.is_main_process():
-        prepare_serialization_dir(serialization_dir, force, recover)
-        if recover:
-            check_recovered_config(config, serialization_dir)
-    distributed.barrier()  # process 0 has emptied or checked the folder
     set_seeds(config)
     reader = DatasetReader.from_params(config["dataset_reader"], "dataset_reader")
     validation_reader = (DatasetReader.from_params(config["validation_dataset_reader"], "validation_dataset_reader")
@@ -210,7 +214,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
                 " (lazy: files whose header is readable; any found broken when decoded are counted in each "
                 "epoch's num_skipped_files)" if train_data.lazy else "")
     datasets = {"training": train_data, "validation": validation_data}
-    if distributed.is_main_process():
+    if serialization_dir is not None and distributed.is_main_process():
         write_skipped_files(serialization_dir, datasets)
 
     model = Model.from_params(config["model"], "model", vocab=vocab)
@@ -219,7 +223,21 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
         train_data_loader=loader_factory.build(train_data, for_training=True),
         validation_data_loader=(validation_loader_factory.build(validation_data, for_training=False)
                                 if validation_data is not None else None))
+    return trainer, vocab, datasets
 
+
+def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
+                           callbacks: Optional[List["TrainerCallback"]]) -> "Model":
+    from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
+    from allencv_lite.training import distributed
+    from allencv_lite.training.checkpointing import write_text_atomically
+
+    if distributed.is_main_process():
+        prepare_serialization_dir(serialization_dir, force, recover)
+        if recover:
+            check_recovered_config(config, serialization_dir)
+    distributed.barrier()  # process 0 has emptied or checked the folder
+    trainer, vocab, datasets = build_trainer(config, serialization_dir, callbacks)
     if distributed.is_main_process() and not recover:
         write_text_atomically(json.dumps(config, indent=2), serialization_dir / CONFIG_NAME)
         with writing(serialization_dir / VOCABULARY_DIR):
@@ -228,9 +246,9 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
     if distributed.is_main_process():
         write_skipped_files(serialization_dir, datasets)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
-        archive_model(serialization_dir / ARCHIVE_NAME, config, model.state_dict(), vocab)
+        archive_model(serialization_dir / ARCHIVE_NAME, config, trainer.model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)
-    return model
+    return trainer.model
 
 
 def train_model_from_file(config_file: Union[str, Path], serialization_dir: Union[str, Path],

@@ -2,7 +2,7 @@
 import base64
 import binascii
 import io
-from typing import List, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from allencv_lite.data.image_loading import read_image, to_upright_rgb_array
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.models.model import Model
 from allencv_lite.predictors.predictor import JsonDict, Predictor
+from allencv_lite.predictors.test_time_augmentation import average_probabilities, check_tta
 
 ImageInput = Union[np.ndarray, Image.Image]
 
@@ -55,16 +56,21 @@ class ImagePredictor(Predictor):
         model: a classifier whose output has ``probs`` ``(batch, num_labels)``.
         dataset_reader: the validation reader; its augmentation prepares the image.
         top_k: how many labels to list in ``top_k`` (at most the number of labels).
+        tta: test-time augmentation, e.g. ``["flip"]``: average the probabilities over the
+            image and these fixed views of it (see
+            :mod:`~allencv_lite.predictors.test_time_augmentation`; one forward pass per view).
 
     Raises:
-        ConfigurationError: ``top_k`` < 1.
+        ConfigurationError: ``top_k`` < 1, an unknown ``tta`` view.
     """
 
-    def __init__(self, model: Model, dataset_reader: ImageDatasetReader, top_k: int = 5) -> None:
+    def __init__(self, model: Model, dataset_reader: ImageDatasetReader, top_k: int = 5,
+                 tta: Optional[Sequence[str]] = None) -> None:
         super().__init__(model, dataset_reader)
         if top_k < 1:
             raise ConfigurationError(f"top_k must be at least 1, got {top_k}.")
         self.top_k = top_k
+        self.tta = check_tta(tta)
         vocab = model.vocab
         self.labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE)
                        for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
@@ -119,8 +125,7 @@ class ImagePredictor(Predictor):
                                      "share a batch; add a resize to validation_dataset_reader.augmentation, or "
                                      "predict one image at a time (--batch-size 1).")
         device = next(self.model.parameters()).device
-        with torch.inference_mode():
-            probs = self.model(image=torch.stack(tensors).to(device))["probs"].cpu()
+        probs = average_probabilities(self.model, torch.stack(tensors).to(device), self.tta).cpu()
         return [self._to_json(row) for row in probs.tolist()]
 
     def _to_json(self, probabilities: List[float]) -> JsonDict:

@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -90,6 +91,28 @@ class MetricTracker:
             return True
         self.epochs_without_improvement += 1
         return False
+
+
+def freeze_parameters(model: torch.nn.Module, regexes: List[str], path: str = "trainer.no_grad") -> None:
+    """Set ``requires_grad`` false on every parameter of ``model`` whose name one of ``regexes``
+    ``re.search``-es.
+
+    Raises:
+        ConfigurationError: ``regexes`` is not a list of valid regexes, or one matches no parameter.
+    """
+    if not isinstance(regexes, list) or not all(isinstance(regex, str) for regex in regexes):
+        raise ConfigurationError(f"{path}: expected a list of regexes over parameter names, got {regexes!r}.")
+    names = [name for name, _ in model.named_parameters()]
+    for index, regex in enumerate(regexes):
+        try:
+            matched = [name for name in names if re.search(regex, name)]
+        except re.error as error:
+            raise ConfigurationError(f"{path}[{index}]: '{regex}' is not a valid regular expression ({error}).") from None
+        if not matched:
+            raise ConfigurationError(f"{path}[{index}]: '{regex}' matches no parameter; names look like '{names[0]}'.")
+    for name, parameter in model.named_parameters():
+        if any(re.search(regex, name) for regex in regexes):
+            parameter.requires_grad_(False)
 
 
 class Trainer(FromParams):
@@ -174,14 +197,21 @@ class Trainer(FromParams):
     @classmethod
     def from_params(cls, params: Dict[str, Any], path: str = "trainer", model: Optional[Model] = None,
                     **extras: Any) -> "Trainer":
-        """Build from the config's ``trainer`` block: the ``optimizer`` over ``model``, then the
+        """Build from the config's ``trainer`` block: freeze the parameters ``no_grad`` names,
+        then build the ``optimizer`` over ``model``'s trainable parameters, then the
         ``learning_rate_scheduler`` over the optimizer, for the optimizer steps the training
         data loader makes per epoch (measured, in this process if distributed).
 
+        ``no_grad`` (AllenNLP's key) is a list of regexes: every parameter whose name one of them
+        ``re.search``-es gets ``requires_grad`` false for the whole run, belongs to no parameter
+        group, and is never unfrozen (e.g. the bottom of a backbone that fine-tuning leaves as it is).
+
         Raises:
-            ConfigurationError: bad keys or values anywhere in the block.
+            ConfigurationError: bad keys or values anywhere in the block; a ``no_grad`` regex
+                that is invalid or matches no parameter.
         """
         params = dict(params)
+        freeze_parameters(model, params.pop("no_grad", []), f"{path}.no_grad")
         optimizer = Optimizer.from_params(params.pop("optimizer", {}), f"{path}.optimizer",
                                           model_parameters=list(model.named_parameters()))
         scheduler = None

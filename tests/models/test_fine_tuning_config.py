@@ -1,4 +1,4 @@
-"""training_config/cats_dogs_efficientnet_finetune.jsonnet builds as intended, without training."""
+"""training_config/cats_dogs_efficientnet_finetune.jsonnet and the lesson's config build as intended, without training."""
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ from allencv_lite.models import Model
 from allencv_lite.modules.pretrained_weights import efficientnet_lite0_package_file
 from allencv_lite.training.learning_rate_schedulers import plan_learning_rates
 from allencv_lite.training.optimizers import Optimizer
+from allencv_lite.training.trainer import freeze_parameters
 
 CONFIG = Path(__file__).resolve().parents[2] / "training_config" / "cats_dogs_efficientnet_finetune.jsonnet"
 
@@ -38,3 +39,19 @@ def test_four_groups_cover_every_parameter_and_all_train_by_the_last_epoch(confi
     plan = plan_learning_rates(config["trainer"]["learning_rate_scheduler"], optimizer,
                                config["trainer"]["num_epochs"], num_steps_per_epoch=63)
     assert plan.unfreezing_epochs == {0: 3, 1: 2, 2: 1, 3: 0}  # bottom group first trains in epoch 3 of 0-3
+
+
+def test_the_lesson_config_freezes_the_bottom_and_trains_two_groups_that_cover_the_rest():
+    lesson = load_config(CONFIG.with_name("cats_dogs_lesson.jsonnet"),
+                         ext_vars={"TRAIN_PATH": "unused", "VALIDATION_PATH": "unused"})
+    trainer = dict(lesson["trainer"], num_epochs=2)
+    model = Model.from_params(lesson["model"], "model", vocab=Vocabulary({"labels": {"Cat": 150, "Dog": 150}}))
+    freeze_parameters(model, trainer["no_grad"])
+    frozen = [name for name, parameter in model.named_parameters() if not parameter.requires_grad]
+    assert frozen[0] == "_im2im_encoder.model.conv_stem.weight" and frozen[-1].startswith("_im2im_encoder.model.blocks.4.")
+    optimizer = Optimizer.from_params(trainer["optimizer"], "trainer.optimizer",
+                                      model_parameters=list(model.named_parameters()))
+    assert [len(group["params"]) for group in optimizer.param_groups] == [
+        sum(parameter.requires_grad for parameter in model.parameters()) - 2, 2]  # no default group
+    plan = plan_learning_rates(trainer["learning_rate_scheduler"], optimizer, 2, num_steps_per_epoch=10)
+    assert plan.unfreezing_epochs == {0: 1, 1: 0}

@@ -260,3 +260,21 @@ def test_a_validation_metric_the_model_does_not_report_is_an_error_listing_the_r
                                   train_data_loader=batches(1, 4))
     with pytest.raises(ConfigurationError, match=re.escape("the model reports no 'accuracy'; it reports ['images_per_second', 'loss', 'num_images']")):
         trainer.train()
+
+
+def test_no_grad_freezes_the_parameters_it_names_for_the_whole_run():
+    torch.manual_seed(0)
+    model = LinearClassifier()
+    bias = model._classification_layer.bias.detach().clone()
+    weight = model._classification_layer.weight.detach().clone()
+    Trainer.from_params({"optimizer": {"type": "sgd", "lr": 0.1}, "num_epochs": 2, "cuda_device": -1,
+                         "no_grad": ["layer\\.bias$"]}, model=model, train_data_loader=batches(2, 8)).train()
+    assert torch.equal(model._classification_layer.bias, bias)
+    assert not torch.equal(model._classification_layer.weight, weight)
+
+
+def test_a_no_grad_regex_that_matches_nothing_names_the_real_parameter_names():
+    with pytest.raises(ConfigurationError, match=re.escape("trainer.no_grad[0]: '^encoder' matches no parameter; "
+                                                           "names look like '_classification_layer.weight'.")):
+        Trainer.from_params({"cuda_device": -1, "no_grad": ["^encoder"]}, model=LinearClassifier(),
+                            train_data_loader=batches(1, 4))
