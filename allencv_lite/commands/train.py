@@ -232,7 +232,8 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
             vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
     metrics = trainer.train()
     if distributed.is_main_process():
-        write_skipped_files(serialization_dir, datasets)
+        with writing(serialization_dir / SKIPPED_FILES_NAME):
+            write_skipped_files(serialization_dir, datasets)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
         archive_model(serialization_dir / ARCHIVE_NAME, config, model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)

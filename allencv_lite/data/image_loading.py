@@ -62,7 +62,10 @@ class UnreadableImageError(Exception):
 
     def for_people(self) -> str:
         """The cause as one sentence for someone who picked the file in a browser, with the
-        same reason words as the error message (``"That is an empty file: ..."``)."""
+        same reason words as the error message (``"That is an empty file: ..."``); a reason
+        given by a reader (such as ``"smaller than a crop"``) keeps the message itself."""
+        if self.reason not in _FOR_PEOPLE:
+            return str(self)
         return _FOR_PEOPLE[self.reason].format(limit=Image.MAX_IMAGE_PIXELS)
 
 
