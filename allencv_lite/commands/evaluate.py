@@ -21,6 +21,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
     from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
     from allencv_lite.models.archival import load_archive
+    from allencv_lite.training.checkpointing import write_text_atomically
 
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
     try:
