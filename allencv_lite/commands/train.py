@@ -31,6 +31,7 @@ TOP_LEVEL_KEYS = {"dataset_reader", "validation_dataset_reader", "train_data_pat
                   "model", "iterator", "data_loader", "validation_iterator", "validation_data_loader",
                   "trainer", "random_seed", "numpy_seed", "pytorch_seed"}
 REQUIRED_KEYS = ("dataset_reader", "train_data_path", "model", "trainer")
+BLOCK_KEYS = TOP_LEVEL_KEYS - {"train_data_path", "validation_data_path", "random_seed", "numpy_seed", "pytorch_seed"}
 ARCHIVE_NAME = "model.tar.gz"
 SKIPPED_FILES_NAME = "skipped_files.csv"
 
@@ -46,13 +47,18 @@ def set_seeds(config: Dict[str, Any]) -> None:
 
 
 def check_top_level(config: Dict[str, Any]) -> None:
-    """Raise ``ConfigurationError`` for unknown or missing top-level keys."""
+    """Raise ``ConfigurationError`` for unknown or missing top-level keys, and for a block
+    (``trainer``, ``model``, ...) that is not an object, as ``-o '{trainer: 1}'`` makes it."""
     unknown = sorted(set(config) - TOP_LEVEL_KEYS)
     if unknown:
         raise ConfigurationError(f"Unexpected top-level key(s) {unknown}; accepted: {sorted(TOP_LEVEL_KEYS)}.")
     missing = [key for key in REQUIRED_KEYS if key not in config]
     if missing:
         raise ConfigurationError(f"Missing top-level key(s) {missing}.")
+    for key in sorted(BLOCK_KEYS & set(config)):
+        if not isinstance(config[key], dict):
+            raise ConfigurationError(f"{key}: expected an object such as {{\"type\": ...}}, got {config[key]!r}; "
+                                     "check the config and any -o overrides.")
 
 
 def prepare_serialization_dir(serialization_dir: Path, force: bool, recover: bool = False) -> None:
@@ -244,7 +250,8 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
             vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
     metrics = trainer.train()
     if distributed.is_main_process():
-        write_skipped_files(serialization_dir, datasets)
+        with writing(serialization_dir / SKIPPED_FILES_NAME):
+            write_skipped_files(serialization_dir, datasets)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
         archive_model(serialization_dir / ARCHIVE_NAME, config, trainer.model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)

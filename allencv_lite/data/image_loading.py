@@ -62,11 +62,11 @@ class UnreadableImageError(Exception):
 
     def for_people(self) -> str:
         """The cause as one sentence for someone who picked the file in a browser, with the
-        same reason words as the error message (``"That is an empty file: ..."``)."""
-        sentence = _FOR_PEOPLE.get(self.reason)
-        if sentence is None:  # a reader's own reason, such as "smaller than a crop"
-            return f"That picture cannot be used: it is {self.reason}" + (f" ({self.detail})." if self.detail else ".")
-        return sentence.format(limit=Image.MAX_IMAGE_PIXELS)
+        same reason words as the error message (``"That is an empty file: ..."``); a reason
+        given by a reader (such as ``"smaller than a crop"``) keeps the message itself."""
+        if self.reason not in _FOR_PEOPLE:
+            return str(self)
+        return _FOR_PEOPLE[self.reason].format(limit=Image.MAX_IMAGE_PIXELS)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

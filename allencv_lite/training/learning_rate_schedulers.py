@@ -186,7 +186,7 @@ class SlantedTriangular(LearningRateScheduler):
       for the first ``cut_frac`` of the steps, then decays linearly to peak / ``ratio``.
     * **Discriminative fine-tuning** (ULMFiT section 3.2): the peak of each group is the
       peak of the group above it times ``decay_factor`` (η^{l−1} = η^l / 2.6 in the paper; 0.38 ≈ 1/2.6).
-    * **Gradual unfreezing** (section 3.3): epoch 0 trains only the top group, each later
+    * **Gradual unfreezing** (section 3.3): epoch 0 (logged as epoch 1) trains only the top group, each later
       epoch unfreezes one more group downward (by ``requires_grad``), so with G groups all
       train from epoch G − 1. While groups are still frozen each epoch runs its own triangle
       over its steps; from epoch G − 1 one triangle spans the remaining epochs (as AllenNLP and

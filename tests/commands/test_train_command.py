@@ -138,3 +138,12 @@ def test_train_prints_true_learning_rates_epochs_from_1_and_a_time_estimate(digi
     assert run_estimate == pytest.approx(3 * epoch_estimate, abs=0.15)
     measured = float(rows[0]["epoch_duration_seconds"])
     assert measured / 10 < epoch_estimate < measured * 10  # an estimate, on whatever else the CPU is doing
+
+
+def test_overrides_that_turn_a_block_into_a_number_are_one_line(config_file, tmp_path):
+    training = subprocess.run([sys.executable, "-m", "allencv_lite", "train", str(config_file), "-s",
+                               str(tmp_path / "run"), "-o", "{trainer: 1}"],  # Jsonnet, so valid: trainer becomes 1
+                              capture_output=True, text=True, env=os.environ, timeout=300)
+    assert training.returncode == 2
+    assert training.stderr.splitlines() == ['allencv-lite: error: trainer: expected an object such as {"type": ...}, '
+                                            "got 1; check the config and any -o overrides."]
