@@ -8,12 +8,13 @@ its logits, so that the usual questions are one call away, as with fastai's
     interp.metrics()                # accuracy, per-class precision/recall/F1, confusion matrix
     interp.plot_confusion_matrix()  # a matplotlib Figure
     interp.plot_top_losses(9)       # the 9 images the model got most wrong
+    interp.plot_top_losses(9, heatmap=True)  # ... with where the model looked (Grad-CAM)
 
 The metrics are torchmetrics' functional multiclass metrics; ``allencv-lite evaluate``
 prints them with :func:`format_metrics_table`.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 import torch
@@ -28,8 +29,10 @@ from torchmetrics.functional.classification import (
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.data.dataset import ImageDataset
+from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
+from allencv_lite.grad_cam import explain, overlay_heatmap
 from allencv_lite.models.archival import Archive
 from allencv_lite.models.model import Model
 
@@ -49,6 +52,9 @@ class ClassificationInterpretation:
         logits: float ``(N, C)``, the model's scores before softmax.
         targets: long ``(N,)``, the index of each sample's actual label.
         skipped: images left out because they could not be decoded.
+        model, dataset_reader: the model and the reader that prepared its images (set by
+            :meth:`from_model` and :meth:`from_archive`), for the heatmaps of
+            :meth:`plot_top_losses`.
     """
 
     labels: List[str]
@@ -56,6 +62,8 @@ class ClassificationInterpretation:
     logits: torch.Tensor
     targets: torch.Tensor
     skipped: int = 0
+    model: Optional[Model] = field(default=None, repr=False, compare=False)
+    dataset_reader: Optional[ImageDatasetReader] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.logits.ndim != 2 or self.logits.shape[1] != len(self.labels):
@@ -109,7 +117,7 @@ class ClassificationInterpretation:
         vocab = model.vocab
         labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
         return cls(labels=labels, paths=paths, logits=torch.cat(logits), targets=torch.cat(targets),
-                   skipped=sum(dataset.skipped.values()))
+                   skipped=sum(dataset.skipped.values()), model=model, dataset_reader=dataset.reader)
 
     @classmethod
     def from_archive(cls, archive: Archive, data_path: Union[str, os.PathLike], batch_size: int = 32,
@@ -233,22 +241,40 @@ class ClassificationInterpretation:
         plt.close(figure)
         return figure
 
-    def plot_top_losses(self, k: int = 9, ncols: int = 3, figsize: Optional[Tuple[float, float]] = None) -> "Figure":
+    def plot_top_losses(self, k: int = 9, ncols: int = 3, figsize: Optional[Tuple[float, float]] = None,
+                        heatmap: bool = False) -> "Figure":
         """A grid of the ``k`` images with the highest loss, as decoded from disk, each titled
         with the predicted label and its probability, the actual label, and the loss.
 
+        Args:
+            heatmap: draw over each image its Grad-CAM heatmap for the *predicted* label
+                (:func:`allencv_lite.grad_cam.explain`; red where the evidence for the mistake
+                lies), as fastai's ``plot_top_losses(heatmap=True)`` does.
+
         Returns:
             a matplotlib ``Figure`` (closed in pyplot; see :meth:`plot_confusion_matrix`).
+
+        Raises:
+            ConfigurationError: ``heatmap`` without the model (build the interpretation with
+                :meth:`from_archive` or :meth:`from_model`).
         """
         import matplotlib.pyplot as plt
 
+        if heatmap and (self.model is None or self.dataset_reader is None):
+            raise ConfigurationError("plot_top_losses(heatmap=True) needs the model: build the interpretation with "
+                                     "ClassificationInterpretation.from_archive(...) or from_model(...).")
         worst = self.top_losses(k)
         nrows = max(1, -(-len(worst) // ncols))
         figure, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.0 * ncols, 3.3 * nrows), squeeze=False)
         for ax in axes.flat:
             ax.axis("off")
         for ax, sample in zip(axes.flat, worst):
-            ax.imshow(read_image(sample["path"]))
+            picture = read_image(sample["path"])
+            if heatmap:
+                tensor = self.dataset_reader.image_to_tensor(self.dataset_reader.load_image(sample["path"]))
+                label = self.labels.index(sample["predicted"])
+                picture = overlay_heatmap(picture, explain(self.model, tensor, label=label))
+            ax.imshow(picture)
             ax.set_title(f"predicted {sample['predicted']} ({sample['probability']:.2f})\n"
                          f"actual {sample['actual']}, loss {sample['loss']:.2f}", fontsize=9)
         figure.suptitle("Top losses: predicted (probability) / actual / loss")
