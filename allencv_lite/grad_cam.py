@@ -20,7 +20,8 @@ leaves the model's parameters, their gradients and its train/eval mode as they w
 """
 import base64
 import io
-from typing import Optional, Sequence, Union
+import os
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import matplotlib
 import numpy as np
@@ -30,7 +31,11 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.data.image_loading import read_image
 from allencv_lite.models.model import Model
+
+if TYPE_CHECKING:
+    from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 
 Layer = Union[str, torch.nn.Module]
 
@@ -118,6 +123,22 @@ def explain(model: Model, image: torch.Tensor, label: Optional[Union[int, Sequen
         model.train(was_training)
     heatmaps = np.clip(heatmaps.astype(np.float32), 0.0, 1.0)
     return heatmaps[0] if image.dim() == 3 else heatmaps
+
+
+def explain_file(model: Model, reader: "ImageDatasetReader", path: Union[str, os.PathLike],
+                 label: Optional[int] = None, opacity: float = 0.5) -> np.ndarray:
+    """The image at ``path`` as decoded from disk, with the heatmap of :func:`explain` for
+    ``label`` (default: the predicted label) drawn over it (:func:`overlay_heatmap`), the
+    image prepared for the model by ``reader`` (``load_image``, ``image_to_tensor``).
+
+    Returns:
+        ``uint8`` ``(height, width, 3)`` at the file's own size.
+
+    Raises:
+        UnreadableImageError: the file cannot be decoded.
+    """
+    tensor = reader.image_to_tensor(reader.load_image(path))
+    return overlay_heatmap(read_image(path), explain(model, tensor, label=label), opacity=opacity)
 
 
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:

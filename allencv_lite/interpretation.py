@@ -32,7 +32,7 @@ from allencv_lite.data.dataset import ImageDataset
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
-from allencv_lite.grad_cam import explain, overlay_heatmap
+from allencv_lite.grad_cam import explain_file
 from allencv_lite.models.archival import Archive
 from allencv_lite.models.model import Model
 
@@ -94,29 +94,12 @@ class ClassificationInterpretation:
                                      "some samples have no label.")
         if dataset.vocab is None:
             dataset.index_with(model.vocab)
-        device = next(model.parameters()).device
-        model.eval()
-        paths: List[str] = []
-        logits: List[torch.Tensor] = []
-        targets: List[torch.Tensor] = []
-        starts = range(0, len(dataset), batch_size)
-        for start in progress_bar(starts, "evaluating", unit="batch", disable=not progress):
-            indices = range(start, min(start + batch_size, len(dataset)))
-            instances = [(i, dataset[i]) for i in indices]
-            # an image that cannot be decoded is not a dict (the dataset records it in ``skipped``)
-            readable = [(i, instance) for i, instance in instances if isinstance(instance, dict)]
-            if not readable:
-                continue
-            images = torch.stack([instance["image"] for _, instance in readable]).to(device)
-            with torch.inference_mode():
-                logits.append(model(image=images)["logits"].float().cpu())
-            targets.append(torch.stack([instance["label"] for _, instance in readable]))
-            paths.extend(dataset.samples[i][0] for i, _ in readable)
-        if not paths:
-            raise ConfigurationError("Nothing to evaluate: none of the images could be decoded.")
+        indices, logits = dataset_logits(model, dataset, batch_size=batch_size, progress=progress)
         vocab = model.vocab
         labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
-        return cls(labels=labels, paths=paths, logits=torch.cat(logits), targets=torch.cat(targets),
+        targets = torch.tensor([vocab.get_token_index(dataset.samples[i][1], DEFAULT_NAMESPACE) for i in indices],
+                               dtype=torch.long)
+        return cls(labels=labels, paths=[dataset.samples[i][0] for i in indices], logits=logits, targets=targets,
                    skipped=sum(dataset.skipped.values()), model=model, dataset_reader=dataset.reader)
 
     @classmethod
@@ -269,18 +252,48 @@ class ClassificationInterpretation:
         for ax in axes.flat:
             ax.axis("off")
         for ax, sample in zip(axes.flat, worst):
-            picture = read_image(sample["path"])
-            if heatmap:
-                tensor = self.dataset_reader.image_to_tensor(self.dataset_reader.load_image(sample["path"]))
-                label = self.labels.index(sample["predicted"])
-                picture = overlay_heatmap(picture, explain(self.model, tensor, label=label))
-            ax.imshow(picture)
+            ax.imshow(explain_file(self.model, self.dataset_reader, sample["path"],
+                                   label=self.labels.index(sample["predicted"])) if heatmap
+                      else read_image(sample["path"]))
             ax.set_title(f"predicted {sample['predicted']} ({sample['probability']:.2f})\n"
                          f"actual {sample['actual']}, loss {sample['loss']:.2f}", fontsize=9)
         figure.suptitle("Top losses: predicted (probability) / actual / loss")
         figure.tight_layout()
         plt.close(figure)
         return figure
+
+
+def dataset_logits(model: Model, dataset: ImageDataset, batch_size: int = 32,
+                   progress: bool = True) -> Tuple[List[int], torch.Tensor]:
+    """Run ``model`` (in eval mode, without gradients) over every readable sample of ``dataset``,
+    labelled or not.
+
+    Returns:
+        the indices into ``dataset.samples`` of the samples that could be decoded (an
+        unreadable one is recorded in ``dataset.skipped``), and their logits, float
+        ``(len(indices), num_labels)`` on the CPU.
+
+    Raises:
+        ConfigurationError: none of the images could be decoded.
+    """
+    device = next(model.parameters()).device
+    model.eval()
+    indices: List[int] = []
+    logits: List[torch.Tensor] = []
+    starts = range(0, len(dataset), batch_size)
+    for start in progress_bar(starts, "evaluating", unit="batch", disable=not progress):
+        instances = [(i, dataset[i]) for i in range(start, min(start + batch_size, len(dataset)))]
+        # an image that cannot be decoded is not a dict (the dataset records it in ``skipped``)
+        readable = [(i, instance) for i, instance in instances if isinstance(instance, dict)]
+        if not readable:
+            continue
+        images = torch.stack([instance["image"] for _, instance in readable]).to(device)
+        with torch.inference_mode():
+            logits.append(model(image=images)["logits"].float().cpu())
+        indices.extend(i for i, _ in readable)
+    if not indices:
+        raise ConfigurationError("Nothing to evaluate: none of the images could be decoded.")
+    return indices, torch.cat(logits)
 
 
 def format_metrics_table(metrics: Dict[str, Any]) -> str:

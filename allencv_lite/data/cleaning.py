@@ -140,6 +140,10 @@ class CleaningDecisions:
         """
         self.decisions[key] = check_action(action, f"{self.source}, entry '{key}'")
 
+    def forget(self, key: str) -> None:
+        """Drop the decision about ``key``, if there is one."""
+        self.decisions.pop(key, None)
+
     def get(self, key: str) -> Optional[str]:
         """The action recorded for ``key``, or ``None``."""
         return self.decisions.get(key)
