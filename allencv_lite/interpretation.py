@@ -32,7 +32,6 @@ from allencv_lite.data.dataset import ImageDataset
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
-from allencv_lite.grad_cam import explain_file
 from allencv_lite.models.archival import Archive
 from allencv_lite.models.model import Model
 
@@ -246,6 +245,8 @@ class ClassificationInterpretation:
         if heatmap and (self.model is None or self.dataset_reader is None):
             raise ConfigurationError("plot_top_losses(heatmap=True) needs the model: build the interpretation with "
                                      "ClassificationInterpretation.from_archive(...) or from_model(...).")
+        if heatmap:
+            from allencv_lite.grad_cam import explain_file  # grad-cam and OpenCV load only when asked for
         worst = self.top_losses(k)
         nrows = max(1, -(-len(worst) // ncols))
         figure, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.0 * ncols, 3.3 * nrows), squeeze=False)

@@ -129,7 +129,12 @@ class CleaningDecisions:
         return cls(decisions, source=str(path))
 
     def save(self, path: Union[str, os.PathLike]) -> None:
-        """Write the decisions as indented JSON, keys sorted, atomically (a crash leaves the old file whole)."""
+        """Write the decisions as indented JSON, keys sorted, atomically (a crash leaves the old file whole).
+
+        Raises:
+            ConfigurationError: ``path`` cannot be written (its folder is missing, the disk is
+                full or read-only), naming it.
+        """
         write_text_atomically(json.dumps(dict(sorted(self.decisions.items())), indent=2) + "\n", path)
 
     def decide(self, key: str, action: str) -> None:

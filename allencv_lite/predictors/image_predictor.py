@@ -12,7 +12,6 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image, to_upright_rgb_array
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
-from allencv_lite.grad_cam import explain, overlay_heatmap, png_data_url
 from allencv_lite.models.model import Model
 from allencv_lite.predictors.predictor import JsonDict, Predictor
 
@@ -130,6 +129,8 @@ class ImagePredictor(Predictor):
         outputs = [self._to_json(row) for row in probs.tolist()]
         for x, picture, output in zip(inputs, pictures, outputs):
             if self._wants_explanation(x):
+                from allencv_lite.grad_cam import png_data_url  # grad-cam and OpenCV load only when asked for
+
                 overlay = self.explain_image(picture, output["label"])
                 output["explanation"] = png_data_url(overlay, max_side=EXPLANATION_MAX_SIDE)
         return outputs
@@ -151,6 +152,8 @@ class ImagePredictor(Predictor):
             ConfigurationError: a malformed input (see :meth:`load_input`) or an unknown label.
             UnreadableImageError: the image cannot be decoded.
         """
+        from allencv_lite.grad_cam import explain
+
         tensor = self.dataset_reader.image_to_tensor(self.load_input(image))
         if label is not None and label not in self.labels:
             raise ConfigurationError(f"label '{label}' is not one of the model's labels {self.labels}.")
@@ -161,6 +164,8 @@ class ImagePredictor(Predictor):
         """The picture with :meth:`heatmap` drawn over it in the "jet" colours (red where the
         evidence for ``label`` is strongest), ``uint8`` ``(height, width, 3)`` at the picture's
         own size (see :func:`allencv_lite.grad_cam.overlay_heatmap`)."""
+        from allencv_lite.grad_cam import overlay_heatmap
+
         picture = self.load_input(image)
         return overlay_heatmap(picture, self.heatmap(picture, label), opacity=opacity)
 

@@ -48,10 +48,10 @@ def test_saving_replaces_the_file_whole(tmp_path, monkeypatch):
     decisions.decide("Cat/2.jpg", "exclude")
 
     def crash(*args):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("os.replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(ConfigurationError, match="Cannot write .*cleaning.json: No space left on device"):
         decisions.save(path)
     assert json.loads(path.read_text()) == {"Cat/1.jpg": "exclude"}  # the old file, whole
 
