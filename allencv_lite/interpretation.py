@@ -8,12 +8,13 @@ its logits, so that the usual questions are one call away, as with fastai's
     interp.metrics()                # accuracy, per-class precision/recall/F1, confusion matrix
     interp.plot_confusion_matrix()  # a matplotlib Figure
     interp.plot_top_losses(9)       # the 9 images the model got most wrong
+    interp.plot_top_losses(9, heatmap=True)  # ... with where the model looked (Grad-CAM)
 
 The metrics are torchmetrics' functional multiclass metrics; ``allencv-lite evaluate``
 prints them with :func:`format_metrics_table`.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -28,6 +29,7 @@ from torchmetrics.functional.classification import (
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.data.dataset import ImageDataset
+from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.models.archival import Archive
@@ -50,6 +52,9 @@ class ClassificationInterpretation:
         logits: float ``(N, C)``, the model's scores before softmax.
         targets: long ``(N,)``, the index of each sample's actual label.
         skipped: images left out because they could not be decoded.
+        model, dataset_reader: the model and the reader that prepared its images (set by
+            :meth:`from_model` and :meth:`from_archive`), for the heatmaps of
+            :meth:`plot_top_losses`.
     """
 
     labels: List[str]
@@ -57,6 +62,8 @@ class ClassificationInterpretation:
     logits: torch.Tensor
     targets: torch.Tensor
     skipped: int = 0
+    model: Optional[Model] = field(default=None, repr=False, compare=False)
+    dataset_reader: Optional[ImageDatasetReader] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.logits.ndim != 2 or self.logits.shape[1] != len(self.labels):
@@ -92,33 +99,13 @@ class ClassificationInterpretation:
                                      "some samples have no label.")
         if dataset.vocab is None:
             dataset.index_with(model.vocab)
-        device = next(model.parameters()).device
-        model.eval()
-        paths: List[str] = []
-        logits: List[torch.Tensor] = []
-        targets: List[torch.Tensor] = []
-        starts = range(0, len(dataset), batch_size)
-        for start in progress_bar(starts, "evaluating", unit="batch", disable=not progress):
-            indices = range(start, min(start + batch_size, len(dataset)))
-            instances = [(i, dataset[i]) for i in indices]
-            # an image that cannot be decoded is not a dict (the dataset records it in ``skipped``)
-            readable = [(i, instance) for i, instance in instances if isinstance(instance, dict)]
-            if not readable:
-                continue
-            images = torch.stack([instance["image"] for _, instance in readable]).to(device)
-            if tta:
-                logits.append(average_probabilities(model, images, tta).log().cpu())
-            else:
-                with torch.inference_mode():
-                    logits.append(model(image=images)["logits"].float().cpu())
-            targets.append(torch.stack([instance["label"] for _, instance in readable]))
-            paths.extend(dataset.samples[i][0] for i, _ in readable)
-        if not paths:
-            raise ConfigurationError("Nothing to evaluate: none of the images could be decoded.")
+        indices, logits = dataset_logits(model, dataset, batch_size=batch_size, progress=progress, tta=tta)
         vocab = model.vocab
         labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
-        return cls(labels=labels, paths=paths, logits=torch.cat(logits), targets=torch.cat(targets),
-                   skipped=sum(dataset.skipped.values()))
+        targets = torch.tensor([vocab.get_token_index(dataset.samples[i][1], DEFAULT_NAMESPACE) for i in indices],
+                               dtype=torch.long)
+        return cls(labels=labels, paths=[dataset.samples[i][0] for i in indices], logits=logits, targets=targets,
+                   skipped=sum(dataset.skipped.values()), model=model, dataset_reader=dataset.reader)
 
     @classmethod
     def from_archive(cls, archive: Archive, data_path: Union[str, os.PathLike], batch_size: int = 32,
@@ -242,28 +229,82 @@ class ClassificationInterpretation:
         plt.close(figure)
         return figure
 
-    def plot_top_losses(self, k: int = 9, ncols: int = 3, figsize: Optional[Tuple[float, float]] = None) -> "Figure":
+    def plot_top_losses(self, k: int = 9, ncols: int = 3, figsize: Optional[Tuple[float, float]] = None,
+                        heatmap: bool = False) -> "Figure":
         """A grid of the ``k`` images with the highest loss, as decoded from disk, each titled
         with the predicted label and its probability, the actual label, and the loss.
 
+        Args:
+            heatmap: draw over each image its Grad-CAM heatmap for the *predicted* label
+                (:func:`allencv_lite.grad_cam.explain`; red where the evidence for the mistake
+                lies), as fastai's ``plot_top_losses(heatmap=True)`` does.
+
         Returns:
             a matplotlib ``Figure`` (closed in pyplot; see :meth:`plot_confusion_matrix`).
+
+        Raises:
+            ConfigurationError: ``heatmap`` without the model (build the interpretation with
+                :meth:`from_archive` or :meth:`from_model`).
         """
         import matplotlib.pyplot as plt
 
+        if heatmap and (self.model is None or self.dataset_reader is None):
+            raise ConfigurationError("plot_top_losses(heatmap=True) needs the model: build the interpretation with "
+                                     "ClassificationInterpretation.from_archive(...) or from_model(...).")
+        if heatmap:
+            from allencv_lite.grad_cam import explain_file  # grad-cam and OpenCV load only when asked for
         worst = self.top_losses(k)
         nrows = max(1, -(-len(worst) // ncols))
         figure, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.0 * ncols, 3.3 * nrows), squeeze=False)
         for ax in axes.flat:
             ax.axis("off")
         for ax, sample in zip(axes.flat, worst):
-            ax.imshow(read_image(sample["path"]))
+            ax.imshow(explain_file(self.model, self.dataset_reader, sample["path"],
+                                   label=self.labels.index(sample["predicted"])) if heatmap
+                      else read_image(sample["path"]))
             ax.set_title(f"predicted {sample['predicted']} ({sample['probability']:.2f})\n"
                          f"actual {sample['actual']}, loss {sample['loss']:.2f}", fontsize=9)
         figure.suptitle("Top losses: predicted (probability) / actual / loss")
         figure.tight_layout()
         plt.close(figure)
         return figure
+
+
+def dataset_logits(model: Model, dataset: ImageDataset, batch_size: int = 32, progress: bool = True,
+                   tta: Sequence[str] = ()) -> Tuple[List[int], torch.Tensor]:
+    """Run ``model`` (in eval mode, without gradients) over every readable sample of ``dataset``,
+    labelled or not; with ``tta`` views, the logits are the log of the probabilities averaged
+    over the image and its views (see :func:`~allencv_lite.predictors.test_time_augmentation.average_probabilities`).
+
+    Returns:
+        the indices into ``dataset.samples`` of the samples that could be decoded (an
+        unreadable one is recorded in ``dataset.skipped``), and their logits, float
+        ``(len(indices), num_labels)`` on the CPU.
+
+    Raises:
+        ConfigurationError: none of the images could be decoded.
+    """
+    device = next(model.parameters()).device
+    model.eval()
+    indices: List[int] = []
+    logits: List[torch.Tensor] = []
+    starts = range(0, len(dataset), batch_size)
+    for start in progress_bar(starts, "evaluating", unit="batch", disable=not progress):
+        instances = [(i, dataset[i]) for i in range(start, min(start + batch_size, len(dataset)))]
+        # an image that cannot be decoded is not a dict (the dataset records it in ``skipped``)
+        readable = [(i, instance) for i, instance in instances if isinstance(instance, dict)]
+        if not readable:
+            continue
+        images = torch.stack([instance["image"] for _, instance in readable]).to(device)
+        if tta:
+            logits.append(average_probabilities(model, images, tta).log().cpu())
+        else:
+            with torch.inference_mode():
+                logits.append(model(image=images)["logits"].float().cpu())
+        indices.extend(i for i, _ in readable)
+    if not indices:
+        raise ConfigurationError("Nothing to evaluate: none of the images could be decoded.")
+    return indices, torch.cat(logits)
 
 
 def format_metrics_table(metrics: Dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted
+from allencv_lite.common.file_utils import write_text_atomically
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -22,7 +23,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
     from allencv_lite.models.archival import load_archive
     from allencv_lite.predictors.test_time_augmentation import check_tta
-    from allencv_lite.training.checkpointing import write_text_atomically
 
     check_tta(args.tta, "--tta")
     archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)

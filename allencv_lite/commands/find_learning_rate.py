@@ -55,7 +55,7 @@ def write_result(result: "LearningRateFinderResult", directory: Union[str, os.Pa
     ``directory``, each under a temporary name first, then renamed."""
     from matplotlib import pyplot
 
-    from allencv_lite.training.checkpointing import write_text_atomically
+    from allencv_lite.common.file_utils import write_text_atomically
 
     directory = Path(directory)
     write_text_atomically(json.dumps(result.to_json(), indent=2), directory / RESULT_NAME)

@@ -236,7 +236,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
                            callbacks: Optional[List["TrainerCallback"]]) -> "Model":
     from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
     from allencv_lite.training import distributed
-    from allencv_lite.training.checkpointing import write_text_atomically
+    from allencv_lite.common.file_utils import write_text_atomically
 
     if distributed.is_main_process():
         prepare_serialization_dir(serialization_dir, force, recover)

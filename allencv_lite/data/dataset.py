@@ -23,6 +23,7 @@ from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 
 if TYPE_CHECKING:
+    from allencv_lite.data.cleaning import AppliedCleaning
     from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,10 @@ class ImageDataset(Dataset):
         source: where the samples came from (a folder or CSV), named in messages.
         skipped_files: files the reader already left out while scanning; the dataset adds
             the ones it finds unreadable, then logs :meth:`SkippedFiles.summary`.
+
+    Attributes:
+        cleaning: what the reader's ``cleaning_file`` changed
+            (:class:`~allencv_lite.data.cleaning.AppliedCleaning`), or ``None`` without one.
     """
 
     def __init__(self, samples: Iterable[Sample], reader: "ImageDatasetReader", lazy: bool = True,
@@ -135,6 +140,7 @@ class ImageDataset(Dataset):
         self.source = str(source) if source is not None else "the dataset"
         self.skipped_files = skipped_files if skipped_files is not None else SkippedFiles()
         self.vocab: Optional[Vocabulary] = None
+        self.cleaning: Optional["AppliedCleaning"] = None
         self.samples: List[Sample] = []
         images = []
         for path, label in samples:

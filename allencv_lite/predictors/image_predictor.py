@@ -17,6 +17,7 @@ from allencv_lite.predictors.predictor import JsonDict, Predictor
 from allencv_lite.predictors.test_time_augmentation import average_probabilities, check_tta
 
 ImageInput = Union[np.ndarray, Image.Image]
+EXPLANATION_MAX_SIDE = 512  # pixels: the longest side of the overlay sent back for "explain": true
 
 
 def decode_base64(text: str) -> bytes:
@@ -50,7 +51,10 @@ class ImagePredictor(Predictor):
          "top_k": [{"label": "Cat", "probability": 0.93}, {"label": "Dog", "probability": 0.07}]}
 
     ``probabilities`` lists every label in vocabulary order; ``top_k`` the ``top_k`` most
-    probable, most probable first.
+    probable, most probable first. An input with ``"explain": true`` also gets
+    ``"explanation"``: the picture with the Grad-CAM heatmap of the predicted label drawn over
+    it (:meth:`explain_image`), as a PNG data URL (``data:image/png;base64,...``) at most
+    ``EXPLANATION_MAX_SIDE`` pixels on its longest side.
 
     Args:
         model: a classifier whose output has ``probs`` ``(batch, num_labels)``.
@@ -119,14 +123,56 @@ class ImagePredictor(Predictor):
                 resize (predict them one at a time, or add one).
             UnreadableImageError: an image cannot be decoded.
         """
-        tensors = [self.dataset_reader.image_to_tensor(self.load_input(x)) for x in inputs]
+        pictures = [self.load_input(x) for x in inputs]
+        tensors = [self.dataset_reader.image_to_tensor(picture) for picture in pictures]
         if len({tuple(t.shape) for t in tensors}) > 1:
             raise ConfigurationError(f"Images of different sizes {sorted({tuple(t.shape) for t in tensors})} cannot "
                                      "share a batch; add a resize to validation_dataset_reader.augmentation, or "
                                      "predict one image at a time (--batch-size 1).")
         device = next(self.model.parameters()).device
         probs = average_probabilities(self.model, torch.stack(tensors).to(device), self.tta).cpu()
-        return [self._to_json(row) for row in probs.tolist()]
+        outputs = [self._to_json(row) for row in probs.tolist()]
+        for x, picture, output in zip(inputs, pictures, outputs):
+            if self._wants_explanation(x):
+                from allencv_lite.grad_cam import png_data_url  # grad-cam and OpenCV load only when asked for
+
+                overlay = self.explain_image(picture, output["label"])
+                output["explanation"] = png_data_url(overlay, max_side=EXPLANATION_MAX_SIDE)
+        return outputs
+
+    @staticmethod
+    def _wants_explanation(inputs: Union[JsonDict, ImageInput]) -> bool:
+        if not isinstance(inputs, dict) or "explain" not in inputs:
+            return False
+        if not isinstance(inputs["explain"], bool):
+            raise ConfigurationError(f"'explain' must be true or false, got {inputs['explain']!r}.")
+        return inputs["explain"]
+
+    def heatmap(self, image: Union[JsonDict, ImageInput], label: Optional[str] = None) -> np.ndarray:
+        """The Grad-CAM heatmap (:func:`allencv_lite.grad_cam.explain`) of ``label`` (default: the
+        predicted label) for an input, float32 ``(height, width)`` in [0, 1] at the size of the
+        prepared image (the reader's resize).
+
+        Raises:
+            ConfigurationError: a malformed input (see :meth:`load_input`) or an unknown label.
+            UnreadableImageError: the image cannot be decoded.
+        """
+        from allencv_lite.grad_cam import explain
+
+        tensor = self.dataset_reader.image_to_tensor(self.load_input(image))
+        if label is not None and label not in self.labels:
+            raise ConfigurationError(f"label '{label}' is not one of the model's labels {self.labels}.")
+        return explain(self.model, tensor, label=None if label is None else self.labels.index(label))
+
+    def explain_image(self, image: Union[JsonDict, ImageInput], label: Optional[str] = None,
+                      opacity: float = 0.5) -> np.ndarray:
+        """The picture with :meth:`heatmap` drawn over it in the "jet" colours (red where the
+        evidence for ``label`` is strongest), ``uint8`` ``(height, width, 3)`` at the picture's
+        own size (see :func:`allencv_lite.grad_cam.overlay_heatmap`)."""
+        from allencv_lite.grad_cam import overlay_heatmap
+
+        picture = self.load_input(image)
+        return overlay_heatmap(picture, self.heatmap(picture, label), opacity=opacity)
 
     def _to_json(self, probabilities: List[float]) -> JsonDict:
         ranked = sorted(zip(self.labels, probabilities), key=lambda pair: -pair[1])

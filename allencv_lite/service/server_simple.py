@@ -8,7 +8,10 @@ where you drop or pick an image, see it, and see the model's probability for eac
 
 The page posts to ``POST /predict``, which takes either a multipart form with the image file
 in the field ``image`` or a JSON object ``{"image": "<base64 of the file>"}`` and answers with
-the predictor's JSON. A body that is not an image gets ``400`` with ``{"error": "..."}``, a
+the predictor's JSON. With ``"explain": true`` in the JSON (or a form field ``explain`` set to
+``true``, which the page's "Show where the model looks" checkbox sends) the answer also has
+``"explanation"``, the Grad-CAM overlay as a PNG data URL, which the page shows beside the
+picture. A body that is not an image gets ``400`` with ``{"error": "..."}``, a
 sentence for the person at the page (for a file that cannot be decoded, also ``"reason"``, the
 same words the command line uses, such as ``"empty file"``, and ``"detail"``); one larger than
 ``max_upload_bytes`` gets ``413``. ``/favicon.ico`` is the demo's icon. The server never reads files named in a request
@@ -55,7 +58,10 @@ def request_inputs() -> JsonDict:
         upload = request.files.get("image")
         if upload is None:
             raise BadRequest(f"Send the image in the form field 'image'; got fields {sorted(request.files)}.")
-        return {"image": base64.b64encode(upload.read()).decode("ascii")}
+        inputs = {"image": base64.b64encode(upload.read()).decode("ascii")}
+        if "explain" in request.form:
+            inputs["explain"] = request.form["explain"].lower() in ("true", "1", "on")
+        return inputs
     if request.is_json:
         inputs = request.get_json(silent=True)
         if not isinstance(inputs, dict):

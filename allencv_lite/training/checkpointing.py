@@ -19,32 +19,12 @@ import numpy as np
 import torch
 
 from allencv_lite.common.checks import ConfigurationError, writing
+from allencv_lite.common.file_utils import write_bytes_atomically
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.th$")
-
-
-def write_bytes_atomically(data: Union[bytes, memoryview], path: Union[str, os.PathLike]) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename: a crash or a full disk
-    never leaves half a file at ``path`` (nor the temporary one).
-
-    Raises:
-        ConfigurationError: ``path`` cannot be written (full or read-only disk), or is a device
-            or folder that the rename would replace, naming it.
-    """
-    path = Path(path)
-    if path.exists() and not path.is_file():
-        raise ConfigurationError(f"Cannot write {path}: it is not a regular file, and writing it would replace it. "
-                                 "Choose a file name.")
-    partial = path.with_name(path.name + ".partial")
-    with writing(path):
-        try:
-            partial.write_bytes(data)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
 
 
 def save_atomically(obj: Any, path: Union[str, os.PathLike]) -> None:
@@ -53,11 +33,6 @@ def save_atomically(obj: Any, path: Union[str, os.PathLike]) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     write_bytes_atomically(buffer.getbuffer(), path)
-
-
-def write_text_atomically(text: str, path: Union[str, os.PathLike]) -> None:
-    """Write ``text`` (UTF-8) with :func:`write_bytes_atomically`."""
-    write_bytes_atomically(text.encode("utf-8"), path)
 
 
 def random_states() -> Dict[str, Any]:

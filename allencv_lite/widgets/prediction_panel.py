@@ -26,18 +26,22 @@ class PredictionPanel(SavedPicture, widgets.VBox):
     ipywidgets 8's upload format, a list of dicts with ``name``, ``type``, ``size``,
     ``last_modified`` and ``content`` (a ``memoryview`` of the file's bytes); the most recent
     file is classified. A file that is not an image gives a message instead of a prediction.
-    A saved notebook shows a picture of the last image, label and bars (see :class:`SavedPicture`).
+    The "Grad-CAM heatmap" toggle draws, over the picture, where the evidence for the predicted
+    label lies (``predictor.explain_image``; red strongest). A saved notebook shows a picture of the last image, label and bars (see :class:`SavedPicture`).
 
     Args:
         predictor: a predictor whose ``predict_image(uint8 array (height, width, 3))``
             returns ``{"label": ..., "probabilities": {label: probability}}``, as
-            ``ImagePredictor`` (``default_image``) does.
+            ``ImagePredictor`` (``default_image``) does; for the heatmap toggle also
+            ``explain_image(array, label)``, returning the picture with the heatmap over it.
         thumbnail_size: longest side of the shown image, in pixels.
 
     Attributes:
         drop_zone: the :class:`ImageDropZone` (button and drop box); ``image``: the shown
             picture; ``label``: the ``HTML`` with the predicted label (or the message); ``bars``: ``{label: FloatProgress}``
-            with values in [0, 1]; ``prediction``: the predictor's last output, or ``None``.
+            with values in [0, 1]; ``prediction``: the predictor's last output, or ``None``;
+            ``heatmap_toggle``: the ``ToggleButton`` that shows the Grad-CAM overlay instead of
+            the plain picture.
     """
 
     def __init__(self, predictor: Predictor, thumbnail_size: int = 256) -> None:
@@ -47,14 +51,20 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width=f"{thumbnail_size}px",
                                                                        display="none"))
         self.drop_zone = ImageDropZone()
+        self.heatmap_toggle = widgets.ToggleButton(value=False, description="Grad-CAM heatmap", icon="eye",
+                                                   tooltip="Draw where the model looks over the picture",
+                                                   layout=widgets.Layout(width="auto"))
+        self._picture: Optional[np.ndarray] = None  # the last image, full size
         self._caption = "Choose or drop an image to classify."  # the label's text, for the saved picture
         self._shown_image: Optional[np.ndarray] = None  # the thumbnail on screen
         self.label = widgets.HTML(self._caption)
         self.bars: Dict[str, widgets.FloatProgress] = {}
         self.bar_rows = widgets.VBox()
-        super().__init__([self.drop_zone, widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
+        super().__init__([widgets.HBox([self.drop_zone, self.heatmap_toggle], layout=widgets.Layout(grid_gap="8px")),
+                          widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
         self.add_class("allencv-prediction-panel")
         self.drop_zone.observe(self._on_upload, "value")
+        self.heatmap_toggle.observe(self._on_toggle, "value")
 
     def _on_upload(self, change: Dict[str, Any]) -> None:
         files = change["new"]
@@ -68,7 +78,7 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         try:
             image = read_image(io.BytesIO(content))
         except UnreadableImageError as error:
-            self.prediction, self._shown_image = None, None
+            self.prediction, self._shown_image, self._picture = None, None, None
             self.image.layout.display = "none"
             self._caption = f"{name}: {error.for_people()}"
             self.label.value = (f"<span class='allencv-upload-error' style='color: #b00020'>"
@@ -77,9 +87,8 @@ class PredictionPanel(SavedPicture, widgets.VBox):
             self.refresh_saved_picture()
             return None
         self.prediction = self.predictor.predict_image(image)
-        self.image.value = png_bytes(image, self.thumbnail_size)
-        self._shown_image = thumbnail(image, self.thumbnail_size)
-        self.image.layout.display = None
+        self._picture = image
+        self._draw_picture()
         probability = self.prediction["probabilities"][self.prediction["label"]]
         self._caption = f"{name}: {self.prediction['label']} ({probability:.1%})"
         self.label.value = (f"{html.escape(name)}: <b class='allencv-predicted-label'>"
@@ -87,6 +96,20 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         self._show_bars(self.prediction["probabilities"])
         self.refresh_saved_picture()
         return self.prediction
+
+    def _draw_picture(self) -> None:
+        """Show the last image, with the Grad-CAM heatmap over it while the toggle is down."""
+        picture = self._picture
+        if self.heatmap_toggle.value:
+            picture = self.predictor.explain_image(picture, self.prediction["label"])
+        self.image.value = png_bytes(picture, self.thumbnail_size)
+        self._shown_image = thumbnail(picture, self.thumbnail_size)
+        self.image.layout.display = None
+
+    def _on_toggle(self, change: Dict[str, Any]) -> None:
+        if self._picture is not None:
+            self._draw_picture()
+            self.refresh_saved_picture()
 
     def picture(self) -> Tuple[str, bytes]:
         """The shown image, the label line and one bar per label, as one JPEG (or the

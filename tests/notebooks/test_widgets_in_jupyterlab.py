@@ -1,4 +1,5 @@
-"""The three notebook widgets, seen in a real JupyterLab in headless Chromium.
+"""The three notebook widgets, seen in a real JupyterLab in headless Chromium (the panel also
+with its Grad-CAM heatmap toggle down).
 
 JupyterLab runs on a free loopback port with a token and its own settings folders; a scratch
 notebook under test-artifacts/ (git-ignored) holds one cell per widget; Playwright drives the
@@ -8,6 +9,7 @@ test-artifacts/jupyterlab/.
 import base64
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -195,6 +197,15 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
             expect(panel).to_contain_text("picture.png: Dog (99.3%)", timeout=30_000)
             expect(panel.locator(".allencv-predicted-label")).to_have_text("Dog")
             screenshot(panel, ARTIFACTS / "prediction_panel.png")
+
+            picture = panel.locator(".widget-image")
+            plain = picture.get_attribute("src")
+            toggle = panel.locator("button.widget-toggle-button", has_text="Grad-CAM heatmap")
+            toggle.click()
+            expect(toggle).to_have_class(re.compile("mod-active"))
+            expect(picture).not_to_have_attribute("src", plain, timeout=30_000)  # the overlay replaced the picture
+            assert picture.evaluate("image => image.complete && image.naturalWidth") == 160
+            panel.screenshot(path=ARTIFACTS / "prediction_panel_heatmap.png")
 
             outputs = page.locator(".jp-OutputArea-output")
             expect(outputs.filter(has_text="Loading widget")).to_have_count(0)

@@ -1,5 +1,6 @@
 """The ``default_image`` predictor: inputs it accepts, what it returns, how it prepares images."""
 import base64
+import io
 import json
 from pathlib import Path
 
@@ -165,3 +166,33 @@ def test_a_pil_image_with_exif_orientation_is_predicted_upright_like_its_file(pr
     assert from_pil == pytest.approx(from_file, abs=1e-6)
     assert from_pil != pytest.approx(sideways, abs=1e-3)
     assert opened.getexif()[0x0112] == 6  # the caller's image is left as it was
+
+
+def decode_data_url(url: str) -> np.ndarray:
+    assert url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+
+
+def test_explain_true_adds_the_grad_cam_overlay_of_the_predicted_label_as_a_png_data_url(predictor, three_file):
+    output = predictor.predict_json({"image_path": str(three_file), "explain": True})
+    plain = predictor.predict_json({"image_path": str(three_file)})
+    assert {key: value for key, value in output.items() if key != "explanation"} == plain
+    overlay = decode_data_url(output["explanation"])
+    np.testing.assert_array_equal(overlay, predictor.explain_image(read_image(three_file)))
+    assert overlay.shape == read_image(three_file).shape  # the picture's own size (8x8 digits: no shrinking)
+
+
+def test_explain_false_or_absent_adds_nothing(predictor, three_file):
+    assert "explanation" not in predictor.predict_json({"image_path": str(three_file), "explain": False})
+
+
+def test_explain_must_be_a_boolean(predictor, three_file):
+    with pytest.raises(ConfigurationError, match="'explain' must be true or false, got 'yes'"):
+        predictor.predict_json({"image_path": str(three_file), "explain": "yes"})
+
+
+def test_heatmap_is_at_the_prepared_size_and_explains_the_label_asked_for(predictor, three_file):
+    heatmap = predictor.heatmap({"image_path": str(three_file)}, label="8")
+    assert heatmap.shape == (16, 16) and 0.0 <= heatmap.min() and heatmap.max() <= 1.0
+    with pytest.raises(ConfigurationError, match="label 'cat' is not one of the model's labels"):
+        predictor.heatmap({"image_path": str(three_file)}, label="cat")

@@ -123,3 +123,25 @@ def test_a_label_the_model_never_saw_is_refused(digits_archive, digits_dir, tmp_
     shutil.copytree(digits_dir / "val" / "0", tmp_path / "zero")
     with pytest.raises(ConfigurationError, match="'zero'"):
         ClassificationInterpretation.from_archive(load_archive(digits_archive), tmp_path, progress=False)
+
+
+def test_top_losses_with_heatmap_draws_the_grad_cam_of_the_predicted_label_over_each_image(digits_archive, digits_dir):
+    from allencv_lite.data.image_loading import read_image
+    from allencv_lite.grad_cam import explain, overlay_heatmap
+
+    archive = load_archive(digits_archive)
+    interpretation = ClassificationInterpretation.from_archive(archive, digits_dir / "val", progress=False)
+    figure = interpretation.plot_top_losses(k=2, ncols=2, heatmap=True)
+    worst = interpretation.top_losses(2)
+    reader = archive.dataset_reader
+    for ax, sample in zip(figure.axes, worst):
+        tensor = reader.image_to_tensor(reader.load_image(sample["path"]))
+        expected = overlay_heatmap(read_image(sample["path"]),
+                                   explain(archive.model, tensor, label=interpretation.labels.index(sample["predicted"])))
+        np.testing.assert_array_equal(ax.images[0].get_array(), expected)
+        assert ax.get_title().startswith(f"predicted {sample['predicted']} ")
+
+
+def test_top_losses_heatmap_needs_the_model(known):
+    with pytest.raises(ConfigurationError, match=r"heatmap=True\) needs the model"):
+        known.plot_top_losses(k=2, heatmap=True)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +63,13 @@ def free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def demo_url(digits_archive):
-    """``python -m allencv_lite.service.server_simple`` on a free loopback port, until the test ends."""
+@contextmanager
+def running_demo(archive: Path, title: str):
+    """``python -m allencv_lite.service.server_simple`` for ``archive`` on a free loopback port; yields its URL."""
     port = free_loopback_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "allencv_lite.service.server_simple", "--archive-path", str(digits_archive),
-         "--predictor", "default_image", "--title", "Digits Classifier", "--classification", "--port", str(port)],
+        [sys.executable, "-m", "allencv_lite.service.server_simple", "--archive-path", str(archive),
+         "--predictor", "default_image", "--title", title, "--classification", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -87,6 +88,13 @@ def demo_url(digits_archive):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def demo_url(digits_archive):
+    """The digits demo, until the test ends."""
+    with running_demo(digits_archive, "Digits Classifier") as url:
+        yield url
 
 
 def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_url, digits_predictor, tmp_path):
@@ -155,3 +163,43 @@ def test_a_bad_upload_shows_a_sentence_and_no_broken_image(demo_url, tmp_path, n
             assert missing == []  # the favicon included
         finally:
             browser.close()
+
+
+def test_with_the_explain_box_ticked_the_page_shows_the_grad_cam_overlay_of_a_cat(lesson_archive, cats_dogs_dir):
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    from allencv_lite.models.archival import load_archive
+    from allencv_lite.predictors import Predictor
+
+    predictor = Predictor.from_archive(load_archive(lesson_archive), "default_image")
+    cats = sorted((cats_dogs_dir / "val" / "Cat").iterdir())[:5]
+    photo = max(cats, key=lambda cat: predictor.predict_json({"image_path": str(cat)})["probabilities"]["Cat"])
+    expected = predictor.predict_json({"image_path": str(photo), "explain": True})
+    with running_demo(lesson_archive, "Cats and Dogs Classifier") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 960, "height": 720})
+            page.goto(url)
+            expect(page.locator("#explanation-panel")).to_be_hidden()
+            page.check("#explain")
+            page.set_input_files("#file-input", str(photo))
+
+            expect(page.locator("#explanation-panel")).to_be_visible(timeout=60_000)
+            expect(page.locator("#predicted-label")).to_have_text(expected["label"])
+            assert page.eval_on_selector("#explanation", "img => img.src") == expected["explanation"]
+            page.wait_for_function("document.getElementById('explanation').naturalWidth > 0")
+            natural = page.eval_on_selector("#explanation", "img => [img.naturalWidth, img.naturalHeight]")
+            width, height = Image.open(photo).size  # the overlay is the photo as decoded (JPEG draft mode may halve it)
+            assert natural[0] / natural[1] == pytest.approx(width / height, rel=0.02)
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            screenshot = ARTIFACTS / "demo_grad_cam_in_browser.png"
+            page.screenshot(path=str(screenshot), full_page=True)
+
+            page.uncheck("#explain")  # asks again, without the overlay
+            expect(page.locator("#explanation-panel")).to_be_hidden(timeout=60_000)
+            expect(page.locator("#prediction")).to_be_visible(timeout=60_000)
+        finally:
+            browser.close()
+    print(f"screenshot: {screenshot}")

@@ -161,3 +161,24 @@ def test_an_image_smaller_than_the_crop_gets_400_saying_so(center_crop_run):
     assert answer["reason"] == "smaller than a crop"
     assert answer["error"].startswith("<image>: smaller than a crop (40x30 pixels (width x height) when it reaches "
                                       "augmentation[0] ('center_crop')")
+
+
+def test_explain_in_the_json_body_returns_the_grad_cam_overlay(client, digits_predictor, digit_pngs):
+    image = base64.b64encode(digit_pngs[3]).decode()
+    response = client.post("/predict", json={"image": image, "explain": True})
+    assert response.status_code == 200
+    assert response.get_json() == digits_predictor.predict_json({"image": image, "explain": True})
+    assert response.get_json()["explanation"].startswith("data:image/png;base64,")
+
+
+@pytest.mark.parametrize("value, explained", [("true", True), ("false", False)])
+def test_the_pages_explain_field_asks_for_the_overlay(client, digit_pngs, value, explained):
+    response = client.post("/predict", data={"image": (io.BytesIO(digit_pngs[3]), "3.png"), "explain": value},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200
+    assert ("explanation" in response.get_json()) is explained
+
+
+def test_the_page_has_the_explain_checkbox_and_a_place_for_the_overlay(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<input id="explain" type="checkbox">' in page and '<img id="explanation"' in page

@@ -79,3 +79,24 @@ def test_a_dropped_file_that_is_not_an_image_gets_a_message(dog_predictor):
     panel.drop_zone.value = [{"name": "notes.txt", "type": "text/plain", "size": 4, "last_modified": 0,
                               "content": memoryview(b"text")}]
     assert "notes.txt: That file is not an image we can read." in panel.label.value
+
+
+def test_the_heatmap_toggle_draws_the_grad_cam_overlay_over_the_picture_and_back(dog_predictor, gradient_png,
+                                                                                gradient_image, decode_png):
+    panel = PredictionPanel(dog_predictor)
+    panel.drop_zone.value = uploaded("my_dog.png", gradient_png)
+    panel.heatmap_toggle.value = True
+    overlay = dog_predictor.explain_image(gradient_image, "Dog")
+    np.testing.assert_array_equal(decode_png(panel.image.value), overlay)
+    assert not np.array_equal(overlay, gradient_image)
+    panel.heatmap_toggle.value = False
+    np.testing.assert_array_equal(decode_png(panel.image.value), gradient_image)
+
+
+def test_with_the_toggle_down_each_new_picture_is_shown_with_its_heatmap(dog_predictor, gradient_png,
+                                                                        gradient_image, decode_png):
+    panel = PredictionPanel(dog_predictor)
+    panel.heatmap_toggle.value = True  # before any picture: nothing to draw yet
+    assert panel.image.layout.display == "none"
+    panel.drop_zone.value = uploaded("my_dog.png", gradient_png)
+    np.testing.assert_array_equal(decode_png(panel.image.value), dog_predictor.explain_image(gradient_image, "Dog"))

@@ -13,6 +13,7 @@ from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
 from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD, Augmentation
 from allencv_lite.data.augmentation_checks import check_one_output_size, check_pixel_scale, size_problem
+from allencv_lite.data.cleaning import CleaningDecisions
 from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
 from allencv_lite.data.image_loading import UnreadableImageError, check_image, read_image
 
@@ -50,6 +51,11 @@ class ImageDatasetReader(DatasetReader):
         bbox_format: how :meth:`augment` reads and returns boxes, in pixels:
             ``"pascal_voc"`` ``(x_min, y_min, x_max, y_max)`` or ``"coco"``
             ``(x_min, y_min, width, height)``.
+        cleaning_file: a ``cleaning.json`` (:mod:`allencv_lite.data.cleaning`) applied at each
+            :meth:`read`, before any image is decoded: excluded images are left out, relabelled
+            ones get their new label; the reader logs what it applied, and warns about each
+            entry that matches no image (missing) or changes nothing (stale). It is read
+            again at every ``read``, so new decisions count without building a new reader.
 
     The pipeline is checked when the reader is built and against each image (see
     :mod:`~allencv_lite.data.augmentation_checks`): ``output_size`` is the ``(height, width)``
@@ -60,11 +66,12 @@ class ImageDatasetReader(DatasetReader):
         ConfigurationError: more than one ``normalize`` step, a ``to_tensor_v2`` step, an
             unknown ``bbox_format``, a ``normalize`` whose ``max_pixel_value`` does not match
             the pixels' scale (after ``to_float``), or a step that makes the output size
-            random (a resize applied with ``p`` below 1, a ``one_of`` of different sizes).
+            random (a resize applied with ``p`` below 1, a ``one_of`` of different sizes), or a
+            ``cleaning_file`` that is missing or malformed.
     """
 
     def __init__(self, augmentation: Optional[List[Augmentation]] = None, lazy: bool = False,
-                 bbox_format: str = "pascal_voc") -> None:
+                 bbox_format: str = "pascal_voc", cleaning_file: Optional[str] = None) -> None:
         transforms = list(augmentation or [])
         for i, transform in enumerate(transforms):
             if isinstance(transform, ToTensorV2):
@@ -80,6 +87,9 @@ class ImageDatasetReader(DatasetReader):
         self.output_size = check_one_output_size(transforms)
         if bbox_format not in BBOX_FORMATS:
             raise ConfigurationError(f"bbox_format: '{bbox_format}' is not one of {list(BBOX_FORMATS)}.")
+        if cleaning_file is not None:
+            CleaningDecisions.load(cleaning_file)  # a mistake in it stops the run before any image is read
+        self.cleaning_file = cleaning_file
         self.lazy = lazy
         self.transforms = transforms
         self.draft_size = self._draft_size(transforms)
@@ -194,9 +204,18 @@ class ImageDatasetReader(DatasetReader):
         return self.augment(image)["image"]
 
     def make_dataset(self, samples: Iterable[Sample], source: Optional[Union[str, os.PathLike]] = None,
-                     skipped_files: Optional[SkippedFiles] = None) -> ImageDataset:
-        """An :class:`ImageDataset` over ``samples`` that decodes and augments like this reader."""
-        return ImageDataset(samples, self, lazy=self.lazy, source=source, skipped_files=skipped_files)
+                     skipped_files: Optional[SkippedFiles] = None,
+                     root: Optional[Union[str, os.PathLike]] = None) -> ImageDataset:
+        """An :class:`ImageDataset` over ``samples`` that decodes and augments like this reader,
+        after applying the ``cleaning_file`` (its keys relative to ``root``, default ``source``);
+        the dataset's ``cleaning`` then says what was applied."""
+        applied = None
+        if self.cleaning_file is not None:
+            decisions = CleaningDecisions.load(self.cleaning_file)
+            samples, applied = decisions.apply(list(samples), root if root is not None else source)
+        dataset = ImageDataset(samples, self, lazy=self.lazy, source=source, skipped_files=skipped_files)
+        dataset.cleaning = applied
+        return dataset
 
 
 # The built-in implementations, each imported when a config first names it.

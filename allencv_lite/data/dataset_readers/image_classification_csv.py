@@ -33,13 +33,14 @@ class ImageClassificationCsvReader(ImageDatasetReader):
             folder, and ``None`` means the CSV's folder itself.
         id_column: column holding the image file name or id (may include sub-folders).
         label_column: column holding the label.
-        augmentation, lazy, bbox_format: as for :class:`ImageDatasetReader`.
+        augmentation, lazy, bbox_format, cleaning_file: as for :class:`ImageDatasetReader`; the
+            keys of the cleaning file are relative to the image directory.
     """
 
     def __init__(self, image_directory: Optional[str] = None, id_column: str = "id", label_column: str = "label",
                  augmentation: Optional[List[Augmentation]] = None, lazy: bool = False,
-                 bbox_format: str = "pascal_voc") -> None:
-        super().__init__(augmentation=augmentation, lazy=lazy, bbox_format=bbox_format)
+                 bbox_format: str = "pascal_voc", cleaning_file: Optional[str] = None) -> None:
+        super().__init__(augmentation=augmentation, lazy=lazy, bbox_format=bbox_format, cleaning_file=cleaning_file)
         self.image_directory = image_directory
         self.id_column = id_column
         self.label_column = label_column
@@ -79,7 +80,7 @@ class ImageClassificationCsvReader(ImageDatasetReader):
                     skipped.add(f"{image_dir / image_id}", AMBIGUOUS, f"{where}: matches {[m.name for m in matches]}")
                 else:
                     samples.append((str(matches[0]), label))
-        dataset = self.make_dataset(samples, source=csv_path, skipped_files=skipped)
+        dataset = self.make_dataset(samples, source=csv_path, skipped_files=skipped, root=image_dir)
         if not len(dataset):
             raise ConfigurationError(f"No readable images listed in {csv_path} (images looked up in {image_dir}, "
                                      f"extensions {', '.join(IMAGE_EXTENSIONS)}).")

@@ -88,7 +88,8 @@ class ImageClassificationDirectoryReader(ImageDatasetReader):
     - logs a summary with the count per reason, and warns about class folders left
       without a readable image (they are not classes).
 
-    Takes the arguments of :class:`ImageDatasetReader`.
+    Takes the arguments of :class:`ImageDatasetReader`; the keys of a ``cleaning_file`` are
+    relative to the folder read (``Cat/666.jpg`` for ``<root>/Cat/666.jpg``).
     """
 
     def read(self, file_path: Union[str, os.PathLike]) -> ImageDataset:

@@ -37,6 +37,11 @@ class FeedforwardEncoder(Im2ImEncoder):
     def get_output_channels(self) -> int:
         return self._output_channels
 
+    def grad_cam_layer(self) -> torch.nn.Module:
+        """The last module of the last block (its pooling, or its dropout), before the global
+        average pooling: ``(batch, hidden_channels[-1], height / 2^n, width / 2^n)`` for n blocks."""
+        return self.model[-2]
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(batch, input_channels, height, width)`` -> ``(batch, hidden_channels[-1], 1, 1)``."""
         return self.model(images)

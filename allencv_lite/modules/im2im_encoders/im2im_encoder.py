@@ -34,6 +34,12 @@ class Im2ImEncoder(torch.nn.Module, Registrable, FromParams):
         """Number of channels of the feature map this encoder outputs."""
         raise NotImplementedError
 
+    def grad_cam_layer(self) -> torch.nn.Module:
+        """The layer whose feature maps Grad-CAM weighs (:func:`allencv_lite.grad_cam.explain`):
+        by default the encoder itself, whose output is the last feature map. Encoders that
+        pool their output to ``1 × 1`` return their last block instead."""
+        return self
+
     def train(self, mode: bool = True) -> "Im2ImEncoder":
         """Set training (``mode=True``) or evaluation mode, keeping frozen batch norms in evaluation mode."""
         super().train(mode)

@@ -63,6 +63,11 @@ class ResnetEncoder(Im2ImEncoder):
     def get_output_channels(self) -> int:
         return self._output_channels
 
+    def grad_cam_layer(self) -> torch.nn.Module:
+        """The last residual block of ``layer4`` (output ``(batch, C, height / 32, width / 32)``),
+        the layer Selvaraju et al. explain for ResNets."""
+        return self.model[-1][-1]
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(batch, 3, height, width)`` -> ``(batch, C, 1, 1)``."""
         return self.pool(self.model(images.contiguous(memory_format=self.memory_format)))

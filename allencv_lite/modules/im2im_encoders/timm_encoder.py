@@ -99,6 +99,15 @@ class TimmEncoder(Im2ImEncoder):
     def get_output_channels(self) -> int:
         return self.model.num_features
 
+    def grad_cam_layer(self) -> torch.nn.Module:
+        """The last feature stage timm lists in ``feature_info`` (for EfficientNet-Lite0
+        ``blocks.6``, ``(batch, 320, height / 32, width / 32)``); the whole model for a timm model
+        without ``feature_info``."""
+        feature_info = getattr(self.model, "feature_info", None)
+        if not feature_info:
+            return self
+        return self.model.get_submodule(feature_info[-1]["module"])
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(batch, 3, height, width)`` -> ``(batch, C, height / 32, width / 32)`` (``/ patch``
         for a vision transformer).

@@ -13,6 +13,10 @@ const predictedLabel = document.getElementById("predicted-label");
 const predictedProbability = document.getElementById("predicted-probability");
 const bars = document.getElementById("bars");
 const rawOutput = document.getElementById("raw-output");
+const explainBox = document.getElementById("explain");
+const explanationPanel = document.getElementById("explanation-panel");
+const explanation = document.getElementById("explanation");
+let lastFile = null;
 
 const classification = demo.dataset.classification === "true";
 const maxUploadBytes = Number(demo.dataset.maxUploadBytes);
@@ -27,6 +31,7 @@ function clearResult(message) {
   prediction.hidden = true;
   bars.replaceChildren();
   rawOutput.hidden = true;
+  explanationPanel.hidden = true;
 }
 
 // One row per label, most probable first: name, a bar as wide as the probability, the number.
@@ -60,6 +65,10 @@ function showOutput(output) {
     predictedProbability.textContent = percent(output.probabilities[output.label]);
     prediction.hidden = false;
     drawBars(output.probabilities);
+    if (output.explanation) {
+      explanation.src = output.explanation;
+      explanationPanel.hidden = false;
+    }
   } else {
     rawOutput.textContent = JSON.stringify(output, null, 2);
     rawOutput.hidden = false;
@@ -70,6 +79,7 @@ async function classify(file) {
   if (!file) {
     return;
   }
+  lastFile = file;
   fileName.textContent = file.name;
   if (preview.src) {
     URL.revokeObjectURL(preview.src);
@@ -86,6 +96,7 @@ async function classify(file) {
   clearResult("Asking the model…");
   const form = new FormData();
   form.append("image", file);
+  form.append("explain", explainBox.checked ? "true" : "false");
   let response;
   try {
     response = await fetch(predictUrl, { method: "POST", body: form });
@@ -103,6 +114,7 @@ async function classify(file) {
 }
 
 fileInput.addEventListener("change", () => classify(fileInput.files[0]));
+explainBox.addEventListener("change", () => classify(lastFile));
 
 dropZone.addEventListener("dragover", (event) => {
   event.preventDefault();
