@@ -138,9 +138,9 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
 
     Writes ``config.json`` (resolved), ``vocabulary/``, ``checkpoints/epoch_<n>.th``,
     ``metrics_epoch_<n>.json``, ``metrics.csv``, ``best.th``, ``metrics.json``,
-    ``skipped_files.csv`` (every file the readers left out) and ``model.tar.gz``. With ``trainer.cuda_device`` a list of several devices, starts one
-    process per device (``include_package`` is imported in each) and returns the archived
-    model.
+    ``skipped_files.csv`` (every file the readers left out) and ``model.tar.gz``. With
+    ``trainer.cuda_device`` a list of several devices, starts one process per device
+    (``include_package`` is imported in each) and returns the archived model.
 
     Args:
         recover: resume the run in ``serialization_dir`` from its newest checkpoint.
