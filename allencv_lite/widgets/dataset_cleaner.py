@@ -3,10 +3,14 @@ import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+import io
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import ipywidgets as widgets
+import numpy as np
 import torch
+from matplotlib.figure import Figure
+from PIL import Image
 
 from allencv_lite.data.cleaning import EXCLUDE, KEEP, CleaningDecisions, relabel, relative_key
 from allencv_lite.data.dataset import ImageDataset
@@ -17,7 +21,8 @@ from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.grad_cam import explain_file
 from allencv_lite.interpretation import dataset_logits
 from allencv_lite.models.archival import Archive
-from allencv_lite.widgets.image_encoding import png_bytes
+from allencv_lite.widgets.image_encoding import figure_bytes, png_bytes
+from allencv_lite.widgets.saved_picture import SavedPicture
 
 UNDECIDED = ""
 
@@ -96,7 +101,7 @@ class _Tile(widgets.VBox):
         self.add_class("allencv-cleaner-tile")
 
 
-class DatasetCleaner(widgets.VBox):
+class DatasetCleaner(SavedPicture, widgets.VBox):
     """fastai's ``ImageClassifierCleaner``, except that it never deletes or moves a file: the
     images of ``folder`` ranked by how wrong ``archive``'s model finds them, a grid of them with
     the label, the prediction and its probability, and per image a choice of *keep*, *exclude*
@@ -105,7 +110,9 @@ class DatasetCleaner(widgets.VBox):
     and the decisions already there are shown when the cleaner is opened again. Train on the
     cleaned data by giving the reader ``"cleaning_file"``.
 
-    One line in a notebook: ``DatasetCleaner(load_archive("model.tar.gz"), "data/train")``.
+    One line in a notebook: ``DatasetCleaner(load_archive("model.tar.gz"), "data/train")``. A saved
+    notebook shows a picture of the page last shown, with each tile's decision (see
+    :class:`SavedPicture`).
 
     Args:
         archive: the trained model and its validation reader (which prepares the images).
@@ -135,6 +142,7 @@ class DatasetCleaner(widgets.VBox):
         self.cleaning_file = Path(cleaning_file)
         self.decisions = CleaningDecisions.load(self.cleaning_file, missing_ok=True)
         self.num_images = num_images
+        self.ncols = ncols
         self.thumbnail_size = thumbnail_size
         vocab = archive.vocab
         self.labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE)
@@ -187,11 +195,31 @@ class DatasetCleaner(widgets.VBox):
         self.decisions.save(self.cleaning_file)
         self.status.value = (f"Saved {len(self.decisions)} decisions to <code>{html.escape(str(self.cleaning_file))}"
                              f"</code> (last: {html.escape(key)} → {html.escape(action or 'no decision')}).")
+        self.refresh_saved_picture()
 
     def _draw_pictures(self, change: Optional[Dict[str, Any]] = None) -> None:
         for tile in self.tiles:
             tile.image.value = self._overlay(tile.item) if self.heatmap_toggle.value else png_bytes(
                 read_image(tile.item.path), self.thumbnail_size)
+        self.refresh_saved_picture()
+
+    def picture(self) -> Tuple[str, bytes]:
+        """The page shown, as one JPEG: each tile's picture (with its heatmap when ticked) above
+        its name, label, prediction and decision, ``ncols`` tiles a row, about 2 inches each."""
+        columns = max(1, min(len(self.tiles), self.ncols))
+        rows = max(1, -(-len(self.tiles) // columns))
+        figure = Figure(figsize=(2.0 * columns, 2.4 * rows + 0.3), dpi=80)
+        figure.suptitle(f"page {self.page + 1} of {self.num_pages}, most suspicious first; "
+                        f"{len(self.decisions)} decisions in {self.cleaning_file.name}", fontsize=9)
+        for index, tile in enumerate(self.tiles):
+            axes = figure.add_subplot(rows, columns, index + 1)
+            axes.imshow(np.asarray(Image.open(io.BytesIO(tile.image.value)).convert("RGB")))
+            axes.set_axis_off()
+            item = tile.item
+            decision = self.decisions.get(item.key) or "no decision"
+            axes.set_title(f"{Path(item.key).name}\nlabel {item.label or '?'} · predicted {item.predicted} "
+                           f"({item.probability:.2f})\n{decision}", fontsize=7)
+        return "image/jpeg", figure_bytes(figure, "jpeg")
 
     def _overlay(self, item: ReviewItem) -> bytes:
         if item.path not in self._overlays:

@@ -205,7 +205,7 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
             expect(toggle).to_have_class(re.compile("mod-active"))
             expect(picture).not_to_have_attribute("src", plain, timeout=30_000)  # the overlay replaced the picture
             assert picture.evaluate("image => image.complete && image.naturalWidth") == 160
-            panel.screenshot(path=ARTIFACTS / "prediction_panel_heatmap.png")
+            screenshot(panel, ARTIFACTS / "prediction_panel_heatmap.png")
 
             outputs = page.locator(".jp-OutputArea-output")
             expect(outputs.filter(has_text="Loading widget")).to_have_count(0)

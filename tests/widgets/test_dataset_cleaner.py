@@ -2,6 +2,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from allencv_lite.data.dataset_readers import DatasetReader
@@ -107,3 +108,22 @@ def test_unlabelled_images_are_ranked_by_uncertainty_and_offer_a_label(archive, 
     assert all(item.label is None and item.score == pytest.approx(1 - item.probability) for item in cleaner.items)
     assert "label as 0" in [label for label, _ in cleaner.tiles[0].action.options]
     assert f"uncertainty {scores[0]:.2f}" in cleaner.tiles[0].caption.value
+
+
+def test_a_saved_notebook_shows_the_page_and_each_new_decision(displayed, archive, folder, tmp_path):
+    from IPython.display import display
+
+    from tests.widgets.test_saved_pictures import picture_of
+
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", num_images=4, ncols=2)
+    display(cleaner)
+    cleaner.tiles[0].action.value = "exclude"
+    first, *updates = displayed
+    assert updates and all(update["update"] for update in updates)
+    assert {update["transient"]["display_id"] for update in updates} == {first["transient"]["display_id"]}
+    assert first["data"]["text/plain"] == updates[-1]["data"]["text/plain"]  # nbval compares it: no state in it
+    mime_type, before = picture_of(first["data"])
+    _, after = picture_of(updates[-1]["data"])
+    assert mime_type == "image/jpeg" and before.shape == after.shape == (2 * 192 + 24, 2 * 160, 3)
+    assert np.abs(before.astype(int) - after).mean() > 0  # the first tile's caption now says "exclude"
+    assert len(updates[-1]["data"][mime_type]) < 100_000
