@@ -220,8 +220,6 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
                 " (lazy: files whose header is readable; any found broken when decoded are counted in each "
                 "epoch's num_skipped_files)" if train_data.lazy else "")
     datasets = {"training": train_data, "validation": validation_data}
-    if serialization_dir is not None and distributed.is_main_process():
-        write_skipped_files(serialization_dir, datasets)
 
     model = Model.from_params(config["model"], "model", vocab=vocab)
     trainer = Trainer.from_params(
@@ -229,6 +227,8 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
         train_data_loader=loader_factory.build(train_data, for_training=True),
         validation_data_loader=(validation_loader_factory.build(validation_data, for_training=False)
                                 if validation_data is not None else None))
+    if serialization_dir is not None and distributed.is_main_process():  # only once the config built: a
+        write_skipped_files(serialization_dir, datasets)                   # config error leaves the folder empty
     return trainer, vocab, datasets
 
 

@@ -147,3 +147,15 @@ def test_overrides_that_turn_a_block_into_a_number_are_one_line(config_file, tmp
     assert training.returncode == 2
     assert training.stderr.splitlines() == ['allencv-lite: error: trainer: expected an object such as {"type": ...}, '
                                             "got 1; check the config and any -o overrides."]
+
+
+def test_a_config_error_found_after_the_scan_leaves_the_folder_empty_so_the_fixed_command_runs(config_file, tmp_path):
+    run = tmp_path / "run"
+    typo = start_command("train", str(config_file), "-s", str(run), "-o", '{"trainer": {"num_epoch": 1}}')
+    _, err = typo.communicate(timeout=300)
+    assert typo.returncode == 2 and "num_epoch" in err
+    assert list(run.iterdir()) == []  # nothing in the way of the corrected command
+    fixed = start_command("train", str(config_file), "-s", str(run), "-o", '{"trainer": {"num_epochs": 1}}')
+    _, err = fixed.communicate(timeout=300)
+    assert fixed.returncode == 0, err[-2000:]
+    assert (run / "model.tar.gz").is_file() and (run / "skipped_files.csv").is_file()
