@@ -108,7 +108,10 @@ def open_inputs(inputs: List[str]) -> IO[str]:
     if len(inputs) > 1:
         raise ConfigurationError(f"INPUT is one JSON-lines file (or - for stdin) or image files "
                                  f"({' '.join(IMAGE_EXTENSIONS)}); got {inputs}.")
-    return sys.stdin if inputs[0] == "-" else _open(inputs[0], "r", "input file")
+    if inputs[0] == "-":  # strict UTF-8, as for a file: under the C locale Python's own stdin lets binary through
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline=None) \
+            if hasattr(sys.stdin, "buffer") else sys.stdin
+    return _open(inputs[0], "r", "input file")
 
 
 def _write(sink: IO[str], line: str) -> None:

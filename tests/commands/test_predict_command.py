@@ -219,3 +219,12 @@ def test_ctrl_c_says_how_many_lines_were_predicted_and_where_they_are(digits_arc
     assert err.splitlines() == [f"allencv-lite: interrupted: predict stopped after 2 input lines (0 failed); they "
                                 f"are in {output_file}."]
     assert len(records(output_file.read_text())) == 2
+
+
+def test_an_image_piped_to_stdin_says_what_to_write_instead_whatever_the_locale(digits_archive, digit_paths):
+    process = subprocess.run([sys.executable, "-m", "allencv_lite", "predict", str(digits_archive), "-"],
+                             input=Path(digit_paths[0]).read_bytes(), capture_output=True, timeout=300,
+                             env={**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0"})  # C locale: stdin lets binary in
+    assert process.returncode == 2
+    assert process.stderr.decode().splitlines()[-1].startswith(
+        "allencv-lite: error: <stdin> is not JSON lines: line 1 is not UTF-8 text (an image or other binary file?).")
