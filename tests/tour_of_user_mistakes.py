@@ -8,7 +8,6 @@ and exits 1 if any step's exit status is not the expected one. Nothing it prints
 traceback (``tests/test_tour_of_user_mistakes.py`` checks both).
 """
 import json
-import os
 import shlex
 import signal
 import socket

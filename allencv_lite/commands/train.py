@@ -234,9 +234,9 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
 
 def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
                            callbacks: Optional[List["TrainerCallback"]]) -> "Model":
+    from allencv_lite.common.file_utils import write_text_atomically
     from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
     from allencv_lite.training import distributed
-    from allencv_lite.common.file_utils import write_text_atomically
 
     if distributed.is_main_process():
         prepare_serialization_dir(serialization_dir, force, recover)

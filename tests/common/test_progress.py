@@ -4,7 +4,6 @@ import io
 import logging
 import sys
 
-import pytest
 import torch
 
 from allencv_lite.common.progress import NotebookProgressBar, TerminalProgressBar, progress_bar

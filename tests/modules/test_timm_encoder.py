@@ -9,8 +9,7 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models import BasicImageClassifier
 from allencv_lite.modules import GlobalAverageEncoder, Im2ImEncoder, TimmEncoder
-from allencv_lite.modules.pretrained_weights import (efficientnet_lite0_package_file, efficientnet_pytorch_to_timm,
-                                                     load_state_dict_exactly)
+from allencv_lite.modules.pretrained_weights import (efficientnet_lite0_package_file, efficientnet_pytorch_to_timm)
 from allencv_lite.training.optimizers import Optimizer
 
 # The parameter groups TimmEncoder's docstring documents for EfficientNet-Lite0, bottom to top.
