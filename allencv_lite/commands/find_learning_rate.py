@@ -37,8 +37,7 @@ def find_learning_rate_from_config(config: Dict[str, Any], start_lr: float = 1e-
 
     check_top_level(config)
     trainer, _, _ = build_trainer({**config, "validation_data_path": None})
-    if trainer.learning_rate_scheduler is not None:
-        trainer.learning_rate_scheduler.on_epoch_start(0)
+    trainer.prepare_epoch(0)  # the first step's learning rates and, with gradual unfreezing, trainable groups
     return find_learning_rate(trainer.model, trainer.optimizer, trainer.train_data_loader, start_lr=start_lr,
                               end_lr=end_lr, num_steps=num_steps, device=trainer.device,
                               smoothing=SMOOTHING if smoothing is None else smoothing,

@@ -1,10 +1,14 @@
 """Learning-rate schedulers by name, and a plan of the learning rates they will set.
 
-The trainer calls a scheduler at three moments::
+The trainer calls a scheduler at three moments, and asks it one question::
 
-    scheduler.on_epoch_start(epoch)   # before the first batch of each epoch (0-based)
-    scheduler.step_batch()            # after each optimizer step
-    scheduler.step_epoch()            # after each epoch's validation
+    scheduler.on_epoch_start(epoch)           # before the first batch of each epoch (0-based)
+    scheduler.trainable_groups(epoch)         # which parameter groups train; the trainer freezes the others
+    scheduler.step_batch()                    # after each optimizer step
+    scheduler.step_epoch()                    # after each epoch's validation
+
+A scheduler never touches ``requires_grad`` itself: freezing is the trainer's step (as fastai's
+``fine_tune`` composes ``freeze``, a schedule and ``unfreeze``, keeping them separate ideas).
 
 Registered: ``slanted_triangular`` (ULMFiT, with gradual unfreezing and discriminative
 fine-tuning), ``linear_with_warmup``, and torch's own ``step``, ``multi_step``,
@@ -44,6 +48,12 @@ class LearningRateScheduler(Registrable):
 
     def on_epoch_start(self, epoch: int) -> None:
         """Before the first batch of ``epoch`` (0-based)."""
+
+    def trainable_groups(self, epoch: int) -> Optional[List[bool]]:
+        """Whether each of the optimizer's parameter groups trains in ``epoch`` (0-based); the
+        trainer sets ``requires_grad`` accordingly. ``None`` (the default): no request, every
+        group trains."""
+        return None
 
     def step_batch(self) -> None:
         """After each optimizer step."""
@@ -187,10 +197,11 @@ class SlantedTriangular(LearningRateScheduler):
     * **Discriminative fine-tuning** (ULMFiT section 3.2): the peak of each group is the
       peak of the group above it times ``decay_factor`` (η^{l−1} = η^l / 2.6 in the paper; 0.38 ≈ 1/2.6).
     * **Gradual unfreezing** (section 3.3): epoch 0 (logged as epoch 1) trains only the top group, each later
-      epoch unfreezes one more group downward (by ``requires_grad``), so with G groups all
-      train from epoch G − 1. While groups are still frozen each epoch runs its own triangle
-      over its steps; from epoch G − 1 one triangle spans the remaining epochs (as AllenNLP and
-      fastai's per-stage one-cycle do).
+      epoch unfreezes one more group downward (:meth:`trainable_groups` says which; the
+      trainer sets ``requires_grad``), so with G groups all train from epoch G − 1. While
+      groups are still frozen each epoch runs its own triangle over its steps; from epoch
+      G − 1 one triangle spans the remaining epochs (as AllenNLP and fastai's per-stage
+      one-cycle do).
 
     Args:
         optimizer: the optimizer, with ``parameter_groups`` for unfreezing/discriminative rates.
@@ -263,10 +274,11 @@ class SlantedTriangular(LearningRateScheduler):
         return slanted_triangular_multiplier((epoch - first) * steps + step_in_epoch,
                                              (self.num_epochs - first) * steps, self.cut_frac, self.ratio)
 
-    def trainable_groups(self, epoch: int) -> List[bool]:
-        """Whether each group trains in ``epoch``: with gradual unfreezing the top ``epoch + 1``."""
+    def trainable_groups(self, epoch: int) -> Optional[List[bool]]:
+        """With gradual unfreezing, the top ``epoch + 1`` groups train in ``epoch``; without it,
+        ``None`` (no request: all train)."""
         if not self.gradual_unfreezing:
-            return [True] * self.num_groups
+            return None
         return [index >= self.num_groups - 1 - epoch for index in range(self.num_groups)]
 
     def _set_learning_rates(self) -> None:
@@ -276,12 +288,6 @@ class SlantedTriangular(LearningRateScheduler):
 
     def on_epoch_start(self, epoch: int) -> None:
         self.epoch, self.step_in_epoch = epoch, 0
-        if self.gradual_unfreezing:
-            for group, trainable in zip(self.optimizer.param_groups, self.trainable_groups(epoch)):
-                for parameter in group["params"]:
-                    parameter.requires_grad_(trainable)
-            logger.info("Gradual unfreezing: epoch %d trains groups %s.", epoch + 1,  # epochs counted from 1 for people
-                        [index for index, trainable in enumerate(self.trainable_groups(epoch)) if trainable])
         self._set_learning_rates()
 
     def step_batch(self) -> None:
@@ -393,9 +399,10 @@ def plan_learning_rates(scheduler_params: Dict[str, Any], optimizer: torch.optim
     rates, trainable = [], []
     for epoch in range(num_epochs):
         scheduler.on_epoch_start(epoch)
+        trainable_this_epoch = scheduler.trainable_groups(epoch) or [True] * len(stand_in.param_groups)
         for _ in range(num_steps_per_epoch):
             rates.append([epoch] + [group["lr"] for group in stand_in.param_groups])
-            trainable.append([group["params"][0].requires_grad for group in stand_in.param_groups])
+            trainable.append(trainable_this_epoch)
             stand_in.step()  # no gradients, so nothing changes; keeps torch's schedulers' step order
             scheduler.step_batch()
         scheduler.step_epoch()

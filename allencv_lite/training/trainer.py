@@ -1,13 +1,15 @@
 """The training loop: epochs of optimizer steps, validation, early stopping, checkpoints.
 
-One epoch, in order (AllenNLP's ``GradientDescentTrainer``, pared down)::
+One epoch, in order (AllenNLP's ``GradientDescentTrainer``, pared down; the inner loop is
+nanoGPT's ``train.py``)::
 
-    scheduler.on_epoch_start(epoch)           # gradual unfreezing happens here
-    for each batch:                           # this process's share of it, if distributed
-        loss = model(**batch)["loss"] / batches per step
-        loss.backward()                       # DDP averages the gradients across processes
-        every num_gradient_accumulation_steps batches:
-            clip gradients; optimizer.step(); scheduler.step_batch()
+    scheduler.on_epoch_start(epoch)           # the first step's learning rates
+    freeze the groups scheduler.trainable_groups(epoch) leaves out   # gradual unfreezing
+    for each optimizer step:                  # over this process's share of the data, if distributed
+        for each of its micro-batches:        # num_gradient_accumulation_steps (the last step may have fewer)
+            loss = model(**batch)["loss"]     # in autocast with use_amp
+            (loss / micro-batches).backward() # DDP averages gradients across processes on the last only
+        clip gradients; optimizer.step(); scheduler.step_batch()
     validate (process 0); scheduler.step_epoch()
     checkpoint, then best.th, metrics_epoch_<n>.json and a row of metrics.csv (process 0)
 
@@ -23,15 +25,15 @@ import logging
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Union
+from typing import Any, ContextManager, Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.file_utils import write_text_atomically
-from allencv_lite.common.from_params import FromParams, construct_from_signature
+from allencv_lite.common.from_params import FromParams, construct_arg, construct_from_signature
 from allencv_lite.common.text import format_duration, format_learning_rate, plural
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
@@ -66,6 +68,11 @@ def optimizer_steps_per_epoch(num_batches: int, num_gradient_accumulation_steps:
     """Optimizer steps in an epoch of ``num_batches`` batches (a last, partial group of
     batches still makes a step)."""
     return -(-num_batches // num_gradient_accumulation_steps)
+
+
+def named_learning_rates(learning_rates: Sequence[float]) -> Dict[str, float]:
+    """``[1e-4, 1e-3]`` -> ``{"lr_group_0": 1e-4, "lr_group_1": 1e-3}`` (one rate per parameter group)."""
+    return {f"lr_group_{index}": rate for index, rate in enumerate(learning_rates)}
 
 
 def format_epoch_metrics(metrics: Dict[str, Any]) -> str:
@@ -115,6 +122,60 @@ def freeze_parameters(model: torch.nn.Module, regexes: List[str], path: str = "t
             parameter.requires_grad_(False)
 
 
+@dataclass
+class RunningEpoch:
+    """What an epoch of training has added up so far. ``loss`` (the sum of the batches' mean
+    losses) stays on the device, so adding to it never waits for the GPU; times are
+    ``time.monotonic()`` seconds."""
+
+    loss: torch.Tensor
+    learning_rate_sums: List[float]  # one per parameter group, summed over the steps
+    batches: int = 0
+    images: int = 0
+    steps: int = 0
+    start: float = field(default_factory=time.monotonic)
+    first_batch_end: float = 0.0
+    last_refresh: float = field(default_factory=time.monotonic)
+
+    def add_batch(self, loss: torch.Tensor, num_images: int) -> None:
+        self.loss += loss
+        self.batches += 1
+        self.images += num_images
+
+    def add_step(self, learning_rates: Sequence[float]) -> None:
+        self.learning_rate_sums = [total + rate for total, rate in zip(self.learning_rate_sums, learning_rates)]
+        self.steps += 1
+
+    def mean_loss(self) -> float:
+        """The mean loss per batch so far (copies it from the device)."""
+        return self.loss.item() / max(self.batches, 1)
+
+
+def set_trainable_groups(optimizer: torch.optim.Optimizer, trainable: Sequence[bool]) -> None:
+    """Set ``requires_grad`` of every parameter in ``optimizer.param_groups[i]`` to
+    ``trainable[i]``: the freezing a scheduler's ``trainable_groups`` requests. Parameters in
+    no group (those ``no_grad`` froze) stay frozen."""
+    for group, group_trains in zip(optimizer.param_groups, trainable):
+        for parameter in group["params"]:
+            parameter.requires_grad_(group_trains)
+
+
+def describe_trainable_groups(epoch: int, trainable: Sequence[bool]) -> str:
+    """``Gradual unfreezing: epoch 2 trains groups [0, 1].`` for 0-based ``epoch`` 1 (people
+    count epochs from 1)."""
+    return (f"Gradual unfreezing: epoch {epoch + 1} trains groups "
+            f"{[index for index, group_trains in enumerate(trainable) if group_trains]}.")
+
+
+def gradient_sync(model: torch.nn.Module, is_last_micro_step: bool) -> ContextManager:
+    """Where a forward and backward pass runs: DDP all-reduces the gradients in every backward
+    pass except inside ``no_sync``, and gradient accumulation needs it only on a step's last
+    micro-batch (nanoGPT's ``require_backward_grad_sync``). A no-op when not distributed."""
+    if is_last_micro_step or not distributed.is_distributed():
+        return contextlib.nullcontext()
+    return model.no_sync()
+
+
 class Trainer(FromParams):
     """Trains a :class:`Model`; every argument is a key of the config's ``trainer`` block.
 
@@ -133,7 +194,8 @@ class Trainer(FromParams):
         serialization_dir: where checkpoints, ``best.th``, ``metrics_epoch_<n>.json`` and
             ``metrics.csv`` go (optional). Checkpoints found there are resumed from.
         should_log_learning_rate: add each group's learning rate (``lr_group_<i>``) to the
-            per-batch metrics given to callbacks (epoch metrics always have the epoch's mean).
+            per-batch metrics of the progress bar and of callbacks (epoch metrics always have
+            the epoch's mean; callbacks get the rates in any case, as an argument).
         grad_norm: rescale the gradients so that their total L2 norm is at most this.
         grad_clipping: clamp every gradient value to ``[-grad_clipping, grad_clipping]``.
         num_gradient_accumulation_steps: batches whose gradients are summed per optimizer step
@@ -143,7 +205,8 @@ class Trainer(FromParams):
         use_amp: mixed precision on CUDA: autocast to bfloat16 where the GPU supports it, else
             to float16 with gradient scaling (see :mod:`~allencv_lite.training.mixed_precision`);
             ignored, with a warning, on the CPU.
-        callbacks: hooks called during training (see :class:`TrainerCallback`), in process 0.
+        callbacks: hooks called during training (see :class:`TrainerCallback`), in process 0;
+            in a config, a list of blocks such as ``{"type": "tensorboard"}``.
 
     Raises:
         ConfigurationError: ``patience`` or ``num_gradient_accumulation_steps`` below 1, a bad
@@ -190,7 +253,7 @@ class Trainer(FromParams):
         self.callbacks = list(callbacks or []) if distributed.is_main_process() else []
         self.history: List[Dict[str, Any]] = []  # one metrics dict per finished epoch
         self._parallel_model: Optional[torch.nn.Module] = None  # DDP wrapper, rebuilt when freezing changes
-        self._parallel_trainable: Optional[tuple] = None
+        self._trainable_groups: Optional[List[bool]] = None  # as the scheduler last requested; None: no request
         self._warned_about_lone_image = False
         self._time_estimated = False  # the time estimate is logged once, in the first epoch this process trains
 
@@ -206,11 +269,19 @@ class Trainer(FromParams):
         ``re.search``-es gets ``requires_grad`` false for the whole run, belongs to no parameter
         group, and is never unfrozen (e.g. the bottom of a backbone that fine-tuning leaves as it is).
 
+        ``callbacks`` blocks are built with the ``serialization_dir``; callbacks given in
+        ``extras`` (from Python, e.g. a notebook's live plot) are called after them.
+
         Raises:
-            ConfigurationError: bad keys or values anywhere in the block; a ``no_grad`` regex
+            ConfigurationError: bad keys or values anywhere in the block (an unregistered
+                callback ``type`` names ``<path>.callbacks[<i>].type``); a ``no_grad`` regex
                 that is invalid or matches no parameter.
         """
         params = dict(params)
+        if "callbacks" in params:
+            configured = construct_arg(List[TrainerCallback], params.pop("callbacks"), f"{path}.callbacks",
+                                       {"serialization_dir": extras.get("serialization_dir")})
+            extras = {**extras, "callbacks": configured + list(extras.get("callbacks") or [])}
         freeze_parameters(model, params.pop("no_grad", []), f"{path}.no_grad")
         optimizer = Optimizer.from_params(params.pop("optimizer", {}), f"{path}.optimizer",
                                           model_parameters=list(model.named_parameters()))
@@ -230,15 +301,26 @@ class Trainer(FromParams):
     # ----- one batch -----
 
     def _forward_model(self) -> torch.nn.Module:
-        """The model to run training batches through: in DDP when distributed, rebuilt when
-        (gradual un)freezing has changed which parameters train."""
+        """The model to run training batches through: in DDP when distributed, built again
+        after :meth:`prepare_epoch` has changed which parameters train."""
         if not distributed.is_distributed():
             return self.model
-        trainable = tuple(parameter.requires_grad for parameter in self.model.parameters())
-        if trainable != self._parallel_trainable:
+        if self._parallel_model is None:
             self._parallel_model = distributed.wrap_model(self.model, self.device)
-            self._parallel_trainable = trainable
         return self._parallel_model
+
+    def _forward_backward(self, model: torch.nn.Module, batch: Optional[Dict[str, torch.Tensor]],
+                          micro_batches_in_step: int, running: RunningEpoch, epoch: int) -> None:
+        """Add ``batch``'s gradients, its loss divided by ``micro_batches_in_step`` so that the
+        step sees the mean over its micro-batches (and multiplied by the AMP loss scale). A
+        ``None`` batch (no readable image) or one :meth:`_cannot_train_on` is skipped."""
+        if batch is None or self._cannot_train_on(batch, epoch):
+            return
+        batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            loss = model(**batch)["loss"]
+        self.grad_scaler.scale(loss / micro_batches_in_step).backward()
+        running.add_batch(loss.detach(), batch["image"].shape[0])
 
     def _optimizer_step(self) -> None:
         """Clip the summed gradients, step the optimizer and the scheduler, clear the gradients."""
@@ -272,6 +354,7 @@ class Trainer(FromParams):
                            epoch + 1, len(getattr(self.train_data_loader, "dataset", ())), batch_size)
             self._warned_about_lone_image = True
         return True
+
     def _log_time_estimate(self, epoch: int, seconds_per_batch: float, num_batches: int) -> None:
         """Log, once per run, how long an epoch's training and the remaining epochs should take
         at the speed of batches 2 to 1 + :data:`TIME_ESTIMATE_BATCHES` of ``epoch``."""
@@ -283,71 +366,97 @@ class Trainer(FromParams):
                     plural(self.num_epochs - epoch, "epoch"))
         self._time_estimated = True
 
-    def _learning_rates(self) -> Dict[str, float]:
-        return {f"lr_group_{i}": group["lr"] for i, group in enumerate(self.optimizer.param_groups)}
+    def _learning_rates(self) -> List[float]:
+        """Each parameter group's learning rate now."""
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def _running_metrics(self, running: RunningEpoch, learning_rates: Sequence[float]) -> Dict[str, float]:
+        """The epoch's training metrics so far (copies them from the device)."""
+        metrics = {"loss": running.mean_loss(), **self.model.get_metrics()}
+        if self.should_log_learning_rate:
+            metrics.update(named_learning_rates(learning_rates))
+        return metrics
+
+    def _end_batch(self, epoch: int, batch_index: int, learning_rates: List[float], running: RunningEpoch,
+                   progress: Any) -> None:
+        """The time estimate, the progress bar's metrics and the callbacks' ``on_batch_end``.
+        The running metrics are computed (a device sync) only to refresh the progress bar,
+        at most every :data:`PROGRESS_REFRESH_SECONDS`, or for callbacks that want them."""
+        now = time.monotonic()
+        if batch_index == 0:
+            running.first_batch_end = now
+        elif batch_index == TIME_ESTIMATE_BATCHES and not self._time_estimated and distributed.is_main_process():
+            self._log_time_estimate(epoch, (now - running.first_batch_end) / TIME_ESTIMATE_BATCHES,
+                                    len(self.train_data_loader))
+        wants_metrics = [callback.wants_batch_metrics(epoch, batch_index) for callback in self.callbacks]
+        metrics = {}
+        if any(wants_metrics) or now - running.last_refresh > PROGRESS_REFRESH_SECONDS:
+            metrics = self._running_metrics(running, learning_rates)
+            progress.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
+            running.last_refresh = now
+        for callback, wants in zip(self.callbacks, wants_metrics):
+            callback.on_batch_end(epoch, batch_index, learning_rates, metrics if wants else {})
 
     # ----- one epoch -----
 
-    def _train_epoch(self, epoch: int) -> Dict[str, float]:
-        """One pass over the training data; returns ``loss`` (mean per batch), the model's
-        metrics, ``num_images``, ``images_per_second`` and ``lr_group_<i>`` (mean over steps)."""
-        self.model.train()
-        model = self._forward_model()
+    def prepare_epoch(self, epoch: int) -> None:
+        """Set the learning rates and the trainable parameter groups of ``epoch``'s first step:
+        the scheduler's ``on_epoch_start``, then the freezing its ``trainable_groups`` requests,
+        applied and logged (``Gradual unfreezing: epoch 2 trains groups [0, 1].``) when it
+        changes."""
+        if self.learning_rate_scheduler is None:
+            return
+        self.learning_rate_scheduler.on_epoch_start(epoch)
+        trainable = self.learning_rate_scheduler.trainable_groups(epoch)
+        if trainable is None or trainable == self._trainable_groups:
+            return
+        set_trainable_groups(self.optimizer, trainable)
+        self._trainable_groups = trainable
+        self._parallel_model = None  # DDP fixes the parameters it synchronises when it is built
+        logger.info(describe_trainable_groups(epoch, trainable))
+
+    def _start_data_streams(self, epoch: int) -> None:
+        """Give the sampler its epoch (a ``DistributedSampler`` shuffles by it) and the dataset
+        a new augmentation seed, drawn from torch's generator (so a checkpoint restores the
+        stream) and different in each process."""
         loader = self.train_data_loader
         if hasattr(getattr(loader, "sampler", None), "set_epoch"):
             loader.sampler.set_epoch(epoch)
         dataset = getattr(loader, "dataset", None)
-        if hasattr(dataset, "reseed"):  # the augmentation stream follows torch's generator, so checkpoints restore it
+        if hasattr(dataset, "reseed"):
             dataset.reseed(int(torch.randint(2**31 - 1, ())) + distributed.rank())
-        num_batches, accumulation = len(loader), self.num_gradient_accumulation_steps
-        total_loss, batches, images, steps = torch.zeros((), device=self.device), 0, 0, 0
-        learning_rate_sums = {name: 0.0 for name in self._learning_rates()}
-        start = last_refresh = time.monotonic()
-        progress = progress_bar(loader, f"epoch {epoch + 1}/{self.num_epochs} train", dynamic_ncols=True,
-                                disable=not distributed.is_main_process())
-        for batch_index, batch in enumerate(progress):
-            for callback in self.callbacks:
-                callback.on_batch_start(self, epoch, batch_index)
-            group_start = batch_index - batch_index % accumulation
-            batches_in_step = min(accumulation, num_batches - group_start)
-            ends_step = batch_index + 1 == group_start + batches_in_step
-            if batch is not None and self._cannot_train_on(batch, epoch):
-                batch = None
-            if batch is not None:  # None: every image of the batch was unreadable
-                batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
-                synchronise = ends_step or not distributed.is_distributed()
-                with (contextlib.nullcontext() if synchronise else model.no_sync()), \
-                        torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-                    loss = model(**batch)["loss"]
-                self.grad_scaler.scale(loss / batches_in_step).backward()
-                total_loss += loss.detach()
-                batches += 1
-                images += batch["image"].shape[0]
-            if ends_step:
-                for name, rate in self._learning_rates().items():
-                    learning_rate_sums[name] += rate
-                steps += 1
-                self._optimizer_step()
-            now = time.monotonic()
-            if batch_index == 0:
-                first_batch_end = now
-            elif batch_index == TIME_ESTIMATE_BATCHES and not self._time_estimated and distributed.is_main_process():
-                self._log_time_estimate(epoch, (now - first_batch_end) / TIME_ESTIMATE_BATCHES, num_batches)
-            if self.callbacks or now - last_refresh > PROGRESS_REFRESH_SECONDS:
-                metrics = {"loss": total_loss.item() / max(batches, 1), **self.model.get_metrics()}
-                if self.should_log_learning_rate:
-                    metrics.update(self._learning_rates())
-                progress.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
-                last_refresh = now
+
+    def _train_epoch(self, epoch: int) -> Dict[str, float]:
+        """One pass over the training data, as optimizer steps over micro-batches; returns
+        ``loss`` (mean per batch), the model's metrics, ``num_images``, ``images_per_second``
+        and ``lr_group_<i>`` (mean over steps)."""
+        self.model.train()
+        model = self._forward_model()
+        self._start_data_streams(epoch)
+        num_batches, accumulation = len(self.train_data_loader), self.num_gradient_accumulation_steps
+        running = RunningEpoch(torch.zeros((), device=self.device), [0.0] * len(self.optimizer.param_groups))
+        progress = progress_bar(self.train_data_loader, f"epoch {epoch + 1}/{self.num_epochs} train",
+                                dynamic_ncols=True, disable=not distributed.is_main_process())
+        batches = enumerate(progress)
+        for step in range(optimizer_steps_per_epoch(num_batches, accumulation)):
+            micro_batches_in_step = min(accumulation, num_batches - step * accumulation)  # the last may have fewer
+            learning_rates = self._learning_rates()
+            for micro_step in range(micro_batches_in_step):
+                batch_index, batch = next(batches)
                 for callback in self.callbacks:
-                    callback.on_batch_end(self, epoch, batch_index, metrics)
+                    callback.on_batch_start(epoch, batch_index, batch)
+                with gradient_sync(model, is_last_micro_step=micro_step == micro_batches_in_step - 1):
+                    self._forward_backward(model, batch, micro_batches_in_step, running, epoch)
+                self._end_batch(epoch, batch_index, learning_rates, running, progress)
+            self._optimizer_step()
+            running.add_step(learning_rates)
         progress.close()
-        seconds = time.monotonic() - start
+        seconds = time.monotonic() - running.start
         metrics = distributed.average_over_processes(
-            {"loss": total_loss.item() / max(batches, 1), **self.model.get_metrics(reset=True)}, images, self.device)
-        images = int(distributed.sum_over_processes(images, self.device))
+            {"loss": running.mean_loss(), **self.model.get_metrics(reset=True)}, running.images, self.device)
+        images = int(distributed.sum_over_processes(running.images, self.device))
         return {**metrics, "num_images": images, "images_per_second": images / seconds,
-                **{name: total / max(steps, 1) for name, total in learning_rate_sums.items()}}
+                **named_learning_rates([total / max(running.steps, 1) for total in running.learning_rate_sums])}
 
     @torch.no_grad()
     def _validate(self, epoch: int) -> Dict[str, float]:
@@ -450,15 +559,14 @@ class Trainer(FromParams):
         start = time.monotonic()
         first_epoch = self._restore_checkpoint()
         for callback in self.callbacks:
-            callback.on_train_start(self)
+            callback.on_train_start(self.num_epochs, len(self.train_data_loader), first_epoch)
         for epoch in range(first_epoch, self.num_epochs):
             if self.patience is not None and self.tracker.epochs_without_improvement >= self.patience:
                 logger.info("No improvement in %d epochs; stopping early.", self.patience)
                 break
-            if self.learning_rate_scheduler is not None:
-                self.learning_rate_scheduler.on_epoch_start(epoch)
+            self.prepare_epoch(epoch)
             for callback in self.callbacks:
-                callback.on_epoch_start(self, epoch)
+                callback.on_epoch_start(epoch)
             metrics = self._run_epoch(epoch)
             if self.learning_rate_scheduler is not None:
                 self.learning_rate_scheduler.step_epoch()
@@ -473,12 +581,12 @@ class Trainer(FromParams):
             self._save_epoch(epoch, is_best)
             logger.info("epoch %d/%d: %s", epoch + 1, self.num_epochs, format_epoch_metrics(metrics))
             for callback in self.callbacks:
-                callback.on_epoch_end(self, epoch, metrics)
+                callback.on_epoch_end(epoch, metrics)
         final = self._final_metrics(time.monotonic() - start)
         best_weights = self.serialization_dir / BEST_WEIGHTS_NAME if self.serialization_dir else None
         distributed.barrier()  # process 0 has written best.th
         if best_weights is not None and best_weights.exists():
             self.model.load_state_dict(torch.load(best_weights, map_location=self.device, weights_only=True))
         for callback in self.callbacks:
-            callback.on_end(self, final)
+            callback.on_end(final)
         return final

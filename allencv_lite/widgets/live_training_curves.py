@@ -1,7 +1,7 @@
 """Loss, accuracy and learning rates drawn while the trainer runs."""
 import sys
 import time
-from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import IO, Any, Dict, List, Optional, Tuple
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
@@ -11,12 +11,10 @@ from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.widgets.image_encoding import figure_bytes
 from allencv_lite.widgets.saved_picture import SavedPicture
 
-if TYPE_CHECKING:
-    from allencv_lite.training.trainer import Trainer
-
 Point = Tuple[float, float]  # (epoch, value); epoch is fractional for batches (1.5 = half way through epoch 2)
 
 
+@TrainerCallback.register("live_training_curves")
 class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
     """A trainer callback that plots training as it happens.
 
@@ -31,15 +29,17 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
     Outside a notebook (a terminal, a script) nothing is drawn: one line per epoch is
     printed to ``stream`` instead.
 
-    One line in a notebook: ``Trainer(..., callbacks=[LiveTrainingCurves()])``; the panel
-    shows itself in the cell's output when training starts. The saved notebook keeps the
+    One line in a notebook: ``Trainer(..., callbacks=[LiveTrainingCurves()])``, or
+    ``{"type": "live_training_curves"}`` in the trainer's ``callbacks``; the panel shows itself
+    in the cell's output when training starts. It asks for the running metrics after every
+    batch (:meth:`wants_batch_metrics`). The saved notebook keeps the
     figure as of the last finished epoch (see :class:`SavedPicture`).
 
     Args:
         redraw_interval: least time between redraws after batches, in seconds.
         notebook: draw widgets (true) or print text (false); ``None`` decides by whether
             this runs in a Jupyter kernel.
-        stream: where the text lines go (default: standard output).
+        stream: where the text lines go (default: standard output); from Python only.
 
     Attributes:
         batch_metrics: ``{"loss": [(epoch, value), ...], "accuracy": [...]}`` after each batch.
@@ -64,35 +64,42 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
         self._loss_axes, self._accuracy_axes, self._lr_axes = self._figure.subplots(1, 3)
         self._figure.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.91, wspace=0.22)
         self._num_epochs = 0
+        self._num_batches_per_epoch = 1
         self._next_draw = float("-inf")
         self._shown = False
         self._draw()
 
     # --- TrainerCallback -------------------------------------------------------------------
-    def on_epoch_start(self, trainer: "Trainer", epoch: int) -> None:
-        self._num_epochs = trainer.num_epochs
+    def wants_batch_metrics(self, epoch: int, batch_index: int) -> bool:
+        return True
+
+    def on_train_start(self, num_epochs: int, num_batches_per_epoch: int, first_epoch: int) -> None:
+        self._num_epochs = num_epochs
+        self._num_batches_per_epoch = max(num_batches_per_epoch, 1)
+
+    def on_epoch_start(self, epoch: int) -> None:
         if self.notebook and not self._shown:
             from IPython.display import display
 
             display(self)
             self._shown = True
 
-    def on_batch_end(self, trainer: "Trainer", epoch: int, batch_index: int, metrics: Dict[str, float]) -> None:
-        batches = max(len(trainer.train_data_loader), 1)
+    def on_batch_end(self, epoch: int, batch_index: int, learning_rates: List[float],
+                     metrics: Dict[str, float]) -> None:
+        batches = self._num_batches_per_epoch
         position = epoch + (batch_index + 1) / batches
         for name in self.batch_metrics:
             if name in metrics:
                 self.batch_metrics[name].append((position, metrics[name]))
-        for group, parameters in enumerate(trainer.optimizer.param_groups):
-            self.learning_rates.setdefault(group, []).append((position, parameters["lr"]))
+        for group, rate in enumerate(learning_rates):
+            self.learning_rates.setdefault(group, []).append((position, rate))
         if self.notebook:
             self.status.value = (f"epoch {epoch + 1}/{self._num_epochs} · batch {batch_index + 1}/{batches} · "
                                  + " · ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
             if time.monotonic() >= self._next_draw:
                 self._draw()
 
-    def on_epoch_end(self, trainer: "Trainer", epoch: int, metrics: Dict[str, float]) -> None:
-        self._num_epochs = trainer.num_epochs
+    def on_epoch_end(self, epoch: int, metrics: Dict[str, float]) -> None:
         self.epoch_metrics.append(dict(metrics))
         line = self._epoch_summary(epoch, metrics)
         if self.notebook:
@@ -102,7 +109,7 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
         else:
             print(line, file=self.stream or sys.stdout, flush=True)
 
-    def on_end(self, trainer: "Trainer", metrics: Dict[str, float]) -> None:
+    def on_end(self, metrics: Dict[str, float]) -> None:
         if self.notebook:
             self._draw()
             self.refresh_saved_picture()

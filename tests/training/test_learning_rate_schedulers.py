@@ -9,6 +9,7 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.training.learning_rate_schedulers import (LearningRateScheduler, plan_learning_rates,
                                                             slanted_triangular_multiplier)
 from allencv_lite.training.optimizers import Optimizer
+from allencv_lite.training.trainer import set_trainable_groups
 from tests.training.test_optimizers import TinyNet, build, seed_config
 
 
@@ -138,6 +139,7 @@ def test_frozen_groups_stay_bit_for_bit_unchanged_while_unfrozen_ones_move():
     changed_after_epoch = []
     for epoch in range(3):
         scheduler.on_epoch_start(epoch)
+        set_trainable_groups(optimizer, scheduler.trainable_groups(epoch))  # the trainer's freezing step
         for _ in range(5):
             optimizer.zero_grad(set_to_none=True)
             features = model.encoder(images).mean(dim=(2, 3))

@@ -193,7 +193,7 @@ def test_find_lr_on_the_efficientnet_config_leaves_its_model_bit_for_bit_unchang
                          ext_vars={"TRAIN_PATH": str(digits_dir / "train"), "VALIDATION_PATH": ""})
     random.seed(0)
     trainer, _, _ = build_trainer(config)
-    trainer.learning_rate_scheduler.on_epoch_start(0)  # gradual unfreezing: only the classifier trains
+    trainer.prepare_epoch(0)  # gradual unfreezing: only the classifier trains
     before = snapshot(trainer)
     result = find_learning_rate(trainer.model, trainer.optimizer, trainer.train_data_loader, num_steps=3,
                                 progress=False)

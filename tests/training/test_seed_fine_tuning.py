@@ -4,30 +4,16 @@ import csv
 import pytest
 import torch
 
-from allencv_lite.commands.train import train_model
-from allencv_lite.training.callbacks import TrainerCallback
+from allencv_lite.commands.train import build_trainer
 from tests.training.test_optimizers import seed_config
 
+MODULES = {"stem": "_im2im_encoder.model.0.", "layer4": "_im2im_encoder.model.7.", "head": "_classification_layer."}
 
-class Snapshots(TrainerCallback):
-    """The weights of the stem, layer4 and the head at the start and after the last epoch (before
-    the trainer loads the best epoch's weights back)."""
 
-    def __init__(self) -> None:
-        self.start, self.end = {}, {}
-
-    @staticmethod
-    def take(trainer) -> dict:
-        model = trainer.model
-        return {name: [p.detach().clone() for p in module.parameters()] for name, module in (
-            ("stem", model._im2im_encoder.model[0]), ("layer4", model._im2im_encoder.model[7]),
-            ("head", model._classification_layer))}
-
-    def on_train_start(self, trainer):
-        self.start = self.take(trainer)
-
-    def on_epoch_end(self, trainer, epoch, metrics):
-        self.end = self.take(trainer)
+def parameters_by_module(model: torch.nn.Module, weights: dict) -> dict:
+    """``weights`` (a state dict of ``model``) of the parameters of the stem, layer4 and the head."""
+    return {module: [weights[name].clone() for name, _ in model.named_parameters() if name.startswith(prefix)]
+            for module, prefix in MODULES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +32,12 @@ def seed_run(digits_dir, tmp_path_factory):
         config[reader]["augmentation"][0].update(height=32, width=32)
     config["model"]["im2im_encoder"]["pretrained"] = False
     config["trainer"]["num_epochs"] = config["trainer"]["learning_rate_scheduler"]["num_epochs"] = 2
-    snapshots = Snapshots()
     serialization_dir = tmp_path_factory.mktemp("seed_run")
-    train_model(config, serialization_dir, callbacks=[snapshots])
-    return serialization_dir, snapshots
+    trainer, _, _ = build_trainer(config, serialization_dir)
+    start = parameters_by_module(trainer.model, trainer.model.state_dict())
+    trainer.train()
+    last_epoch = torch.load(serialization_dir / "checkpoints" / "epoch_1.th", weights_only=True)["model"]
+    return serialization_dir, (start, parameters_by_module(trainer.model, last_epoch))
 
 
 def test_seed_run_logs_the_learning_rate_of_each_of_the_six_groups(seed_run):
@@ -62,7 +50,6 @@ def test_seed_run_logs_the_learning_rate_of_each_of_the_six_groups(seed_run):
 
 
 def test_seed_run_trains_the_head_and_layer4_and_never_the_stem_in_two_epochs(seed_run):
-    _, snapshots = seed_run
-    changed = {name: any(not torch.equal(a, b) for a, b in zip(snapshots.start[name], snapshots.end[name]))
-               for name in snapshots.start}
+    _, (start, end) = seed_run  # the weights after the last epoch (not the best epoch's, which train() loads back)
+    changed = {name: any(not torch.equal(a, b) for a, b in zip(start[name], end[name])) for name in start}
     assert changed == {"stem": False, "layer4": True, "head": True}

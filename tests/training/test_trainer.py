@@ -92,7 +92,7 @@ from allencv_lite.commands.train import train_model
 from allencv_lite.training.callbacks import TrainerCallback
 
 class KillMidEpoch(TrainerCallback):
-    def on_batch_end(self, trainer, epoch, batch_index, metrics):
+    def on_batch_end(self, epoch, batch_index, learning_rates, metrics):
         if (epoch, batch_index) == (1, 10):
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -200,37 +200,80 @@ def test_grad_norm_bounds_the_total_gradient_norm():
 
 
 class Recorder(TrainerCallback):
-    def __init__(self) -> None:
+    """Records every hook; asks for the running metrics after the batches in ``metrics_after``
+    (``(epoch, batch_index)`` pairs)."""
+
+    def __init__(self, metrics_after=()) -> None:
         self.events = []
+        self.metrics_after = set(metrics_after)
 
-    def on_train_start(self, trainer):
-        self.events.append("train_start")
+    def wants_batch_metrics(self, epoch, batch_index):
+        return (epoch, batch_index) in self.metrics_after
 
-    def on_epoch_start(self, trainer, epoch):
+    def on_train_start(self, num_epochs, num_batches_per_epoch, first_epoch):
+        self.events.append(f"train_start {num_epochs} epochs of {num_batches_per_epoch} from {first_epoch}")
+
+    def on_epoch_start(self, epoch):
         self.events.append(f"epoch_start {epoch}")
 
-    def on_batch_start(self, trainer, epoch, batch_index):
-        self.events.append(f"batch_start {epoch}.{batch_index}")
+    def on_batch_start(self, epoch, batch_index, batch):
+        self.events.append(f"batch_start {epoch}.{batch_index} {tuple(batch['image'].shape)}")
 
-    def on_batch_end(self, trainer, epoch, batch_index, metrics):
-        self.events.append(f"batch_end {epoch}.{batch_index} {sorted(metrics)}")
+    def on_batch_end(self, epoch, batch_index, learning_rates, metrics):
+        self.events.append(f"batch_end {epoch}.{batch_index} {learning_rates} {sorted(metrics)}")
 
-    def on_epoch_end(self, trainer, epoch, metrics):
+    def on_epoch_end(self, epoch, metrics):
         self.events.append(f"epoch_end {epoch}")
 
-    def on_end(self, trainer, metrics):
+    def on_end(self, metrics):
         self.events.append("end")
 
 
-def test_callbacks_are_called_in_order_with_the_running_metrics():
-    recorder = Recorder()
-    model = LinearClassifier()
+def test_callbacks_are_called_in_order_with_what_each_hook_needs():
+    recorder = Recorder(metrics_after=[(0, 1), (1, 0), (1, 1)])
     Trainer.from_params({"optimizer": {"lr": 0.1}, "num_epochs": 2, "cuda_device": -1, "validation_metric": "-loss",
-                         "should_log_learning_rate": True}, model=model, train_data_loader=batches(2, 4),
+                         "should_log_learning_rate": True}, model=LinearClassifier(), train_data_loader=batches(2, 4),
                         callbacks=[recorder]).train()
-    per_epoch = lambda e: [f"epoch_start {e}", f"batch_start {e}.0", f"batch_end {e}.0 ['loss', 'lr_group_0']",
-                           f"batch_start {e}.1", f"batch_end {e}.1 ['loss', 'lr_group_0']", f"epoch_end {e}"]
-    assert recorder.events == ["train_start"] + per_epoch(0) + per_epoch(1) + ["end"]
+    per_epoch = lambda e, first_metrics: [
+        f"epoch_start {e}", f"batch_start {e}.0 (4, 3, 2, 2)", f"batch_end {e}.0 [0.1] {first_metrics}",
+        f"batch_start {e}.1 (4, 3, 2, 2)", f"batch_end {e}.1 [0.1] ['loss', 'lr_group_0']", f"epoch_end {e}"]
+    assert recorder.events == (["train_start 2 epochs of 2 from 0"] + per_epoch(0, [])
+                               + per_epoch(1, ['loss', 'lr_group_0']) + ["end"])
+
+
+class CountingClassifier(LinearClassifier):
+    """Counts the calls of ``get_metrics``, which the trainer makes with each copy of the
+    running metrics from the device."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metric_reads = 0
+
+    def get_metrics(self, reset: bool = False) -> dict:
+        self.metric_reads += 1
+        return {}
+
+
+def metric_reads_and_item_calls(monkeypatch, callbacks) -> tuple:
+    """``get_metrics`` and ``Tensor.item`` calls in 2 epochs of 3 batches with ``callbacks``
+    (the progress bar never refreshes)."""
+    monkeypatch.setattr("allencv_lite.training.trainer.PROGRESS_REFRESH_SECONDS", float("inf"))
+    items = []
+    item = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda tensor: (items.append(1), item(tensor))[1])
+    model = CountingClassifier()
+    Trainer.from_params({"optimizer": {"lr": 0.1}, "num_epochs": 2, "cuda_device": -1}, model=model,
+                        train_data_loader=batches(3, 4), callbacks=callbacks).train()
+    monkeypatch.undo()
+    return model.metric_reads, len(items)
+
+
+def test_running_metrics_are_copied_from_the_device_only_for_callbacks_that_ask(monkeypatch):
+    without_callbacks = metric_reads_and_item_calls(monkeypatch, [])
+    assert without_callbacks[0] == 2  # once per epoch, at its end
+    assert metric_reads_and_item_calls(monkeypatch, [Recorder()]) == without_callbacks
+    reads, items = metric_reads_and_item_calls(monkeypatch, [Recorder(metrics_after=[(0, 2), (1, 0)])])
+    assert (reads, items) == (without_callbacks[0] + 2, without_callbacks[1] + 2)
 
 
 def test_patience_stops_training_after_epochs_without_improvement():

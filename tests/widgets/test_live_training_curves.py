@@ -62,8 +62,8 @@ def test_in_a_notebook_one_figure_is_shown_once_and_redrawn_in_place(monkeypatch
 
 def test_epoch_end_writes_the_status_line_in_a_notebook():
     curves = LiveTrainingCurves(notebook=True)
-    trainer = small_trainer(curves, num_epochs=3)
-    curves.on_epoch_end(trainer, 0, {"epoch": 0, "training_loss": 0.69314, "training_accuracy": 0.5,
+    curves.on_train_start(num_epochs=3, num_batches_per_epoch=3, first_epoch=0)
+    curves.on_epoch_end(0, {"epoch": 0, "training_loss": 0.69314, "training_accuracy": 0.5,
                                      "validation_loss": 0.6, "validation_accuracy": 0.75,
                                      "epoch_duration_seconds": 2.04})
     assert curves.status.value == ("epoch 1/3: training loss 0.6931, training accuracy 0.5000, "
@@ -97,5 +97,6 @@ def test_with_no_interval_every_batch_redraws():
     curves._draw = lambda: (draws.append(1), draw())
     curves._next_draw = float("-inf")
     curves._shown = True
-    curves.on_batch_end(small_trainer(curves), 0, 0, {"loss": 0.7, "accuracy": 0.5})
+    curves.on_train_start(num_epochs=2, num_batches_per_epoch=3, first_epoch=0)
+    curves.on_batch_end(0, 0, [1e-4, 1e-2], {"loss": 0.7, "accuracy": 0.5})
     assert len(draws) == 1
