@@ -5,8 +5,9 @@ A config names callbacks in the trainer block (AllenNLP's ``callbacks`` key)::
     "trainer": {..., "callbacks": [{"type": "tensorboard"}]}
 
 and Python code passes instances (``train_model(config, "runs/x", callbacks=[LiveTrainingCurves()])``);
-the trainer calls both. Registered: ``live_training_curves``
-(:class:`~allencv_lite.widgets.live_training_curves.LiveTrainingCurves`), imported when a
+the trainer calls both. Registered: ``tensorboard``
+(:class:`~allencv_lite.training.tensorboard.TensorBoardCallback`) and ``live_training_curves``
+(:class:`~allencv_lite.widgets.live_training_curves.LiveTrainingCurves`), each imported when a
 config first names it.
 """
 from typing import Dict, List, Optional
@@ -75,4 +76,5 @@ class TrainerCallback(Registrable, FromParams):
 
 
 # The built-in callbacks, each imported when a config first names it.
+TrainerCallback.register_lazily("tensorboard", "allencv_lite.training.tensorboard")
 TrainerCallback.register_lazily("live_training_curves", "allencv_lite.widgets.live_training_curves")
