@@ -222,8 +222,11 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     datasets = {"training": train_data, "validation": validation_data}
 
     model = Model.from_params(config["model"], "model", vocab=vocab)
+    trainer_block = dict(config["trainer"])
+    if callbacks:  # built callbacks (a notebook's live plot) join the config's, after them
+        trainer_block["callbacks"] = [*trainer_block.get("callbacks", []), *callbacks]
     trainer = Trainer.from_params(
-        config["trainer"], "trainer", model=model, serialization_dir=serialization_dir, callbacks=callbacks,
+        trainer_block, "trainer", model=model, serialization_dir=serialization_dir,
         train_data_loader=loader_factory.build(train_data, for_training=True),
         validation_data_loader=(validation_loader_factory.build(validation_data, for_training=False)
                                 if validation_data is not None else None))

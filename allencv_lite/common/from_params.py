@@ -115,7 +115,7 @@ def construct_arg(annotation: Any, value: Any, path: str, extras: Mapping[str, A
             value = {"type": value}
         if not isinstance(value, dict):
             raise ConfigurationError(f"{path}: expected a config block for {lazy_type.__name__}, got {value!r}")
-        if issubclass(lazy_type, Registrable) and lazy_type.list_available():
+        if issubclass(lazy_type, Registrable):
             lazy_type.resolve(value, path)  # an unknown type is a config error now, not when it is built
         return Lazy(lazy_type, value, path, **extras)
 

@@ -1,13 +1,18 @@
 """Hooks into the training loop, for progress displays and experiment tracking."""
 from typing import TYPE_CHECKING, Dict
 
+from allencv_lite.common.from_params import FromParams
+from allencv_lite.common.registrable import Registrable
+
 if TYPE_CHECKING:
     from allencv_lite.training.trainer import Trainer
 
 
-class TrainerCallback:
+class TrainerCallback(Registrable, FromParams):
     """Override any of these; the trainer calls them in this order (in process 0 only, when
-    training runs in several processes). Metrics are plain floats: ``loss``, ``accuracy``
+    training runs in several processes). A registered callback (``@TrainerCallback.register("name")``)
+    can be named in the config's ``trainer.callbacks`` list, ``[{"type": "name", ...}]``; its
+    constructor may ask for ``serialization_dir``, which the trainer gives it. Metrics are plain floats: ``loss``, ``accuracy``
     (and with ``training_``/``validation_`` prefixes at the end of an epoch), learning rates
     as ``lr_group_<i>``."""
 
