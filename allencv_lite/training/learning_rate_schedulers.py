@@ -61,8 +61,8 @@ class TrainingLength:
         if self.num_steps_per_epoch is None:
             return configured
         if configured is not None and configured != self.num_steps_per_epoch:
-            logger.warning("num_steps_per_epoch is %d, but the training data loader makes %d optimizer steps per "
-                           "epoch; using %d.", configured, self.num_steps_per_epoch, self.num_steps_per_epoch)
+            logger.warning("The schedule's num_steps_per_epoch is %d, but the training data loader makes %d optimizer "
+                           "steps per epoch; using %d.", configured, self.num_steps_per_epoch, self.num_steps_per_epoch)
         return self.num_steps_per_epoch
 
 

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.from_params import FromParams
+from allencv_lite.common.from_params import FromParams, check_known_keys
 from allencv_lite.common.registrable import Registrable
 from allencv_lite.common.text import format_learning_rate, plural
 
@@ -102,10 +102,7 @@ def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: O
         return [{"params": [p for _, p in trainable], REGEXES_KEY: [], NAMES_KEY: [n for n, _ in trainable]}]
     specs = [_parse_group_spec(spec, f"{path}[{index}]") for index, spec in enumerate(parameter_groups)]
     for index, (_, options) in enumerate(specs):
-        unknown = sorted(set(options) - set(accepted_options) - set(EXTRA_GROUP_OPTIONS))
-        if unknown:
-            raise ConfigurationError(f"{path}[{index}][1]: unknown option(s) {unknown}; a group may set "
-                                     f"{sorted(set(accepted_options) | set(EXTRA_GROUP_OPTIONS))}.")
+        check_known_keys(options, [*accepted_options, *EXTRA_GROUP_OPTIONS], f"{path}[{index}][1]", "a parameter group")
     group_of: Dict[str, int] = {}
     matched_regexes = set()
     for name, _ in trainable:
