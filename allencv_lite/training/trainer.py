@@ -120,10 +120,11 @@ def freeze_parameters(model: torch.nn.Module, regexes: List[str], path: str = "n
 class Trainer(Registrable, FromParams):
     """Trains a :class:`Model`.
 
-    A config's ``trainer`` block is built by :meth:`from_partial_objects` (registered as
-    ``gradient_descent``, the default), whose signature is the block's schema: its keys are this
-    constructor's arguments except ``model``, ``optimizer`` (a block there), the data loaders,
-    ``serialization_dir`` and ``callbacks`` (blocks there), plus ``no_grad``.
+    Not every argument is a config key. A config's ``trainer`` block is built by
+    :meth:`from_partial_objects` (registered as ``gradient_descent``, the default), whose signature
+    is the block's schema: ``optimizer``, ``learning_rate_scheduler`` and ``callbacks`` there are
+    config blocks, built in order; ``no_grad`` is added; ``model``, the data loaders and
+    ``serialization_dir`` are passed by the code; the other arguments below are keys as they are.
 
     Args:
         model: the model; its ``forward(**batch)`` must return ``"loss"``.
