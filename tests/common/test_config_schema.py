@@ -3,10 +3,12 @@ keys a config may hold, and every misconfiguration is reported once, with its wh
 import ast
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 import torch
 
+import allencv_lite
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
@@ -151,3 +153,10 @@ def test_an_augmentation_step_error_names_the_step_in_the_reader_block():
             "validation_dataset_reader.augmentation[0]: unexpected key(s) ['limt'] for Rotate. Did you mean 'limit'?")):
         DatasetReader.from_params({"type": "image_classification_directory",
                                    "augmentation": [{"type": "rotate", "limt": 15}]}, "validation_dataset_reader")
+
+
+def test_no_class_writes_its_own_from_params():
+    package = Path(allencv_lite.__file__).parent
+    writers = [str(path.relative_to(package)) for path in sorted(package.rglob("*.py"))
+               if "def from_params(" in path.read_text(encoding="utf-8")]
+    assert writers == ["common/from_params.py"]
