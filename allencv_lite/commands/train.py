@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
+from allencv_lite.common.from_params import check_known_keys
 from allencv_lite.common.params import load_config
 
 if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
@@ -49,9 +50,7 @@ def set_seeds(config: Dict[str, Any]) -> None:
 def check_top_level(config: Dict[str, Any]) -> None:
     """Raise ``ConfigurationError`` for unknown or missing top-level keys, and for a block
     (``trainer``, ``model``, ...) that is not an object, as ``-o '{trainer: 1}'`` makes it."""
-    unknown = sorted(set(config) - TOP_LEVEL_KEYS)
-    if unknown:
-        raise ConfigurationError(f"Unexpected top-level key(s) {unknown}; accepted: {sorted(TOP_LEVEL_KEYS)}.")
+    check_known_keys(config, sorted(TOP_LEVEL_KEYS), "config", "an experiment")
     missing = [key for key in REQUIRED_KEYS if key not in config]
     if missing:
         raise ConfigurationError(f"Missing top-level key(s) {missing}.")
@@ -222,8 +221,11 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     datasets = {"training": train_data, "validation": validation_data}
 
     model = Model.from_params(config["model"], "model", vocab=vocab)
+    trainer_block = dict(config["trainer"])
+    if callbacks:  # built callbacks (a notebook's live plot) join the config's, after them
+        trainer_block["callbacks"] = [*trainer_block.get("callbacks", []), *callbacks]
     trainer = Trainer.from_params(
-        config["trainer"], "trainer", model=model, serialization_dir=serialization_dir, callbacks=callbacks,
+        trainer_block, "trainer", model=model, serialization_dir=serialization_dir,
         train_data_loader=loader_factory.build(train_data, for_training=True),
         validation_data_loader=(validation_loader_factory.build(validation_data, for_training=False)
                                 if validation_data is not None else None))

@@ -4,14 +4,20 @@ This is AllenNLP's ``FromParams`` idea: a constructor's type-annotated signature
 config schema. For ``BasicImageClassifier(vocab, im2vec_encoder: Im2VecEncoder, ...)`` the
 block ``{"type": "basic_image_classifier", "im2vec_encoder": {"type": "flatten", ...}}`` is
 turned into objects recursively; every error names the key path at fault.
+
+A constructor names only its own argument when it refuses a value (``batch_size: must be at
+least 1, got 0``); :func:`construct_from_signature` puts the block's path in front, so the user
+reads ``data_loader.batch_size: must be at least 1, got 0`` whatever the block is called.
 """
 import collections.abc
 import difflib
 import inspect
+import re
 import typing
-from typing import Any, Dict, Mapping, Type, TypeVar, Union
+from typing import Any, Collection, Dict, Mapping, Type, TypeVar, Union
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.lazy import Lazy
 from allencv_lite.common.registrable import Registrable
 
 T = TypeVar("T", bound="FromParams")
@@ -27,11 +33,56 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
+# A message that starts with a key (``batch_size: ...``, ``augmentation[0]: ...``) rather than a sentence.
+_STARTS_WITH_KEY = re.compile(r"^[A-Za-z_]\w*[.\[:]")
+
+
+def with_key_path(path: str, message: str) -> str:
+    """``message`` as seen from the block at ``path``: ``("data_loader", "batch_size: must be
+    at least 1")`` -> ``"data_loader.batch_size: must be at least 1"``; a message that names no
+    key gets ``"data_loader: "`` in front; one that already starts with ``path`` is kept."""
+    if not path or message.startswith((f"{path}.", f"{path}[", f"{path}:")):
+        return message
+    return f"{path}.{message}" if _STARTS_WITH_KEY.match(message) else f"{path}: {message}"
+
+
+def check_known_keys(given: Collection[str], accepted: Collection[str], path: str, owner: str) -> None:
+    """The one unknown-key check: raise unless every key of ``given`` is in ``accepted``.
+
+    Raises:
+        ConfigurationError: ``<path>: unexpected key(s) ['limt'] for <owner>. Did you mean
+            'limit'? Accepted keys: [...]`` (the suggestion from ``difflib``, when one is close).
+    """
+    unexpected = sorted(set(given) - set(accepted))
+    if unexpected:
+        close = difflib.get_close_matches(unexpected[0], list(accepted), n=1)
+        suggestion = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigurationError(f"{path or 'config'}: unexpected key(s) {unexpected} for {owner}.{suggestion} "
+                                 f"Accepted keys: {list(accepted)}.")
+
+
+def config_parameters(constructor: Any, extras: Collection[str] = ()) -> Dict[str, inspect.Parameter]:
+    """The parameters of ``constructor`` a config block may set: its named arguments, less
+    ``self`` and the ``extras`` (objects the code passes, such as ``vocab``), in order."""
+    signature = inspect.signature(constructor)
+    return {name: parameter for name, parameter in signature.parameters.items()
+            if name != "self" and name not in extras
+            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)}
+
+
+def defaults_of(function: Any) -> Dict[str, Any]:
+    """``{argument: default}`` for the arguments of ``function`` that have one, so that a
+    second signature (a ``from_partial_objects``) can reuse the defaults instead of repeating them."""
+    return {name: parameter.default for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.default is not parameter.empty}
+
+
 def construct_arg(annotation: Any, value: Any, path: str, extras: Mapping[str, Any]) -> Any:
     """Turn the config ``value`` found at key ``path`` into an object of type ``annotation``.
 
-    Handles ``FromParams`` classes (recursively), ``Optional``/``Union``, ``List``,
-    ``Tuple``, ``Dict`` and the JSON scalars (an ``int`` is accepted for a ``float``, and the
+    Handles ``FromParams`` classes (recursively), ``Lazy[X]`` (the block's ``type`` is checked
+    now, the object built at ``construct``), ``Optional``/``Union``, ``List``, ``Tuple``,
+    ``Dict`` and the JSON scalars (an ``int`` is accepted for a ``float``, and the
     strings ``"true"``/``"false"`` for a ``bool``, as AllenNLP does).
 
     Raises:
@@ -53,6 +104,20 @@ def construct_arg(annotation: Any, value: Any, path: str, extras: Mapping[str, A
                 errors.append(str(error))
         raise ConfigurationError(errors[0] if len(errors) == 1 else
                                  f"{path}: {value!r} fits none of {_type_name(annotation)}")
+
+    if origin is Lazy:
+        lazy_type = args[0]
+        if isinstance(value, Lazy):
+            return value
+        if isinstance(value, lazy_type):
+            return Lazy.of(value)
+        if isinstance(value, str) and issubclass(lazy_type, Registrable):
+            value = {"type": value}
+        if not isinstance(value, dict):
+            raise ConfigurationError(f"{path}: expected a config block for {lazy_type.__name__}, got {value!r}")
+        if issubclass(lazy_type, Registrable):
+            lazy_type.resolve(value, path)  # an unknown type is a config error now, not when it is built
+        return Lazy(lazy_type, value, path, **extras)
 
     if inspect.isclass(annotation) and issubclass(annotation, FromParams):
         if isinstance(value, annotation):
@@ -109,42 +174,39 @@ def construct_from_signature(constructor: Any, params: Dict[str, Any], path: str
     """Call ``constructor`` with the keys of ``params`` matched to its signature.
 
     ``extras`` are objects that cannot come from a config (the vocabulary, the model's
-    parameters); each is passed to any constructor that names it as an argument.
+    parameters); each is passed to any constructor that names it as an argument, and is not
+    a key a config may set. A ``ConfigurationError`` or ``ValueError`` the constructor raises
+    about its own argument gets ``path`` in front (:func:`with_key_path`).
 
     Raises:
         ConfigurationError: a required key is missing, a key is not an argument of the
-            constructor, or a value has the wrong type.
+            constructor, a value has the wrong type, or the constructor refused a value.
     """
     params = dict(params)
     target = constructor.__init__ if inspect.isclass(constructor) else constructor
-    signature = inspect.signature(target)
     try:
         hints = typing.get_type_hints(target)
     except Exception:  # annotations that cannot be resolved are used as written
         hints = {}
-    name_of = getattr(constructor, "__name__", str(constructor))
-    accepted = [n for n, p in signature.parameters.items()
-                if n != "self" and n not in extras and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    accepts_var_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
-    unexpected = sorted(set(params) - set(accepted))
-    if unexpected and not accepts_var_kwargs:
-        close = difflib.get_close_matches(unexpected[0], accepted, n=1)
-        suggestion = f" Did you mean '{close[0]}'?" if close else ""
-        raise ConfigurationError(f"{path or 'config'}: unexpected key(s) {unexpected} for {name_of}.{suggestion} "
-                                 f"Accepted keys: {accepted}.")
+    name_of = getattr(constructor, "__qualname__", str(constructor))
+    accepted = config_parameters(constructor, extras)
+    accepts_var_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(constructor).parameters.values())
+    if not accepts_var_kwargs:
+        check_known_keys(params, accepted, path, name_of)
     kwargs: Dict[str, Any] = {}
-    for name, parameter in signature.parameters.items():
-        if name == "self" or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        if name in extras and name not in params:
+    for name, parameter in inspect.signature(constructor).parameters.items():
+        if name in extras:
             kwargs[name] = extras[name]
         elif name in params:
             annotation = hints.get(name, parameter.annotation)
             kwargs[name] = construct_arg(annotation, params.pop(name), _key(path, name), extras)
-        elif parameter.default is parameter.empty:
+        elif name in accepted and parameter.default is parameter.empty:
             raise ConfigurationError(f"{_key(path, name)}: missing required key for {name_of}.")
     kwargs.update(params)  # only left over when the constructor takes **kwargs
-    return constructor(**kwargs)
+    try:
+        return constructor(**kwargs)
+    except (ConfigurationError, ValueError) as error:
+        raise ConfigurationError(with_key_path(path, str(error))) from None
 
 
 class FromParams:
@@ -166,9 +228,6 @@ class FromParams:
         constructor: Any = cls
         if issubclass(cls, Registrable) and cls.list_available():
             constructor, params = cls.resolve(params, path)
-            own_from_params = getattr(constructor, "from_params", None)
-            if own_from_params is not None and own_from_params.__func__ is not FromParams.from_params.__func__:
-                return own_from_params(params, path, **extras)
         else:
             params.pop("type", None)  # a concrete class named directly needs no type
         return construct_from_signature(constructor, params, path, extras)

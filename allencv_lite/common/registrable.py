@@ -1,8 +1,8 @@
 """One registry mechanism for every configurable base class (AllenNLP's ``Registrable``).
 
-A base class such as ``Im2ImEncoder`` keeps a table of named implementations::
+A base class such as ``Im2VecEncoder`` keeps a table of named implementations::
 
-    @Im2ImEncoder.register("flatten")
+    @Im2VecEncoder.register("flatten")
     class FlattenEncoder(Im2VecEncoder): ...
 
 and a config selects one with ``{"type": "flatten", ...}``.
@@ -29,7 +29,8 @@ CLOSE_NAMES_SHOWN = 4
 
 
 class Registrable:
-    """Mixin that gives a base class a registry of named subclasses (or factories).
+    """Mixin that gives a base class a registry of named subclasses (or factories: any callable
+    whose typed signature is the block's schema, such as ``Trainer.from_partial_objects``).
 
     Class attribute ``default_implementation`` names the entry used when a config block
     has no ``"type"`` key.

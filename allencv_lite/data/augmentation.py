@@ -24,7 +24,7 @@ albumentations transform.
 import inspect
 import os
 import re
-from typing import Any, Dict
+from typing import Any, Callable, List, Optional
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # importing albumentations must not phone home
 
@@ -54,40 +54,40 @@ def snake_case(name: str) -> str:
 
 
 class Augmentation(Registrable, FromParams):
-    """Registry of augmentation transforms; ``from_params`` returns an albumentations transform."""
+    """Registry of augmentation transforms; ``from_params`` returns an albumentations transform.
 
-    @classmethod
-    def from_params(cls, params: Dict[str, Any], path: str = "", **extras: Any) -> Any:
-        """Build the transform named by ``params["type"]`` with the remaining keys.
+    A transform's keys are its albumentations arguments, which albumentations checks itself;
+    its ``ValueError`` is reported under the step's key path
+    (``dataset_reader.augmentation[1]: 1 validation error for InitSchema ...``).
+    """
 
-        Raises:
-            ConfigurationError: unknown name, a key the transform does not take, or a value
-                albumentations rejects; the message names the key path.
-        """
-        if not isinstance(params, dict):
-            raise ConfigurationError(f"{path}: expected a transform block such as {{\"type\": \"flip\"}}, got {params!r}")
-        name = params.get("type")
-        if name is None:
-            raise ConfigurationError(f"{path}.type: missing; e.g. \"resize\", \"flip\", \"normalize\".")
-        factory, params = cls.resolve(params, path)
-        if inspect.isclass(factory) and issubclass(factory, FromParams):
-            return factory.from_params(params, path, **extras)
-        if inspect.isclass(factory) and issubclass(factory, albumentations.BaseCompose):
-            params.setdefault("p", 1.0)  # albumentations' 0.5 would skip the steps inside half the time
-        if inspect.isclass(factory) and issubclass(factory, albumentations.BaseCompose) and "transforms" in params:
-            if not isinstance(params["transforms"], list):
-                raise ConfigurationError(f"{path}.transforms: expected a list of transforms, got {params['transforms']!r}")
-            params["transforms"] = [cls.from_params(block, f"{path}.transforms[{i}]", **extras)
-                                    for i, block in enumerate(params["transforms"])]
-        accepted = [n for n, p in inspect.signature(factory).parameters.items()
-                    if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-        unexpected = sorted(set(params) - set(accepted))
-        if unexpected:
-            raise ConfigurationError(f"{path}: unexpected key(s) {unexpected} for '{name}'; accepted keys: {accepted}.")
-        try:
-            return factory(**params)
-        except (TypeError, ValueError) as error:
-            raise ConfigurationError(f"{path} ('{name}'): {error}") from None
+
+# The arguments of a composition that hold transforms, typed so that their blocks are built as augmentations.
+_NESTED_TRANSFORMS = {"transforms": List[Augmentation], "first": Augmentation, "second": Augmentation}
+
+
+def _composition(composition: type) -> Callable[..., Any]:
+    """A registered factory for ``composition`` with albumentations' signature, except that the
+    arguments holding transforms (``transforms``, ``first``, ``second``) take augmentation blocks
+    and ``p`` defaults to 1 (albumentations' 0.5 would skip the steps inside half the time)."""
+    def build(**options: Any) -> Any:
+        arguments = build.__signature__.bind(**options)  # type: ignore[attr-defined]
+        arguments.apply_defaults()
+        return composition(**arguments.arguments)
+
+    parameters = []
+    for name, parameter in inspect.signature(composition).parameters.items():
+        if name in _NESTED_TRANSFORMS:
+            nested = _NESTED_TRANSFORMS[name]
+            parameter = parameter.replace(annotation=nested if parameter.default is parameter.empty
+                                          else Optional[nested])
+        elif name == "p":
+            parameter = parameter.replace(default=1.0)
+        parameters.append(parameter)
+    build.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    build.__name__ = build.__qualname__ = composition.__name__
+    build.__doc__ = composition.__doc__
+    return build
 
 
 _COMPOSITIONS = (albumentations.OneOf, albumentations.SomeOf, albumentations.Sequential,
@@ -102,7 +102,7 @@ def _register_albumentations() -> None:
                 and class_name not in ("BasicTransform", "DualTransform", "ImageOnlyTransform")):
             Augmentation.register(snake_case(class_name), exist_ok=True)(transform)
     for composition in _COMPOSITIONS:
-        Augmentation.register(snake_case(composition.__name__), exist_ok=True)(composition)
+        Augmentation.register(snake_case(composition.__name__), exist_ok=True)(_composition(composition))
     for name, transform in _SHORT_NAMES.items():
         Augmentation.register(name, exist_ok=True)(transform)
 

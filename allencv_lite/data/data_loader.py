@@ -131,8 +131,9 @@ class DataLoaderFactory(Registrable, FromParams):
             CUDA is available.
 
     Raises:
-        ConfigurationError: a negative ``num_workers`` or batch size, or a start method
-            this platform lacks.
+        ConfigurationError: a negative ``num_workers`` or batch size, a start method this
+            platform lacks, or (in a distributed run, where each of W processes loads
+            ``batch_size / W`` images per step) a batch size that is not a multiple of W.
     """
 
     default_implementation = "basic"
@@ -141,6 +142,10 @@ class DataLoaderFactory(Registrable, FromParams):
                  start_method: Optional[str] = None, pin_memory: Optional[bool] = None) -> None:
         if batch_size < 1:
             raise ConfigurationError(f"batch_size: must be at least 1, got {batch_size}.")
+        processes = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+        if batch_size % processes:
+            raise ConfigurationError(f"batch_size: {batch_size} images per step cannot be split evenly over {processes} "
+                                     f"processes; use a multiple of {processes}.")
         if num_workers < 0:
             raise ConfigurationError(f"num_workers: must be 0 (main process) or more, got {num_workers}.")
         if start_method is not None and start_method not in multiprocessing.get_all_start_methods():

@@ -71,7 +71,7 @@ class Checkpointer:
     def __init__(self, serialization_dir: Union[str, os.PathLike], num_serialized_models_to_keep: Optional[int] = 2
                  ) -> None:
         if num_serialized_models_to_keep is not None and num_serialized_models_to_keep < 1:
-            raise ConfigurationError("trainer.num_serialized_models_to_keep: must be at least 1 (the checkpoint to "
+            raise ConfigurationError("num_serialized_models_to_keep: must be at least 1 (the checkpoint to "
                                      f"resume from), or null to keep all; got {num_serialized_models_to_keep}.")
         self.directory = Path(serialization_dir) / CHECKPOINT_DIR
         self.num_to_keep = num_serialized_models_to_keep

@@ -155,8 +155,8 @@ def shard_data_loader(loader: DataLoader) -> DataLoader:
         raise ConfigurationError(f"Distributed training needs a torch DataLoader with a batch_size, got {loader!r}.")
     processes = world_size()
     if loader.batch_size % processes:
-        raise ConfigurationError(f"iterator.batch_size: {loader.batch_size} images per step cannot be split evenly over "
-                                 f"{processes} processes; use a multiple of {processes}.")
+        raise ConfigurationError(f"The training data loader's batch_size, {loader.batch_size} images per step, cannot be "
+                                 f"split evenly over {processes} processes; use a multiple of {processes}.")
     sampler = DistributedSampler(loader.dataset, num_replicas=processes, rank=rank(), drop_last=loader.drop_last,
                                  shuffle=isinstance(loader.sampler, RandomSampler), seed=torch.initial_seed() % 2**31)
     padding = sampler.total_size - len(loader.dataset)

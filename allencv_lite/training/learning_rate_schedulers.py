@@ -15,32 +15,84 @@ fine-tuning), ``linear_with_warmup``, and torch's own ``step``, ``multi_step``,
 ``exponential``, ``cosine`` (stepped once per epoch) and ``one_cycle`` (stepped once per
 optimizer step). A block's keys are the constructor's arguments (for torch's schedulers,
 torch's argument names: ``step_size``, ``gamma``, ``milestones``, ``T_max``, ``max_lr``…).
+Every scheduler is also given the ``optimizer`` and the trainer's :class:`TrainingLength`,
+which are not config keys.
 
 :func:`plan_learning_rates` runs a schedule on a stand-in optimizer and returns the learning
 rate of every group at every step, and which groups train, for plotting.
 """
-import inspect
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import pandas as pd
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.from_params import construct_from_signature
+from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
 from allencv_lite.training.optimizers import NAMES_KEY, REGEXES_KEY, is_default_group, unmatched_parameters_by_module
 
 logger = logging.getLogger(__name__)
 
 
-class LearningRateScheduler(Registrable):
+@dataclass(frozen=True)
+class TrainingLength:
+    """How long the trainer will train, given to every scheduler (not a config key).
+
+    Attributes:
+        num_epochs: the trainer's ``num_epochs``.
+        num_steps_per_epoch: optimizer steps the training data loader makes per epoch (measured
+            on it, in this process if distributed); ``None`` where there is no loader to measure.
+    """
+
+    num_epochs: int
+    num_steps_per_epoch: Optional[int] = None
+
+    def epochs(self, configured: Optional[int]) -> int:
+        """The epochs a schedule spans: ``configured`` (its block's ``num_epochs``) if given,
+        with a warning when it differs from the trainer's, else the trainer's."""
+        if configured is not None and configured != self.num_epochs:
+            logger.warning("The learning-rate schedule's num_epochs is %d but the trainer runs %d epochs; the schedule "
+                           "is planned for %d.", configured, self.num_epochs, configured)
+        return self.num_epochs if configured is None else configured
+
+    def steps_per_epoch(self, configured: Optional[int]) -> Optional[int]:
+        """The measured optimizer steps per epoch, always (a different ``configured`` value,
+        its block's ``num_steps_per_epoch``, gets a warning), so that the schedule fits the data
+        actually seen; ``configured`` when nothing was measured."""
+        if self.num_steps_per_epoch is None:
+            return configured
+        if configured is not None and configured != self.num_steps_per_epoch:
+            logger.warning("The schedule's num_steps_per_epoch is %d, but the training data loader makes %d optimizer "
+                           "steps per epoch; using %d.", configured, self.num_steps_per_epoch, self.num_steps_per_epoch)
+        return self.num_steps_per_epoch
+
+
+def _schedule_length(training_length: Optional[TrainingLength], num_epochs: Optional[int],
+                     num_steps_per_epoch: Optional[int]) -> tuple:
+    """``(num_epochs, num_steps_per_epoch)`` of a schedule from its block's keys and the trainer's length.
+
+    Raises:
+        ConfigurationError: either is unknown (no trainer, and no key in the block).
+    """
+    if training_length is not None:
+        num_epochs, num_steps_per_epoch = (training_length.epochs(num_epochs),
+                                           training_length.steps_per_epoch(num_steps_per_epoch))
+    for name, value in (("num_epochs", num_epochs), ("num_steps_per_epoch", num_steps_per_epoch)):
+        if value is None:
+            raise ConfigurationError(f"{name}: missing; give it, or build the schedule through a trainer, which "
+                                     "measures it.")
+    return num_epochs, num_steps_per_epoch
+
+
+class LearningRateScheduler(Registrable, FromParams):
     """Sets ``optimizer.param_groups[i]["lr"]`` as training proceeds.
 
     Subclasses override the hooks they need; ``state_dict``/``load_state_dict`` hold what a
-    checkpoint must keep to resume the schedule exactly.
+    checkpoint must keep to resume the schedule exactly. Built from a config with
+    ``LearningRateScheduler.from_params(block, path, optimizer=..., training_length=...)``.
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
@@ -67,48 +119,6 @@ class LearningRateScheduler(Registrable):
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
 
-    @classmethod
-    def from_params(cls, params: Dict[str, Any], path: str = "learning_rate_scheduler", *,
-                    optimizer: torch.optim.Optimizer, num_epochs: int, num_steps_per_epoch: Optional[int],
-                    **extras: Any) -> "LearningRateScheduler":
-        """Build the scheduler named by ``params["type"]`` over ``optimizer``.
-
-        ``num_epochs`` (the trainer's) fills a missing ``num_epochs`` key; a different value in
-        the block is kept, with a warning. ``num_steps_per_epoch`` is the number of optimizer
-        steps the training data loader makes per epoch: it is always used (a different value
-        in the block is reported with a warning), so the schedule fits the data actually seen.
-        Torch's schedulers get the same defaults: ``T_max`` = epochs, ``total_steps`` = epochs ×
-        steps per epoch, ``max_lr`` = each group's ``lr``.
-
-        Raises:
-            ConfigurationError: unknown type or key, a missing required key, or what the
-                scheduler itself rejects (see :class:`SlantedTriangular`).
-        """
-        name = params.get("type")
-        factory, params = cls.resolve(params, path)
-        accepted = inspect.signature(factory.__init__).parameters
-        if "num_epochs" in accepted:
-            if "num_epochs" in params and params["num_epochs"] != num_epochs:
-                logger.warning("%s.num_epochs is %s but the trainer runs %d epochs; the schedule is planned for %s.",
-                               path, params["num_epochs"], num_epochs, params["num_epochs"])
-            params.setdefault("num_epochs", num_epochs)
-        if "num_steps_per_epoch" in accepted and num_steps_per_epoch is not None:
-            given = params.get("num_steps_per_epoch")
-            if given is not None and given != num_steps_per_epoch:
-                logger.warning("%s.num_steps_per_epoch is %s, but the training data loader makes %d optimizer steps "
-                               "per epoch; using %d.", path, given, num_steps_per_epoch, num_steps_per_epoch)
-            params["num_steps_per_epoch"] = num_steps_per_epoch
-        if inspect.isclass(factory) and issubclass(factory, LearningRateScheduler):
-            return construct_from_signature(factory, params, path, {"optimizer": optimizer})
-        per_batch = name in PER_BATCH_TORCH_SCHEDULERS
-        steps = num_steps_per_epoch or params.get("steps_per_epoch")
-        defaults = {"T_max": num_epochs, "max_lr": [group["lr"] for group in optimizer.param_groups],
-                    "total_steps": num_epochs * steps if steps else None}
-        for key, value in defaults.items():
-            if key in accepted and key not in params and value is not None:
-                params[key] = value
-        return TorchScheduler(construct_from_signature(factory, params, path, {"optimizer": optimizer}), per_batch)
-
 
 class TorchScheduler(LearningRateScheduler):
     """One of torch's ``torch.optim.lr_scheduler`` schedulers, stepped once per optimizer step
@@ -134,19 +144,56 @@ class TorchScheduler(LearningRateScheduler):
         self.scheduler.load_state_dict(state)
 
 
-TORCH_SCHEDULERS = {"step": torch.optim.lr_scheduler.StepLR, "multi_step": torch.optim.lr_scheduler.MultiStepLR,
-                    "exponential": torch.optim.lr_scheduler.ExponentialLR,
-                    "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
-                    "one_cycle": torch.optim.lr_scheduler.OneCycleLR}
-PER_BATCH_TORCH_SCHEDULERS = {"one_cycle"}
+# torch's schedulers, as small factories with torch's argument names; each returns a TorchScheduler.
+
+@LearningRateScheduler.register("step")
+def step_lr(optimizer: torch.optim.Optimizer, step_size: int, gamma: float = 0.1) -> TorchScheduler:
+    """``torch.optim.lr_scheduler.StepLR``: each rate times ``gamma`` every ``step_size`` epochs."""
+    return TorchScheduler(torch.optim.lr_scheduler.StepLR(optimizer, step_size, gamma), per_batch=False)
 
 
-def _register_torch_schedulers() -> None:
-    for name, scheduler_class in TORCH_SCHEDULERS.items():
-        LearningRateScheduler.register(name)(scheduler_class)
+@LearningRateScheduler.register("multi_step")
+def multi_step_lr(optimizer: torch.optim.Optimizer, milestones: List[int], gamma: float = 0.1) -> TorchScheduler:
+    """``torch.optim.lr_scheduler.MultiStepLR``: each rate times ``gamma`` at each epoch of ``milestones``."""
+    return TorchScheduler(torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma), per_batch=False)
 
 
-_register_torch_schedulers()
+@LearningRateScheduler.register("exponential")
+def exponential_lr(optimizer: torch.optim.Optimizer, gamma: float) -> TorchScheduler:
+    """``torch.optim.lr_scheduler.ExponentialLR``: each rate times ``gamma`` every epoch."""
+    return TorchScheduler(torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma), per_batch=False)
+
+
+@LearningRateScheduler.register("cosine")
+def cosine_lr(optimizer: torch.optim.Optimizer, training_length: TrainingLength, T_max: Optional[int] = None,
+              eta_min: float = 0.0) -> TorchScheduler:
+    """``torch.optim.lr_scheduler.CosineAnnealingLR``, stepped per epoch: half a cosine from each
+    rate to ``eta_min`` over ``T_max`` epochs (default: the trainer's ``num_epochs``)."""
+    T_max = training_length.num_epochs if T_max is None else T_max
+    return TorchScheduler(torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max, eta_min), per_batch=False)
+
+
+@LearningRateScheduler.register("one_cycle")
+def one_cycle_lr(optimizer: torch.optim.Optimizer, training_length: TrainingLength,
+                 max_lr: Optional[Union[float, List[float]]] = None, total_steps: Optional[int] = None,
+                 pct_start: float = 0.3, anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float = 0.85, max_momentum: float = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False) -> TorchScheduler:
+    """``torch.optim.lr_scheduler.OneCycleLR`` (Smith & Topin 2019, *Super-Convergence*, arXiv 1708.07120), stepped per optimizer
+    step: ``max_lr`` defaults to each group's ``lr``, ``total_steps`` to the trainer's epochs ×
+    optimizer steps per epoch. The other arguments are torch's.
+
+    Raises:
+        ConfigurationError: ``total_steps`` missing where the trainer measured no steps per epoch.
+    """
+    if total_steps is None:
+        num_epochs, steps = _schedule_length(training_length, None, None)
+        total_steps = num_epochs * steps
+    max_lr = [group["lr"] for group in optimizer.param_groups] if max_lr is None else max_lr
+    return TorchScheduler(torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr, total_steps, pct_start=pct_start, anneal_strategy=anneal_strategy,
+        cycle_momentum=cycle_momentum, base_momentum=base_momentum, max_momentum=max_momentum,
+        div_factor=div_factor, final_div_factor=final_div_factor, three_phase=three_phase), per_batch=True)
 
 
 def _base_learning_rates(optimizer: torch.optim.Optimizer) -> List[float]:
@@ -204,9 +251,12 @@ class SlantedTriangular(LearningRateScheduler):
       one-cycle do).
 
     Args:
-        optimizer: the optimizer, with ``parameter_groups`` for unfreezing/discriminative rates.
-        num_epochs: epochs the schedule spans.
-        num_steps_per_epoch: optimizer steps per epoch (the trainer measures it on the data loader).
+        optimizer: the optimizer, with ``parameter_groups`` for unfreezing/discriminative rates
+            (given by the trainer, not a config key).
+        training_length: the trainer's epochs and measured steps per epoch (not a config key).
+        num_epochs: epochs the schedule spans (default: the trainer's).
+        num_steps_per_epoch: optimizer steps per epoch; the trainer's measured value is used
+            whenever there is one (see :meth:`TrainingLength.steps_per_epoch`).
         cut_frac: fraction of the steps spent increasing the rate (0.1 in the paper).
         ratio: how much smaller the lowest rate is than the peak (32 in the paper).
         gradual_unfreezing: unfreeze one group per epoch from the top.
@@ -219,14 +269,16 @@ class SlantedTriangular(LearningRateScheduler):
             module, with the fix); ``cut_frac`` not in (0, 1); ``ratio`` < 1.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, num_epochs: int, num_steps_per_epoch: int,
+    def __init__(self, optimizer: torch.optim.Optimizer, training_length: Optional[TrainingLength] = None,
+                 num_epochs: Optional[int] = None, num_steps_per_epoch: Optional[int] = None,
                  cut_frac: float = 0.1, ratio: float = 32, gradual_unfreezing: bool = False,
                  discriminative_fine_tuning: bool = False, decay_factor: float = 0.38) -> None:
         super().__init__(optimizer)
+        num_epochs, num_steps_per_epoch = _schedule_length(training_length, num_epochs, num_steps_per_epoch)
         if not 0 < cut_frac < 1:
-            raise ConfigurationError(f"trainer.learning_rate_scheduler.cut_frac: must be in (0, 1), got {cut_frac}.")
+            raise ConfigurationError(f"cut_frac: must be in (0, 1), got {cut_frac}.")
         if ratio < 1:
-            raise ConfigurationError(f"trainer.learning_rate_scheduler.ratio: must be at least 1, got {ratio}.")
+            raise ConfigurationError(f"ratio: must be at least 1, got {ratio}.")
         self.num_epochs = num_epochs
         self.num_steps_per_epoch = num_steps_per_epoch
         self.cut_frac = cut_frac
@@ -235,16 +287,16 @@ class SlantedTriangular(LearningRateScheduler):
         groups = optimizer.param_groups
         if (gradual_unfreezing or discriminative_fine_tuning) and len(groups) < 2:
             raise ConfigurationError(
-                "trainer.learning_rate_scheduler: gradual_unfreezing and discriminative_fine_tuning need "
-                "trainer.optimizer.parameter_groups with at least two groups, ordered from the bottom of the "
+                "gradual_unfreezing and discriminative_fine_tuning need "
+                "the optimizer's parameter_groups with at least two groups, ordered from the bottom of the "
                 "network to the top, e.g. [[[\"^_im2im_encoder\\\\.\"]], [[\"^_classification_layer\"]]].")
         if gradual_unfreezing and is_default_group(groups[-1]):
             names = groups[-1].get(NAMES_KEY, [])
             raise ConfigurationError(
-                f"trainer.learning_rate_scheduler.gradual_unfreezing: {len(names)} parameter(s) match no regex of "
-                "trainer.optimizer.parameter_groups, so no epoch would ever freeze them: "
+                f"gradual_unfreezing: {len(names)} parameter(s) match no regex of "
+                "the optimizer's parameter_groups, so no epoch would ever freeze them: "
                 f"{unmatched_parameters_by_module(names)}. Add their modules to a group (or a new group) in "
-                "trainer.optimizer.parameter_groups, e.g. [[\"^" + names[0].rpartition(".")[0].replace(".", "\\\\.")
+                "the optimizer's parameter_groups, e.g. [[\"^" + names[0].rpartition(".")[0].replace(".", "\\\\.")
                 + "\\\\.\"]], or freeze them in the model config.")
         self.base_learning_rates = _base_learning_rates(optimizer)
         if discriminative_fine_tuning:  # the top group keeps its rate; each lower one is decay_factor times smaller
@@ -310,16 +362,21 @@ class LinearWithWarmup(LearningRateScheduler):
     η · t / ``warmup_steps`` while t < ``warmup_steps``, then η · (T − t) / (T − ``warmup_steps``),
     where η is the group's ``initial_lr`` (its ``lr`` if absent).
 
+    ``optimizer`` and ``training_length`` come from the trainer; ``num_epochs`` and
+    ``num_steps_per_epoch`` are as for :class:`SlantedTriangular`.
+
     Raises:
         ConfigurationError: ``warmup_steps`` negative or not smaller than T.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, num_epochs: int, num_steps_per_epoch: int,
+    def __init__(self, optimizer: torch.optim.Optimizer, training_length: Optional[TrainingLength] = None,
+                 num_epochs: Optional[int] = None, num_steps_per_epoch: Optional[int] = None,
                  warmup_steps: int = 100) -> None:
         super().__init__(optimizer)
+        num_epochs, num_steps_per_epoch = _schedule_length(training_length, num_epochs, num_steps_per_epoch)
         self.total_steps = num_epochs * num_steps_per_epoch
         if not 0 <= warmup_steps < self.total_steps:
-            raise ConfigurationError(f"trainer.learning_rate_scheduler.warmup_steps: must be in [0, {self.total_steps}) "
+            raise ConfigurationError(f"warmup_steps: must be in [0, {self.total_steps}) "
                                      f"(the run's optimizer steps), got {warmup_steps}.")
         self.warmup_steps = warmup_steps
         self.base_learning_rates = _base_learning_rates(optimizer)
@@ -389,13 +446,13 @@ def plan_learning_rates(scheduler_params: Dict[str, Any], optimizer: torch.optim
         num_steps_per_epoch: optimizer steps per epoch.
 
     Raises:
-        ConfigurationError: as :meth:`LearningRateScheduler.from_params`.
+        ConfigurationError: the block does not fit its scheduler; the message names the key.
     """
     stand_in_groups = [{**{key: value for key, value in group.items() if key != "params"},
                         "params": [torch.nn.Parameter(torch.zeros(()))]} for group in optimizer.param_groups]
     stand_in = type(optimizer)(stand_in_groups)
-    scheduler = LearningRateScheduler.from_params(scheduler_params, optimizer=stand_in, num_epochs=num_epochs,
-                                                  num_steps_per_epoch=num_steps_per_epoch)
+    scheduler = LearningRateScheduler.from_params(scheduler_params, "learning_rate_scheduler", optimizer=stand_in,
+                                                  training_length=TrainingLength(num_epochs, num_steps_per_epoch))
     rates, trainable = [], []
     for epoch in range(num_epochs):
         scheduler.on_epoch_start(epoch)

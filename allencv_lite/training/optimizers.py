@@ -20,13 +20,14 @@ the top.
 import inspect
 import logging
 import re
+import typing
 from collections import defaultdict
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.from_params import FromParams, construct_from_signature
+from allencv_lite.common.from_params import FromParams, check_known_keys
 from allencv_lite.common.registrable import Registrable
 from allencv_lite.common.text import format_learning_rate, plural
 
@@ -74,7 +75,7 @@ def _parse_group_spec(spec: Any, path: str) -> Tuple[List[str], Dict[str, Any]]:
 
 
 def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: Optional[Sequence[Any]],
-                          accepted_options: Sequence[str], path: str = "optimizer.parameter_groups"
+                          accepted_options: Sequence[str], path: str = "parameter_groups"
                           ) -> List[Dict[str, Any]]:
     """Split the trainable parameters into torch ``param_groups`` as AllenNLP does.
 
@@ -84,7 +85,8 @@ def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: O
         parameter_groups: the config's ``[[regex, ...], {options}]`` entries, or ``None`` for
             one group of everything.
         accepted_options: the option names a group may set (the optimizer's arguments).
-        path: key path of ``parameter_groups``, for error messages.
+        path: key path of ``parameter_groups`` within its block, for error messages (the
+            block's own path is put in front when the optimizer is built from a config).
 
     Returns:
         One dict per config entry, in order (``params``, its options, ``regexes``,
@@ -100,10 +102,7 @@ def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: O
         return [{"params": [p for _, p in trainable], REGEXES_KEY: [], NAMES_KEY: [n for n, _ in trainable]}]
     specs = [_parse_group_spec(spec, f"{path}[{index}]") for index, spec in enumerate(parameter_groups)]
     for index, (_, options) in enumerate(specs):
-        unknown = sorted(set(options) - set(accepted_options) - set(EXTRA_GROUP_OPTIONS))
-        if unknown:
-            raise ConfigurationError(f"{path}[{index}][1]: unknown option(s) {unknown}; a group may set "
-                                     f"{sorted(set(accepted_options) | set(EXTRA_GROUP_OPTIONS))}.")
+        check_known_keys(options, [*accepted_options, *EXTRA_GROUP_OPTIONS], f"{path}[{index}][1]", "a parameter group")
     group_of: Dict[str, int] = {}
     matched_regexes = set()
     for name, _ in trainable:
@@ -151,41 +150,51 @@ def describe_parameter_groups(optimizer: torch.optim.Optimizer) -> List[str]:
 
 class Optimizer(Registrable, FromParams):
     """Registry of ``torch.optim`` optimizers under their lower-case names (``adam``,
-    ``adamw``, ``sgd``, ``rmsprop``, …); ``from_params`` returns a ``torch.optim.Optimizer``."""
+    ``adamw``, ``sgd``, ``rmsprop``, …); ``from_params`` returns a ``torch.optim.Optimizer``.
+
+    Each name is a factory (:func:`optimizer_factory`) whose signature is the torch optimizer's,
+    with ``params`` replaced by ``model_parameters`` (``list(model.named_parameters())``, passed
+    by the code, not a config key) and ``parameter_groups`` added::
+
+        Optimizer.from_params({"type": "sgd", "lr": 0.1}, "trainer.optimizer",
+                              model_parameters=list(model.named_parameters()))
+    """
 
     default_implementation = "adam"
 
-    @classmethod
-    def from_params(cls, params: Dict[str, Any], path: str = "", model_parameters: Optional[NamedParameters] = None,
-                    **extras: Any) -> torch.optim.Optimizer:
-        """Build the optimizer over the trainable parameters in ``model_parameters``.
 
-        Args:
-            params: the ``optimizer`` block; keys other than ``type`` and ``parameter_groups``
-                are the torch optimizer's arguments (``lr``, ``weight_decay``, ``betas``…).
-            path: key path of the block, for error messages.
-            model_parameters: ``model.named_parameters()`` as a list.
+def optimizer_factory(optimizer_class: type) -> Callable[..., torch.optim.Optimizer]:
+    """A factory building ``optimizer_class`` over the trainable parameters of
+    ``model_parameters``, split by ``parameter_groups`` (see :func:`make_parameter_groups`);
+    its other arguments, with their annotations and defaults, are the torch optimizer's
+    (``lr``, ``weight_decay``, ``betas``…).
 
-        Raises:
-            ConfigurationError: unknown type, unknown argument, wrong value type, no trainable
-                parameter, or a bad ``parameter_groups`` (see :func:`make_parameter_groups`).
-        """
-        optimizer_class, params = cls.resolve(params, path)
-        named_parameters = list(model_parameters or [])
-        if not any(parameter.requires_grad for _, parameter in named_parameters):
-            raise ConfigurationError(f"{path}: the model has no trainable parameters (all have requires_grad=false).")
-        accepted = [argument for argument in inspect.signature(optimizer_class.__init__).parameters
-                    if argument not in ("self", "params")]
-        groups = make_parameter_groups(named_parameters, params.pop("parameter_groups", None), accepted,
-                                       f"{path}.parameter_groups")
-        return construct_from_signature(optimizer_class, params, path, {"params": groups})
+    Raises (from the factory):
+        ConfigurationError: no trainable parameter, or a bad ``parameter_groups``.
+    """
+    own = [parameter for name, parameter in inspect.signature(optimizer_class).parameters.items() if name != "params"]
+    hints = typing.get_type_hints(optimizer_class.__init__)
+
+    def build(model_parameters: NamedParameters, parameter_groups: Optional[List[Any]] = None,
+              **options: Any) -> torch.optim.Optimizer:
+        if not any(parameter.requires_grad for _, parameter in model_parameters):
+            raise ConfigurationError("the model has no trainable parameters (all have requires_grad=false).")
+        groups = make_parameter_groups(list(model_parameters), parameter_groups, [p.name for p in own])
+        return optimizer_class(groups, **options)
+
+    extra = list(inspect.signature(build).parameters.values())[:2]
+    build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        extra + [parameter.replace(annotation=hints.get(parameter.name, parameter.annotation)) for parameter in own])
+    build.__name__ = build.__qualname__ = optimizer_class.__name__
+    build.__doc__ = optimizer_class.__doc__
+    return build
 
 
 def _register_torch_optimizers() -> None:
     for class_name, optimizer_class in vars(torch.optim).items():
         if inspect.isclass(optimizer_class) and issubclass(optimizer_class, torch.optim.Optimizer) \
                 and optimizer_class is not torch.optim.Optimizer:
-            Optimizer.register(class_name.lower(), exist_ok=True)(optimizer_class)
+            Optimizer.register(class_name.lower(), exist_ok=True)(optimizer_factory(optimizer_class))
 
 
 _register_torch_optimizers()

@@ -33,14 +33,16 @@ import torch
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.file_utils import write_text_atomically
-from allencv_lite.common.from_params import FromParams, construct_arg, construct_from_signature
+from allencv_lite.common.from_params import FromParams, defaults_of
+from allencv_lite.common.lazy import Lazy
+from allencv_lite.common.registrable import Registrable
 from allencv_lite.common.text import format_duration, format_learning_rate, plural
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
 from allencv_lite.training import distributed, mixed_precision
 from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.checkpointing import Checkpointer, restore_random_states, save_atomically
-from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler
+from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler, TrainingLength
 from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ def parse_validation_metric(validation_metric: str) -> tuple:
         ConfigurationError: the string does not start with ``+`` or ``-``.
     """
     if not validation_metric or validation_metric[0] not in "+-":
-        raise ConfigurationError(f"trainer.validation_metric: '{validation_metric}' must start with + "
+        raise ConfigurationError(f"validation_metric: '{validation_metric}' must start with + "
                                  "(higher is better) or - (lower is better), e.g. \"+accuracy\".")
     return validation_metric[1:], validation_metric[0] == "+"
 
@@ -100,7 +102,7 @@ class MetricTracker:
         return False
 
 
-def freeze_parameters(model: torch.nn.Module, regexes: List[str], path: str = "trainer.no_grad") -> None:
+def freeze_parameters(model: torch.nn.Module, regexes: List[str], path: str = "no_grad") -> None:
     """Set ``requires_grad`` false on every parameter of ``model`` whose name one of ``regexes``
     ``re.search``-es.
 
@@ -176,8 +178,14 @@ def gradient_sync(model: torch.nn.Module, is_last_micro_step: bool) -> ContextMa
     return model.no_sync()
 
 
-class Trainer(FromParams):
-    """Trains a :class:`Model`; every argument is a key of the config's ``trainer`` block.
+class Trainer(Registrable, FromParams):
+    """Trains a :class:`Model`.
+
+    Not every argument is a config key. A config's ``trainer`` block is built by
+    :meth:`from_partial_objects` (registered as ``gradient_descent``, the default), whose signature
+    is the block's schema: ``optimizer``, ``learning_rate_scheduler`` and ``callbacks`` there are
+    config blocks, built in order; ``no_grad`` is added; ``model``, the data loaders and
+    ``serialization_dir`` are passed by the code; the other arguments below are keys as they are.
 
     Args:
         model: the model; its ``forward(**batch)`` must return ``"loss"``.
@@ -210,8 +218,11 @@ class Trainer(FromParams):
 
     Raises:
         ConfigurationError: ``patience`` or ``num_gradient_accumulation_steps`` below 1, a bad
-            ``validation_metric``.
+            ``validation_metric``; the message names the argument (a config's path is put in
+            front of it by :func:`~allencv_lite.common.from_params.construct_from_signature`).
     """
+
+    default_implementation = "gradient_descent"
 
     def __init__(self, model: Model, optimizer: torch.optim.Optimizer, train_data_loader: Iterable,
                  validation_data_loader: Optional[Iterable] = None, num_epochs: int = DEFAULT_NUM_EPOCHS,
@@ -224,9 +235,9 @@ class Trainer(FromParams):
                  num_serialized_models_to_keep: Optional[int] = 2, use_amp: bool = False,
                  callbacks: Optional[List[TrainerCallback]] = None) -> None:
         if patience is not None and patience < 1:
-            raise ConfigurationError(f"trainer.patience: must be a positive number of epochs, got {patience}.")
+            raise ConfigurationError(f"patience: must be a positive number of epochs, got {patience}.")
         if num_gradient_accumulation_steps < 1:
-            raise ConfigurationError("trainer.num_gradient_accumulation_steps: must be at least 1, "
+            raise ConfigurationError("num_gradient_accumulation_steps: must be at least 1, "
                                      f"got {num_gradient_accumulation_steps}.")
         self.metric_name, higher_is_better = parse_validation_metric(validation_metric)
         self.tracker = MetricTracker(higher_is_better)
@@ -257,46 +268,67 @@ class Trainer(FromParams):
         self._warned_about_lone_image = False
         self._time_estimated = False  # the time estimate is logged once, in the first epoch this process trains
 
+    _defaults = defaults_of(__init__)  # from_partial_objects takes them from here: defaults live once
+
     @classmethod
-    def from_params(cls, params: Dict[str, Any], path: str = "trainer", model: Optional[Model] = None,
-                    **extras: Any) -> "Trainer":
-        """Build from the config's ``trainer`` block: freeze the parameters ``no_grad`` names,
-        then build the ``optimizer`` over ``model``'s trainable parameters, then the
-        ``learning_rate_scheduler`` over the optimizer, for the optimizer steps the training
-        data loader makes per epoch (measured, in this process if distributed).
+    def from_partial_objects(
+            cls, model: Model, train_data_loader: Iterable, validation_data_loader: Optional[Iterable] = None,
+            serialization_dir: Optional[Union[str, os.PathLike]] = None,
+            optimizer: Lazy[Optimizer] = Lazy(Optimizer),
+            learning_rate_scheduler: Optional[Lazy[LearningRateScheduler]] = None,
+            callbacks: Optional[List[Lazy[TrainerCallback]]] = None, no_grad: Optional[List[str]] = None,
+            num_epochs: int = _defaults["num_epochs"], patience: Optional[int] = _defaults["patience"],
+            validation_metric: str = _defaults["validation_metric"],
+            cuda_device: distributed.CudaDevice = _defaults["cuda_device"],
+            should_log_learning_rate: bool = _defaults["should_log_learning_rate"],
+            grad_norm: Optional[float] = _defaults["grad_norm"], grad_clipping: Optional[float] = _defaults["grad_clipping"],
+            num_gradient_accumulation_steps: int = _defaults["num_gradient_accumulation_steps"],
+            num_serialized_models_to_keep: Optional[int] = _defaults["num_serialized_models_to_keep"],
+            use_amp: bool = _defaults["use_amp"]) -> "Trainer":
+        """The ``trainer`` block's schema (AllenNLP's ``GradientDescentTrainer.from_partial_objects``):
+        build, in order, what depends on what came before, then the trainer.
+
+        1. freeze the parameters ``no_grad`` names;
+        2. the ``optimizer`` over the model's trainable parameters;
+        3. the ``learning_rate_scheduler`` over the optimizer, for ``num_epochs`` and the
+           optimizer steps the training data loader makes per epoch (measured, in this process
+           if distributed);
+        4. the ``callbacks`` (in process 0 only), each given ``serialization_dir`` if it asks.
+
+        Not config keys (the code passes them): ``model``, ``train_data_loader``,
+        ``validation_data_loader``, ``serialization_dir``; a ``callbacks`` entry may also be a
+        built :class:`TrainerCallback` (a notebook's live plot). Every other argument is the
+        constructor's, with the constructor's default.
 
         ``no_grad`` (AllenNLP's key) is a list of regexes: every parameter whose name one of them
         ``re.search``-es gets ``requires_grad`` false for the whole run, belongs to no parameter
         group, and is never unfrozen (e.g. the bottom of a backbone that fine-tuning leaves as it is).
 
-        ``callbacks`` blocks are built with the ``serialization_dir``; callbacks given in
-        ``extras`` (from Python, e.g. a notebook's live plot) are called after them.
-
         Raises:
-            ConfigurationError: bad keys or values anywhere in the block (an unregistered
-                callback ``type`` names ``<path>.callbacks[<i>].type``); a ``no_grad`` regex
-                that is invalid or matches no parameter.
+            ConfigurationError: a ``no_grad`` regex that is invalid or matches no parameter; what
+                the optimizer, scheduler, callbacks or constructor refuse (each names its key).
         """
-        params = dict(params)
-        if "callbacks" in params:
-            configured = construct_arg(List[TrainerCallback], params.pop("callbacks"), f"{path}.callbacks",
-                                       {"serialization_dir": extras.get("serialization_dir")})
-            extras = {**extras, "callbacks": configured + list(extras.get("callbacks") or [])}
-        freeze_parameters(model, params.pop("no_grad", []), f"{path}.no_grad")
-        optimizer = Optimizer.from_params(params.pop("optimizer", {}), f"{path}.optimizer",
-                                          model_parameters=list(model.named_parameters()))
+        freeze_parameters(model, no_grad or [])
+        built_optimizer = optimizer.construct(model_parameters=list(model.named_parameters()))
         scheduler = None
-        if "learning_rate_scheduler" in params:
-            train_data_loader = distributed.shard_data_loader(extras["train_data_loader"])
-            extras = {**extras, "train_data_loader": train_data_loader}
-            steps = optimizer_steps_per_epoch(len(train_data_loader), params.get("num_gradient_accumulation_steps", 1))
-            scheduler = LearningRateScheduler.from_params(
-                params.pop("learning_rate_scheduler"), f"{path}.learning_rate_scheduler", optimizer=optimizer,
-                num_epochs=params.get("num_epochs", DEFAULT_NUM_EPOCHS), num_steps_per_epoch=steps)
-        for line in describe_parameter_groups(optimizer):  # after the scheduler: each group's first-step rate
+        if learning_rate_scheduler is not None:
+            train_data_loader = distributed.shard_data_loader(train_data_loader)
+            steps = optimizer_steps_per_epoch(len(train_data_loader), num_gradient_accumulation_steps)
+            scheduler = learning_rate_scheduler.construct(optimizer=built_optimizer,
+                                                          training_length=TrainingLength(num_epochs, steps))
+        for line in describe_parameter_groups(built_optimizer):  # after the scheduler: each group's first-step rate
             logger.info("Parameter %s", line)
-        return construct_from_signature(cls, params, path, {**extras, "model": model, "optimizer": optimizer,
-                                                            "learning_rate_scheduler": scheduler})
+        built_callbacks = ([callback.construct(serialization_dir=serialization_dir) for callback in callbacks or []]
+                           if distributed.is_main_process() else [])  # a callback may write files: process 0 only
+        return cls(model=model, optimizer=built_optimizer, train_data_loader=train_data_loader,
+                   validation_data_loader=validation_data_loader, num_epochs=num_epochs, patience=patience,
+                   validation_metric=validation_metric, cuda_device=cuda_device, serialization_dir=serialization_dir,
+                   should_log_learning_rate=should_log_learning_rate, grad_norm=grad_norm, grad_clipping=grad_clipping,
+                   num_gradient_accumulation_steps=num_gradient_accumulation_steps,
+                   learning_rate_scheduler=scheduler, num_serialized_models_to_keep=num_serialized_models_to_keep,
+                   use_amp=use_amp, callbacks=built_callbacks)
+
+    del _defaults
 
     # ----- one batch -----
 
@@ -590,3 +622,6 @@ class Trainer(FromParams):
         for callback in self.callbacks:
             callback.on_end(final)
         return final
+
+
+Trainer.register("gradient_descent")(Trainer.from_partial_objects)

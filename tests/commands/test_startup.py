@@ -58,7 +58,7 @@ def test_a_config_error_is_reported_before_any_heavy_import(tmp_path):
                                   "trainr": {}}))
     result = run_command_line(["train", str(config), "-s", str(tmp_path / "run")])
     assert result["status"] == 2
-    assert "Unexpected top-level key(s) ['trainr']" in result["stderr"]
+    assert "config: unexpected key(s) ['trainr'] for an experiment. Did you mean 'trainer'?" in result["stderr"]
     assert result["loaded"] == []
 
 

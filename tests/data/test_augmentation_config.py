@@ -55,16 +55,21 @@ def test_compositions_take_a_nested_list_of_transforms():
 
 @pytest.mark.parametrize("block, message", [
     ({"type": "resize", "height": -5, "width": 3},
-     "dataset_reader.augmentation[1] ('resize'): 1 validation error for InitSchema\nheight\n  Input should be greater"),
+     "dataset_reader.augmentation[1]: 1 validation error for InitSchema\nheight\n  Input should be greater"),
     ({"type": "resize", "height": 5, "width": 3, "heigth": 5},
-     "dataset_reader.augmentation[1]: unexpected key(s) ['heigth'] for 'resize'"),
+     "dataset_reader.augmentation[1]: unexpected key(s) ['heigth'] for Resize. Did you mean 'height'?"),
+    ({"type": "rotate", "limt": 15},
+     "dataset_reader.augmentation[1]: unexpected key(s) ['limt'] for Rotate. Did you mean 'limit'? Accepted keys: "
+     "['limit', "),
     ({"type": "random_brightnes_contrast"},
      "dataset_reader.augmentation[1].type: 'random_brightnes_contrast' is not a registered Augmentation. "
      "Did you mean 'random_brightness_contrast'?"),
     ({"type": "one_of", "transforms": [{"type": "blur", "blur_limit": "big"}]},
-     "dataset_reader.augmentation[1].transforms[0] ('blur'):"),
-    ({"type": "one_of", "transforms": ["blur"]},
-     "dataset_reader.augmentation[1].transforms[0]: expected a transform block such as {\"type\": \"flip\"}, got 'blur'"),
+     "dataset_reader.augmentation[1].transforms[0]: "),
+    ({"type": "one_of", "transforms": [3]},
+     "dataset_reader.augmentation[1].transforms[0]: expected a config block for Augmentation, got 3"),
+    ({"type": "one_of", "transforms": [{"type": "flip", "pp": 1}]},
+     "dataset_reader.augmentation[1].transforms[0]: unexpected key(s) ['pp'] for HorizontalFlip. Did you mean 'p'?"),
 ])
 def test_parameter_errors_name_the_config_path(block, message):
     with pytest.raises(ConfigurationError) as error:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.training.learning_rate_schedulers import (LearningRateScheduler, plan_learning_rates,
+from allencv_lite.training.learning_rate_schedulers import (LearningRateScheduler, TrainingLength, plan_learning_rates,
                                                             slanted_triangular_multiplier)
 from allencv_lite.training.optimizers import Optimizer
 from allencv_lite.training.trainer import set_trainable_groups
@@ -112,19 +112,22 @@ def test_gradual_unfreezing_with_unmatched_parameters_lists_them_by_module_with_
     optimizer = build({"parameter_groups": [[["^encoder\\.0\\."]], [["^head\\."]]]})
     with pytest.raises(ConfigurationError) as error:
         LearningRateScheduler.from_params({"type": "slanted_triangular", "gradual_unfreezing": True},
-                                          optimizer=optimizer, num_epochs=3, num_steps_per_epoch=10)
+                                          "trainer.learning_rate_scheduler", optimizer=optimizer,
+                                          training_length=TrainingLength(num_epochs=3, num_steps_per_epoch=10))
     assert str(error.value) == (
         "trainer.learning_rate_scheduler.gradual_unfreezing: 2 parameter(s) match no regex of "
-        "trainer.optimizer.parameter_groups, so no epoch would ever freeze them: encoder.1 (weight, bias). Add their "
-        "modules to a group (or a new group) in trainer.optimizer.parameter_groups, e.g. [[\"^encoder\\\\.1\\\\.\"]], "
+        "the optimizer's parameter_groups, so no epoch would ever freeze them: encoder.1 (weight, bias). Add their "
+        "modules to a group (or a new group) in the optimizer's parameter_groups, e.g. [[\"^encoder\\\\.1\\\\.\"]], "
         "or freeze them in the model config.")
 
 
 def test_gradual_unfreezing_needs_parameter_groups():
-    with pytest.raises(ConfigurationError, match=re.escape("need trainer.optimizer.parameter_groups with at least "
-                                                           "two groups")):
+    with pytest.raises(ConfigurationError, match=re.escape(
+            "trainer.learning_rate_scheduler: gradual_unfreezing and discriminative_fine_tuning need the optimizer's "
+            "parameter_groups with at least two groups")):
         LearningRateScheduler.from_params({"type": "slanted_triangular", "gradual_unfreezing": True},
-                                          optimizer=build({}), num_epochs=3, num_steps_per_epoch=10)
+                                          "trainer.learning_rate_scheduler", optimizer=build({}),
+                                          training_length=TrainingLength(num_epochs=3, num_steps_per_epoch=10))
 
 
 def test_frozen_groups_stay_bit_for_bit_unchanged_while_unfrozen_ones_move():

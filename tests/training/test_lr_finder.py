@@ -153,8 +153,8 @@ def test_discriminative_groups_are_scaled_together_and_the_top_group_is_reported
     config["model"]["dropout"] = None
     config["trainer"]["optimizer"] = {"type": "recording_sgd", "lr": 0.1, "parameter_groups": [
         [["_classification_layer\\.bias"]], [["_classification_layer\\.weight"]]]}
-    from allencv_lite.training.optimizers import Optimizer
-    monkeypatch.setitem(Optimizer._registry[Optimizer], "recording_sgd", RecordingSGD)
+    from allencv_lite.training.optimizers import Optimizer, optimizer_factory
+    monkeypatch.setitem(Optimizer._registry[Optimizer], "recording_sgd", optimizer_factory(RecordingSGD))
     RecordingSGD.steps = []
     result = find_learning_rate_from_config(config, num_steps=30, progress=False)
     assert result.group_ratios == pytest.approx([0.5, 1.0])

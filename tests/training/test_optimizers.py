@@ -89,7 +89,8 @@ def test_a_parameter_in_two_groups_is_an_error_naming_both_groups():
 
 
 def test_an_option_the_optimizer_does_not_take_is_an_error():
-    with pytest.raises(ConfigurationError, match=re.escape("parameter_groups[0][1]: unknown option(s) ['lrr']")):
+    with pytest.raises(ConfigurationError, match=re.escape(
+            "parameter_groups[0][1]: unexpected key(s) ['lrr'] for a parameter group. Did you mean 'lr'?")):
         build({"type": "adam", "parameter_groups": [[["^head\\."], {"lrr": 0.1}]]})
 
 

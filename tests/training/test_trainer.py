@@ -232,8 +232,8 @@ class Recorder(TrainerCallback):
 def test_callbacks_are_called_in_order_with_what_each_hook_needs():
     recorder = Recorder(metrics_after=[(0, 1), (1, 0), (1, 1)])
     Trainer.from_params({"optimizer": {"lr": 0.1}, "num_epochs": 2, "cuda_device": -1, "validation_metric": "-loss",
-                         "should_log_learning_rate": True}, model=LinearClassifier(), train_data_loader=batches(2, 4),
-                        callbacks=[recorder]).train()
+                         "should_log_learning_rate": True, "callbacks": [recorder]}, model=LinearClassifier(),
+                        train_data_loader=batches(2, 4)).train()
     per_epoch = lambda e, first_metrics: [
         f"epoch_start {e}", f"batch_start {e}.0 (4, 3, 2, 2)", f"batch_end {e}.0 [0.1] {first_metrics}",
         f"batch_start {e}.1 (4, 3, 2, 2)", f"batch_end {e}.1 [0.1] ['loss', 'lr_group_0']", f"epoch_end {e}"]
@@ -262,8 +262,8 @@ def metric_reads_and_item_calls(monkeypatch, callbacks) -> tuple:
     item = torch.Tensor.item
     monkeypatch.setattr(torch.Tensor, "item", lambda tensor: (items.append(1), item(tensor))[1])
     model = CountingClassifier()
-    Trainer.from_params({"optimizer": {"lr": 0.1}, "num_epochs": 2, "cuda_device": -1}, model=model,
-                        train_data_loader=batches(3, 4), callbacks=callbacks).train()
+    Trainer.from_params({"optimizer": {"lr": 0.1}, "num_epochs": 2, "cuda_device": -1, "callbacks": callbacks},
+                        model=model, train_data_loader=batches(3, 4)).train()
     monkeypatch.undo()
     return model.metric_reads, len(items)
 
@@ -280,8 +280,8 @@ def test_patience_stops_training_after_epochs_without_improvement():
     recorder = Recorder()
     model = LinearClassifier()
     final = Trainer.from_params({"optimizer": {"type": "sgd", "lr": 0.0}, "num_epochs": 10, "cuda_device": -1,
-                                 "patience": 2}, model=model, train_data_loader=batches(1, 4),
-                                callbacks=[recorder]).train()
+                                 "patience": 2, "callbacks": [recorder]}, model=model,
+                                train_data_loader=batches(1, 4)).train()
     assert final["best_epoch"] == 0 and final["epoch"] == 2  # epochs 1 and 2 did not improve on epoch 0
 
 
@@ -319,5 +319,5 @@ def test_no_grad_freezes_the_parameters_it_names_for_the_whole_run():
 def test_a_no_grad_regex_that_matches_nothing_names_the_real_parameter_names():
     with pytest.raises(ConfigurationError, match=re.escape("trainer.no_grad[0]: '^encoder' matches no parameter; "
                                                            "names look like '_classification_layer.weight'.")):
-        Trainer.from_params({"cuda_device": -1, "no_grad": ["^encoder"]}, model=LinearClassifier(),
+        Trainer.from_params({"cuda_device": -1, "no_grad": ["^encoder"]}, "trainer", model=LinearClassifier(),
                             train_data_loader=batches(1, 4))
