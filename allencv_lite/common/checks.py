@@ -12,6 +12,25 @@ class ConfigurationError(Exception):
     """
 
 
+def check_dimensions_match(dimension_1: int, dimension_2: int, dimension_1_name: str, dimension_2_name: str,
+                           fix: str = "") -> None:
+    """Raise ``ConfigurationError`` unless two sizes that must agree do (AllenNLP's
+    ``allennlp.common.checks.check_dimensions_match``), so that wiring is checked when a model
+    is built rather than at its first forward pass.
+
+    Args:
+        dimension_1, dimension_2: the two sizes (channels, features).
+        dimension_1_name, dimension_2_name: the config keys (or methods) they come from.
+        fix: a sentence saying what would make them agree, appended to the message.
+
+    Raises:
+        ConfigurationError: ``<name 1> (<value 1>) must match <name 2> (<value 2>).`` and the fix.
+    """
+    if dimension_1 != dimension_2:
+        raise ConfigurationError(f"{dimension_1_name} ({dimension_1}) must match {dimension_2_name} "
+                                 f"({dimension_2}).{' ' + fix if fix else ''}")
+
+
 class Interrupted(Exception):
     """Ctrl-C stopped a command. The message says, in one line, what was finished, where it
     was written and how to go on; the command line prints it and exits with status 130
