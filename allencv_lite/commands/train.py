@@ -207,9 +207,17 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     validation_loader_factory = (DataLoaderFactory.from_params(config[validation_key], validation_key)
                                  if validation_key in config else loader_factory)
 
+    # The model is built (and its wiring checked) from the labels' names, before any image is decoded.
+    named_vocab = Vocabulary.from_labels(reader.read_labels(config["train_data_path"]))
+    check_enough_labels(named_vocab, config["train_data_path"])
+    model = Model.from_params(config["model"], "model", vocab=named_vocab)
     train_data = reader.read(config["train_data_path"])
     vocab = Vocabulary.from_labels(train_data.labels)
     check_enough_labels(vocab, config["train_data_path"])
+    if vocab != named_vocab:  # a cleaning_file relabelled, or a class lost all its readable images
+        logger.info("The readable training images carry the labels %s, not the folders' or CSV's %s; building the "
+                    "model again for them.", vocab.get_token_counts(), named_vocab.get_token_counts())
+        model = Model.from_params(config["model"], "model", vocab=vocab)
     train_data.index_with(vocab)
     validation_data = None
     if config.get("validation_data_path"):
@@ -221,7 +229,6 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
                 "epoch's num_skipped_files)" if train_data.lazy else "")
     datasets = {"training": train_data, "validation": validation_data}
 
-    model = Model.from_params(config["model"], "model", vocab=vocab)
     trainer = Trainer.from_params(
         config["trainer"], "trainer", model=model, serialization_dir=serialization_dir, callbacks=callbacks,
         train_data_loader=loader_factory.build(train_data, for_training=True),

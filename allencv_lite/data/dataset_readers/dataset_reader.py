@@ -28,6 +28,17 @@ class DatasetReader(Registrable, FromParams):
         """The dataset found at ``file_path``."""
         raise NotImplementedError
 
+    def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
+        """The label of each sample found at ``file_path``, from names alone (folder names, a
+        CSV column): no image is opened, so a model can be built and checked before any image
+        is decoded. Files that :meth:`read` finds unreadable, and a ``cleaning_file``, may
+        change the labels :meth:`read`'s dataset carries.
+
+        Raises:
+            ConfigurationError: as :meth:`read`, for a path that does not exist.
+        """
+        raise NotImplementedError
+
 
 class ImageDatasetReader(DatasetReader):
     """A reader that owns decoding and augmentation of images.
