@@ -122,11 +122,14 @@ def check_enough_labels(vocab: "Vocabulary", train_data_path: str) -> None:
 
 def write_skipped_files(serialization_dir: Path, datasets: Dict[str, Any]) -> None:
     """Write every file the datasets left out, with its reason, to ``skipped_files.csv``
-    (the log names only the first few of each reason), and say where it is."""
+    (the log names only the first few of each reason), atomically, and say where it is."""
+    from allencv_lite.common.files import atomic_writer
+
     path = serialization_dir / SKIPPED_FILES_NAME
     named = [(name, dataset) for name, dataset in datasets.items() if dataset is not None]
-    for index, (name, dataset) in enumerate(named):
-        dataset.skipped_files.write_csv(path, name, append=index > 0)
+    with atomic_writer(path) as table:
+        for index, (name, dataset) in enumerate(named):
+            dataset.skipped_files.write_csv(table, name, header=index == 0)
     if any(len(dataset.skipped_files) for _, dataset in named):
         logger.info("Every skipped file, with its reason: %s", path)
 
@@ -241,7 +244,7 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
 
 def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
                            callbacks: Optional[List["TrainerCallback"]]) -> "Model":
-    from allencv_lite.common.file_utils import write_text_atomically
+    from allencv_lite.common.files import write_text_atomically
     from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
     from allencv_lite.training import distributed
 
@@ -257,8 +260,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
             vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
     metrics = trainer.train()
     if distributed.is_main_process():
-        with writing(serialization_dir / SKIPPED_FILES_NAME):
-            write_skipped_files(serialization_dir, datasets)
+        write_skipped_files(serialization_dir, datasets)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
         archive_model(serialization_dir / ARCHIVE_NAME, config, trainer.model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)

@@ -30,14 +30,14 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.file_utils import write_text_atomically
+from allencv_lite.common.files import save_atomically, write_text_atomically
 from allencv_lite.common.from_params import FromParams, construct_from_signature
 from allencv_lite.common.text import format_duration, format_learning_rate, plural
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
 from allencv_lite.training import distributed, mixed_precision
 from allencv_lite.training.callbacks import TrainerCallback
-from allencv_lite.training.checkpointing import Checkpointer, restore_random_states, save_atomically
+from allencv_lite.training.checkpointing import Checkpointer, restore_random_states
 from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler
 from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups
 
