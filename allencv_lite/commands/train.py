@@ -5,7 +5,6 @@ under ``torchrun`` every process runs this same command (see the README's multi-
 ``--recover`` resumes a run that stopped, from its newest checkpoint.
 """
 import argparse
-import importlib
 import json
 import logging
 import random
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.params import load_config
+from allencv_lite.common.plugins import import_plugins
 
 if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
     from allencv_lite.data.dataset import ImageDataset
@@ -177,15 +177,15 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
 def _train_worker(config: Dict[str, Any], serialization_dir: str, recover: bool, include_package: List[str]) -> None:
     """One process of a multi-device run started by :func:`train_model`."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    for name in include_package:
-        importlib.import_module(name)
+    import_plugins(include_package)
     train_model(config, serialization_dir, recover=recover)
 
 
 def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = None,
                   callbacks: Optional[List["TrainerCallback"]] = None
                   ) -> Tuple["Trainer", "Vocabulary", Dict[str, Optional["ImageDataset"]]]:
-    """Seed, read the data, and build the model and the trainer (optimizer, scheduler, data
+    """Seed, build the model (checking its wiring before any image is decoded: the labels come
+    from the data's names), read the data, and build the trainer (optimizer, scheduler, data
     loaders) the experiment ``config`` describes; returns the trainer, the label vocabulary and
     the ``"training"`` and ``"validation"`` datasets (``None`` without ``validation_data_path``).
     With a ``serialization_dir``, writes ``skipped_files.csv`` there.

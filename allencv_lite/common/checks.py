@@ -1,7 +1,10 @@
 """Errors raised for bad configuration or bad input."""
 import contextlib
 import os
-from typing import Iterator, Union
+import sys
+from typing import Callable, Iterator, Union
+
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 
 class ConfigurationError(Exception):
@@ -50,3 +53,20 @@ def writing(path: Union[str, os.PathLike]) -> Iterator[None]:
     except OSError as error:
         raise ConfigurationError(f"Cannot write {path}: {error.strerror or error}. Free some space on its disk or "
                                  "choose a folder you can write to.") from None
+
+
+def exit_status(run: Callable[[], int], program: str = "allencv-lite") -> int:
+    """Call ``run`` and return its exit status, turning the errors a user can fix into one line
+    on standard error instead of a traceback: ``ConfigurationError`` -> 2, ``Interrupted`` and
+    Ctrl-C -> 130 (:data:`INTERRUPTED_STATUS`). Used by the command line and the demo server."""
+    try:
+        return run() or 0
+    except ConfigurationError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        return 2
+    except Interrupted as error:
+        print(f"{program}: interrupted: {error}", file=sys.stderr)
+        return INTERRUPTED_STATUS
+    except KeyboardInterrupt:
+        print(f"{program}: interrupted.", file=sys.stderr)
+        return INTERRUPTED_STATUS
