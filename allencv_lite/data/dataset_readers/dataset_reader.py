@@ -15,7 +15,7 @@ from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD, Augmenta
 from allencv_lite.data.augmentation_checks import check_one_output_size, check_pixel_scale, size_problem
 from allencv_lite.data.cleaning import CleaningDecisions
 from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
-from allencv_lite.data.image_loading import UnreadableImageError, check_image, read_image
+from allencv_lite.data.image_loading import ImageSource, UnreadableImageError, check_image, read_image
 
 BBOX_FORMATS = ("pascal_voc", "coco")
 TOO_SMALL_FOR_CROP = "smaller than a crop"
@@ -136,8 +136,9 @@ class ImageDatasetReader(DatasetReader):
         """
         check_image(path)
 
-    def load_image(self, path: Union[str, os.PathLike]) -> np.ndarray:
-        """Decode ``path`` to ``uint8`` ``(height, width, 3)`` RGB (see ``read_image``).
+    def load_image(self, path: ImageSource) -> np.ndarray:
+        """Decode ``path`` (a file name, or a binary file object such as ``io.BytesIO(bytes)``)
+        to ``uint8`` ``(height, width, 3)`` RGB (see ``read_image``).
 
         Raises:
             UnreadableImageError: the file cannot be decoded, or is smaller than a crop of
