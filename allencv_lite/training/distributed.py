@@ -13,7 +13,6 @@ environment variables ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` 
 """
 import logging
 import os
-import socket
 from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
@@ -23,6 +22,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.devices import select_device
+from allencv_lite.common.network import free_loopback_port
 
 logger = logging.getLogger(__name__)
 
@@ -105,12 +105,6 @@ def destroy_process_group() -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _run_worker(local_rank: int, world: int, port: int, worker: Callable[..., Any], args: tuple) -> None:
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(local_rank),
                        "LOCAL_RANK": str(local_rank), "WORLD_SIZE": str(world)})
@@ -127,7 +121,7 @@ def spawn(worker: Callable[..., Any], num_processes: int, args: tuple = ()) -> N
     Raises:
         torch.multiprocessing.ProcessRaisedException: a worker failed (its traceback is shown).
     """
-    torch.multiprocessing.spawn(_run_worker, args=(num_processes, _free_port(), worker, args),
+    torch.multiprocessing.spawn(_run_worker, args=(num_processes, free_loopback_port(), worker, args),
                                 nprocs=num_processes, join=True)
 
 
