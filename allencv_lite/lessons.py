@@ -8,7 +8,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import List, Optional, Union
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.network import free_loopback_port
 from allencv_lite.data.dataset import SkippedFiles
 from allencv_lite.data.dataset_readers.image_classification_directory import find_labelled_images, is_ignored
 from allencv_lite.data.digits import write_digits
@@ -136,13 +136,6 @@ def sample_lesson_data(data: LessonData, destination: Union[str, os.PathLike], t
     return LessonData(destination, f"{data.name}_sample",
                       f"{train_per_label} training and {validation_per_label} validation images per label of "
                       f"'{data.name}'")
-
-
-def free_loopback_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class DemoServer:

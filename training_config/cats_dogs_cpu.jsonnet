@@ -27,7 +27,7 @@ local NORMALIZE = {"type": "normalize", "mean": [0.485, 0.456, 0.406], "std": [0
   "model": {
     "type": "basic_image_classifier",
     "im2im_encoder": {"type": "feedforward", "hidden_channels": [32, 64, 128, 256]},
-    "im2vec_encoder": {"type": "flatten", "input_channels": 256, "input_height": 1, "input_width": 1},
+    "im2vec_encoder": {"type": "flatten", "input_height": 1, "input_width": 1},
     "dropout": 0.3
   },
   "iterator": {"type": "basic", "batch_size": 32},

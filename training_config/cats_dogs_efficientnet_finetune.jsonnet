@@ -35,7 +35,7 @@ local ENCODER = "^_im2im_encoder\\.model\\.";
     // freeze_batch_norm: batches of 32 new images must not replace ImageNet's normalization statistics.
     "im2im_encoder": {"type": "timm", "model_name": "tf_efficientnet_lite0", "pretrained": true,
                       "channels_last": true, "freeze_batch_norm": true},
-    "im2vec_encoder": {"type": "global_average", "input_channels": 1280},
+    "im2vec_encoder": {"type": "global_average"},
     "dropout": 0.2
   },
   "iterator": {"type": "basic", "batch_size": 32},

@@ -20,7 +20,7 @@ local AUGMENTATION = [
     "type": "basic_image_classifier",
     "im2im_encoder": {"type": "timm", "model_name": "tf_efficientnet_lite0", "pretrained": true,
                       "requires_grad": false, "freeze_batch_norm": true, "channels_last": true},
-    "im2vec_encoder": {"type": "global_average", "input_channels": 1280}
+    "im2vec_encoder": {"type": "global_average"}
   },
   "iterator": {"type": "basic", "batch_size": 16, "shuffle": true},
   "trainer": {

@@ -36,7 +36,7 @@ local ENCODER = "^_im2im_encoder\\.model\\.";
     // (without it, the 128-pixel run of this lesson got 91 % of the 500 val photos, with it 95.2 %).
     "im2im_encoder": {"type": "timm", "model_name": "tf_efficientnet_lite0", "pretrained": true, "channels_last": true,
                       "freeze_batch_norm": true},
-    "im2vec_encoder": {"type": "global_average", "input_channels": 1280},
+    "im2vec_encoder": {"type": "global_average"},
     "dropout": 0.2
   },
   "iterator": {"type": "basic", "batch_size": 32},

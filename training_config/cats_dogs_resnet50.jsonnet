@@ -24,7 +24,7 @@ local RESIZE = {"type": "resize", "height": 224, "width": 224};
   "model": {
     "type": "basic_image_classifier",
     "im2im_encoder": {"type": "pretrained_resnet", "resnet_model": "resnet50", "requires_grad": true},
-    "im2vec_encoder": {"type": "flatten", "input_channels": 2048, "input_height": 1, "input_width": 1}
+    "im2vec_encoder": {"type": "flatten", "input_height": 1, "input_width": 1}
   },
   "iterator": {"type": "basic", "batch_size": 16 * NUM_GPUS},
   "trainer": {

@@ -27,7 +27,7 @@ local SIZE = 32;  // pixels; the 8x8 scans are upsampled so the CNN has room for
   "model": {
     "type": "basic_image_classifier",
     "im2im_encoder": {"type": "feedforward", "hidden_channels": [16, 32, 64]},
-    "im2vec_encoder": {"type": "flatten", "input_channels": 64, "input_height": 1, "input_width": 1}
+    "im2vec_encoder": {"type": "flatten", "input_height": 1, "input_width": 1}
   },
   "iterator": {"type": "basic", "batch_size": 32},
   "trainer": {

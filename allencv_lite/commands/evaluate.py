@@ -5,7 +5,7 @@ from pathlib import Path
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted
-from allencv_lite.common.file_utils import write_text_atomically
+from allencv_lite.common.files import write_text_atomically
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -54,15 +54,14 @@ def write_result(result: "LearningRateFinderResult", directory: Union[str, os.Pa
     ``directory``, each under a temporary name first, then renamed."""
     from matplotlib import pyplot
 
-    from allencv_lite.common.file_utils import write_text_atomically
+    from allencv_lite.common.files import atomic_writer, write_text_atomically
 
     directory = Path(directory)
     write_text_atomically(json.dumps(result.to_json(), indent=2), directory / RESULT_NAME)
     figure = result.plot()
-    partial = directory / (PLOT_NAME + ".partial")
-    figure.savefig(partial, format="png", dpi=100, bbox_inches="tight")
+    with atomic_writer(directory / PLOT_NAME, binary=True) as file:
+        figure.savefig(file, format="png", dpi=100, bbox_inches="tight")
     pyplot.close(figure)
-    os.replace(partial, directory / PLOT_NAME)
 
 
 def run_find_learning_rate(args: argparse.Namespace) -> int:

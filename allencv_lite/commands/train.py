@@ -5,7 +5,6 @@ under ``torchrun`` every process runs this same command (see the README's multi-
 ``--recover`` resumes a run that stopped, from its newest checkpoint.
 """
 import argparse
-import importlib
 import json
 import logging
 import random
@@ -18,6 +17,7 @@ from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.from_params import check_known_keys
 from allencv_lite.common.params import load_config
+from allencv_lite.common.plugins import import_plugins
 
 if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
     from allencv_lite.data.dataset import ImageDataset
@@ -121,11 +121,14 @@ def check_enough_labels(vocab: "Vocabulary", train_data_path: str) -> None:
 
 def write_skipped_files(serialization_dir: Path, datasets: Dict[str, Any]) -> None:
     """Write every file the datasets left out, with its reason, to ``skipped_files.csv``
-    (the log names only the first few of each reason), and say where it is."""
+    (the log names only the first few of each reason), atomically, and say where it is."""
+    from allencv_lite.common.files import atomic_writer
+
     path = serialization_dir / SKIPPED_FILES_NAME
     named = [(name, dataset) for name, dataset in datasets.items() if dataset is not None]
-    for index, (name, dataset) in enumerate(named):
-        dataset.skipped_files.write_csv(path, name, append=index > 0)
+    with atomic_writer(path) as table:
+        for index, (name, dataset) in enumerate(named):
+            dataset.skipped_files.write_csv(table, name, header=index == 0)
     if any(len(dataset.skipped_files) for _, dataset in named):
         logger.info("Every skipped file, with its reason: %s", path)
 
@@ -173,15 +176,15 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
 def _train_worker(config: Dict[str, Any], serialization_dir: str, recover: bool, include_package: List[str]) -> None:
     """One process of a multi-device run started by :func:`train_model`."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    for name in include_package:
-        importlib.import_module(name)
+    import_plugins(include_package)
     train_model(config, serialization_dir, recover=recover)
 
 
 def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = None,
                   callbacks: Optional[List["TrainerCallback"]] = None
                   ) -> Tuple["Trainer", "Vocabulary", Dict[str, Optional["ImageDataset"]]]:
-    """Seed, read the data, and build the model and the trainer (optimizer, scheduler, data
+    """Seed, build the model (checking its wiring before any image is decoded: the labels come
+    from the data's names), read the data, and build the trainer (optimizer, scheduler, data
     loaders) the experiment ``config`` describes; returns the trainer, the label vocabulary and
     the ``"training"`` and ``"validation"`` datasets (``None`` without ``validation_data_path``).
     With a ``serialization_dir``, writes ``skipped_files.csv`` there.
@@ -206,9 +209,17 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     validation_loader_factory = (DataLoaderFactory.from_params(config[validation_key], validation_key)
                                  if validation_key in config else loader_factory)
 
+    # The model is built (and its wiring checked) from the labels' names, before any image is decoded.
+    named_vocab = Vocabulary.from_labels(reader.read_labels(config["train_data_path"]))
+    check_enough_labels(named_vocab, config["train_data_path"])
+    model = Model.from_params(config["model"], "model", vocab=named_vocab)
     train_data = reader.read(config["train_data_path"])
     vocab = Vocabulary.from_labels(train_data.labels)
     check_enough_labels(vocab, config["train_data_path"])
+    if vocab != named_vocab:  # a cleaning_file relabelled, or a class lost all its readable images
+        logger.info("The readable training images carry the labels %s, not the folders' or CSV's %s; building the "
+                    "model again for them.", vocab.get_token_counts(), named_vocab.get_token_counts())
+        model = Model.from_params(config["model"], "model", vocab=vocab)
     train_data.index_with(vocab)
     validation_data = None
     if config.get("validation_data_path"):
@@ -220,7 +231,6 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
                 "epoch's num_skipped_files)" if train_data.lazy else "")
     datasets = {"training": train_data, "validation": validation_data}
 
-    model = Model.from_params(config["model"], "model", vocab=vocab)
     trainer_block = dict(config["trainer"])
     if callbacks:  # built callbacks (a notebook's live plot) join the config's, after them
         trainer_block["callbacks"] = [*trainer_block.get("callbacks", []), *callbacks]
@@ -236,7 +246,7 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
 
 def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
                            callbacks: Optional[List["TrainerCallback"]]) -> "Model":
-    from allencv_lite.common.file_utils import write_text_atomically
+    from allencv_lite.common.files import write_text_atomically
     from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
     from allencv_lite.training import distributed
 
@@ -252,8 +262,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
             vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
     metrics = trainer.train()
     if distributed.is_main_process():
-        with writing(serialization_dir / SKIPPED_FILES_NAME):
-            write_skipped_files(serialization_dir, datasets)
+        write_skipped_files(serialization_dir, datasets)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
         archive_model(serialization_dir / ARCHIVE_NAME, config, trainer.model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)

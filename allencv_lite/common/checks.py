@@ -1,7 +1,10 @@
 """Errors raised for bad configuration or bad input."""
 import contextlib
 import os
-from typing import Iterator, Union
+import sys
+from typing import Callable, Iterator, Union
+
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 
 class ConfigurationError(Exception):
@@ -10,6 +13,25 @@ class ConfigurationError(Exception):
     The message always names the key path (``model.im2im_encoder.type``), file or value at
     fault and, where possible, what would fix it.
     """
+
+
+def check_dimensions_match(dimension_1: int, dimension_2: int, dimension_1_name: str, dimension_2_name: str,
+                           fix: str = "") -> None:
+    """Raise ``ConfigurationError`` unless two sizes that must agree do (AllenNLP's
+    ``allennlp.common.checks.check_dimensions_match``), so that wiring is checked when a model
+    is built rather than at its first forward pass.
+
+    Args:
+        dimension_1, dimension_2: the two sizes (channels, features).
+        dimension_1_name, dimension_2_name: the config keys (or methods) they come from.
+        fix: a sentence saying what would make them agree, appended to the message.
+
+    Raises:
+        ConfigurationError: ``<name 1> (<value 1>) must match <name 2> (<value 2>).`` and the fix.
+    """
+    if dimension_1 != dimension_2:
+        raise ConfigurationError(f"{dimension_1_name} ({dimension_1}) must match {dimension_2_name} "
+                                 f"({dimension_2}).{' ' + fix if fix else ''}")
 
 
 class Interrupted(Exception):
@@ -31,3 +53,20 @@ def writing(path: Union[str, os.PathLike]) -> Iterator[None]:
     except OSError as error:
         raise ConfigurationError(f"Cannot write {path}: {error.strerror or error}. Free some space on its disk or "
                                  "choose a folder you can write to.") from None
+
+
+def exit_status(run: Callable[[], int], program: str = "allencv-lite") -> int:
+    """Call ``run`` and return its exit status, turning the errors a user can fix into one line
+    on standard error instead of a traceback: ``ConfigurationError`` -> 2, ``Interrupted`` and
+    Ctrl-C -> 130 (:data:`INTERRUPTED_STATUS`). Used by the command line and the demo server."""
+    try:
+        return run() or 0
+    except ConfigurationError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        return 2
+    except Interrupted as error:
+        print(f"{program}: interrupted: {error}", file=sys.stderr)
+        return INTERRUPTED_STATUS
+    except KeyboardInterrupt:
+        print(f"{program}: interrupted.", file=sys.stderr)
+        return INTERRUPTED_STATUS

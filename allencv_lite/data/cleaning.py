@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Dict, List, Optional, Tuple, Union
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.file_utils import write_text_atomically
+from allencv_lite.common.files import write_text_atomically
 
 logger = logging.getLogger(__name__)
 

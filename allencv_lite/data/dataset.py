@@ -11,7 +11,7 @@ import csv
 import logging
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, TextIO, Tuple, Union
 
 import numpy as np
 import torch
@@ -88,15 +88,14 @@ class SkippedFiles:
                             for reason, count in self.counts().items())
         return f"{plural(len(self.files), 'file')} skipped" + (f": {details}" if details else "")
 
-    def write_csv(self, path: Union[str, os.PathLike], dataset_name: str, append: bool = False) -> None:
-        """Write every file with ``dataset``, ``path``, ``reason``, ``detail`` columns (a header
-        first unless ``append``)."""
-        with open(path, "a" if append else "w", newline="", encoding="utf-8") as table:
-            writer = csv.writer(table)
-            if not append:
-                writer.writerow(["dataset", "path", "reason", "detail"])
-            writer.writerows([dataset_name, file, reason, self.details.get(file, "")]
-                             for file, reason in self.files.items())
+    def write_csv(self, table: TextIO, dataset_name: str, header: bool = True) -> None:
+        """Write every file to the open text file ``table`` (opened with ``newline=""``) with
+        ``dataset``, ``path``, ``reason``, ``detail`` columns, the header row first if ``header``."""
+        writer = csv.writer(table)
+        if header:
+            writer.writerow(["dataset", "path", "reason", "detail"])
+        writer.writerows([dataset_name, file, reason, self.details.get(file, "")]
+                         for file, reason in self.files.items())
 
     def __contains__(self, path: object) -> bool:
         return str(path) in self.files

@@ -18,6 +18,8 @@ from typing import BinaryIO, Iterator, Optional, Tuple, Union
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from allencv_lite.common.checks import ConfigurationError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 EMPTY, MISSING, NO_PERMISSION, NOT_AN_IMAGE, TRUNCATED, CORRUPT, TOO_LARGE = (
@@ -103,6 +105,25 @@ def to_upright_rgb_array(image: Image.Image, in_place: bool = False) -> np.ndarr
     else:
         image = ImageOps.exif_transpose(image)
     return np.asarray(to_rgb(image))
+
+
+def array_to_rgb(image: np.ndarray) -> np.ndarray:
+    """An image array as ``uint8`` RGB ``(height, width, 3)``, by one rule for every entry point
+    that takes arrays (the predictor, the widgets): ``(height, width, 3)`` is kept as it is,
+    grayscale ``(height, width)`` repeated into three channels.
+
+    Raises:
+        ConfigurationError: pixels that are not ``uint8``, or another shape; says how to convert.
+    """
+    if image.dtype != np.uint8:
+        raise ConfigurationError(f"Image arrays must be uint8 (0-255), got {image.dtype}; "
+                                 "e.g. (array * 255).round().astype(np.uint8) for floats in [0, 1].")
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ConfigurationError(f"Image arrays must have shape (height, width, 3) RGB or (height, width), "
+                                 f"got {image.shape}.")
+    return image
 
 
 @contextlib.contextmanager

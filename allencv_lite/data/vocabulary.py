@@ -5,6 +5,7 @@ import collections
 import os
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.files import write_text_atomically
 
 DEFAULT_NAMESPACE = "labels"
 
@@ -67,11 +68,12 @@ class Vocabulary:
         return dict(self._counts.get(namespace, {}))
 
     def save_to_files(self, directory: Union[str, os.PathLike]) -> None:
-        """Write ``<namespace>.txt`` files, one label per line in index order (AllenNLP's format)."""
+        """Write ``<namespace>.txt`` files, one label per line in index order (AllenNLP's format),
+        each atomically (:mod:`allencv_lite.common.files`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for namespace, tokens in self._index_to_token.items():
-            (directory / f"{namespace}.txt").write_text("".join(t + "\n" for t in tokens), encoding="utf-8")
+            write_text_atomically("".join(t + "\n" for t in tokens), directory / f"{namespace}.txt")
 
     @classmethod
     def from_files(cls, directory: Union[str, os.PathLike]) -> "Vocabulary":

@@ -24,6 +24,8 @@ from typing import Any, Dict, Mapping, Optional, Union
 import torch
 
 from allencv_lite.common.checks import ConfigurationError, writing
+from allencv_lite.common.devices import select_device
+from allencv_lite.common.files import atomic_writer
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model
@@ -59,8 +61,9 @@ class Archive:
 def archive_model(archive_file: Union[str, os.PathLike], config: Dict[str, Any],
                   weights: Dict[str, torch.Tensor], vocab: Vocabulary) -> Path:
     """Write ``archive_file`` atomically: readers never see a half-written archive, and a
-    crash while writing leaves an existing archive at that path untouched (everything is
-    staged in a temporary folder beside it and moved into place with ``os.replace``).
+    crash while writing leaves an existing archive at that path untouched (the members are
+    staged in a temporary folder beside it, the archive written with
+    :func:`~allencv_lite.common.files.atomic_writer`).
 
     Args:
         archive_file: destination, usually ``<serialization_dir>/model.tar.gz``.
@@ -74,17 +77,15 @@ def archive_model(archive_file: Union[str, os.PathLike], config: Dict[str, Any],
     archive_file = Path(archive_file)
     weights_bytes = io.BytesIO()  # torch's own file writer reports a full disk as an unnamed RuntimeError
     torch.save(weights, weights_bytes)
-    with writing(archive_file), tempfile.TemporaryDirectory(dir=archive_file.parent) as staging:
+    with atomic_writer(archive_file, binary=True) as file, tempfile.TemporaryDirectory(dir=archive_file.parent) as staging:
         staging_dir = Path(staging)
         (staging_dir / CONFIG_NAME).write_text(json.dumps(config, indent=2), encoding="utf-8")
         (staging_dir / META_NAME).write_text(json.dumps({"format_version": ARCHIVE_FORMAT_VERSION}), encoding="utf-8")
         (staging_dir / WEIGHTS_NAME).write_bytes(weights_bytes.getbuffer())
         vocab.save_to_files(staging_dir / VOCABULARY_DIR)
-        partial = staging_dir / "archive.partial"
-        with tarfile.open(partial, "w:gz") as archive:
+        with tarfile.open(fileobj=file, mode="w:gz") as archive:
             for name in (CONFIG_NAME, META_NAME, WEIGHTS_NAME, VOCABULARY_DIR):
                 archive.add(staging_dir / name, arcname=name)
-        os.replace(partial, archive_file)
     return archive_file
 
 
@@ -195,23 +196,6 @@ def _without_starting_weights(block: Any) -> Any:
     return block
 
 
-def _load_device(cuda_device: int) -> torch.device:
-    """``-1`` -> CPU; ``N`` -> GPU N, or the CPU with a warning where CUDA is absent (as the trainer does).
-
-    Raises:
-        ConfigurationError: GPU ``N`` does not exist on a machine that has CUDA.
-    """
-    if cuda_device < 0:
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        logger.warning("cuda_device=%d but CUDA is not available; loading the model on the CPU.", cuda_device)
-        return torch.device("cpu")
-    if cuda_device >= torch.cuda.device_count():
-        raise ConfigurationError(f"cuda_device={cuda_device}, but this machine has {torch.cuda.device_count()} "
-                                 "GPU(s), numbered from 0; use -1 for the CPU.")
-    return torch.device(f"cuda:{cuda_device}")
-
-
 def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
                  weights_file: Optional[Union[str, os.PathLike]] = None) -> Archive:
     """Rebuild the model saved in ``archive_file``.
@@ -245,7 +229,7 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
             if key not in config:
                 raise ConfigurationError(f"Archive {archive_file}: {CONFIG_NAME} has no '{key}' block.")
         vocab = Vocabulary.from_files(folder / VOCABULARY_DIR)
-        device = _load_device(cuda_device)
+        device = select_device(cuda_device)
         weights_path = weights_file or folder / WEIGHTS_NAME
         try:
             state = torch.load(weights_path, map_location=device, weights_only=True)

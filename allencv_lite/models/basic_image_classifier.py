@@ -3,6 +3,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import torch
 
+from allencv_lite.common.checks import check_dimensions_match
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 from allencv_lite.models.model import Model
 from allencv_lite.modules.im2im_encoders.im2im_encoder import Im2ImEncoder
@@ -10,6 +11,8 @@ from allencv_lite.modules.im2vec_encoders.im2vec_encoder import Im2VecEncoder
 
 if TYPE_CHECKING:
     import torchmetrics
+
+IMAGE_CHANNELS = 3  # the readers' tensors are RGB: (batch, 3, height, width)
 
 
 @Model.register("basic_image_classifier")
@@ -26,11 +29,26 @@ class BasicImageClassifier(Model):
         im2vec_encoder: turns the feature map into one vector per image.
         im2im_encoder: the backbone; ``None`` feeds the images straight to ``im2vec_encoder``.
         dropout: dropout probability before the classification layer.
+
+    The wiring is checked here, not at the first forward pass: ``im2vec_encoder``'s
+    ``input_channels`` must equal ``im2im_encoder.get_output_channels()`` (3, the RGB
+    channels, without a backbone); left out of the config, it is taken from there.
+
+    Raises:
+        ConfigurationError: the channels differ; the message names both keys, both values and the fix.
     """
 
     def __init__(self, vocab: Vocabulary, im2vec_encoder: Im2VecEncoder,
                  im2im_encoder: Optional[Im2ImEncoder] = None, dropout: Optional[float] = None) -> None:
         super().__init__(vocab)
+        if im2im_encoder is not None:
+            channels, source = im2im_encoder.get_output_channels(), f"im2im_encoder ({type(im2im_encoder).__name__}) outputs"
+        else:
+            channels, source = IMAGE_CHANNELS, "the images (no im2im_encoder) have"
+        im2vec_encoder.take_input_channels(channels)
+        check_dimensions_match(im2vec_encoder.get_input_channels(), channels, "im2vec_encoder.input_channels",
+                               f"the channels {source}",
+                               fix=f'Set "input_channels": {channels}, or leave the key out to take it from there.')
         self._im2im_encoder = im2im_encoder
         self._im2vec_encoder = im2vec_encoder
         self._dropout = torch.nn.Dropout(dropout) if dropout else torch.nn.Identity()

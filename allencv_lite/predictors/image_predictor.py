@@ -10,7 +10,7 @@ from PIL import Image
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
-from allencv_lite.data.image_loading import read_image, to_upright_rgb_array
+from allencv_lite.data.image_loading import array_to_rgb, to_upright_rgb_array
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.models.model import Model
 from allencv_lite.predictors.predictor import JsonDict, Predictor
@@ -90,7 +90,7 @@ class ImagePredictor(Predictor):
         if isinstance(inputs, Image.Image):
             return to_upright_rgb_array(inputs)
         if isinstance(inputs, np.ndarray):
-            return self._check_array(inputs)
+            return array_to_rgb(inputs)
         if not isinstance(inputs, dict):
             raise ConfigurationError(f"Expected a JSON object, a PIL image or an array; got {type(inputs).__name__}.")
         if "image_path" in inputs:
@@ -99,20 +99,20 @@ class ImagePredictor(Predictor):
                 raise ConfigurationError(f"'image_path' must be a string, got {path!r}.")
             return self.dataset_reader.load_image(path)
         if "image" in inputs:
-            return read_image(io.BytesIO(decode_base64(inputs["image"])), draft_size=self.dataset_reader.draft_size)
+            return self.decode(decode_base64(inputs["image"]))
         raise ConfigurationError(f"Input needs 'image_path' or 'image' (base64); got keys {sorted(inputs)}.")
 
-    @staticmethod
-    def _check_array(image: np.ndarray) -> np.ndarray:
-        if image.dtype != np.uint8:
-            raise ConfigurationError(f"Image arrays must be uint8 (0-255), got {image.dtype}; "
-                                     "e.g. (array * 255).round().astype(np.uint8) for floats in [0, 1].")
-        if image.ndim == 2:
-            return np.repeat(image[:, :, None], 3, axis=2)
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ConfigurationError(f"Image arrays must have shape (height, width, 3) RGB or (height, width), "
-                                     f"got {image.shape}.")
-        return image
+    def decode(self, content: bytes) -> np.ndarray:
+        """The one way from a file's bytes to the ``uint8`` RGB array ``(height, width, 3)`` that
+        the model's tensor is made from, shared by ``{"image": base64}`` inputs, the web demo
+        and the prediction panel: the reader's :meth:`~ImageDatasetReader.load_image`, so bytes
+        are decoded exactly as training and ``evaluate`` decode the same file (EXIF orientation,
+        JPEG draft size, crop-size check).
+
+        Raises:
+            UnreadableImageError: the bytes are not a readable image, or one smaller than a crop.
+        """
+        return self.dataset_reader.load_image(io.BytesIO(content))
 
     def predict_batch_json(self, inputs: List[Union[JsonDict, ImageInput]]) -> List[JsonDict]:
         """Classify several images in one forward pass (a batch ``(len(inputs), 3, H, W)``).

@@ -31,11 +31,12 @@ from flask import Flask, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.serving import make_server
 
-from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.checks import ConfigurationError, exit_status
+from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors.predictor import JsonDict, Predictor
-from allencv_lite.service import DEFAULT_MAX_UPLOAD_MB
+from allencv_lite.service import DEFAULT_MAX_UPLOAD_MB, add_server_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -157,9 +158,18 @@ def run_server(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """``python -m allencv_lite.service.server_simple ...``: the same as ``allencv-lite serve ...``."""
-    from allencv_lite.commands import main as command_line  # the command line sits on top of the service
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    parser = argparse.ArgumentParser(prog="python -m allencv_lite.service.server_simple",
+                                     description="Serve a web demo of a trained model (as `allencv-lite serve`).")
+    add_server_arguments(parser)
+    add_include_package_argument(parser)
+    args = parser.parse_args(argv)
 
-    return command_line(["serve", *(sys.argv[1:] if argv is None else argv)])
+    def run() -> int:
+        import_plugins(args.include_package)
+        return run_server(args)
+
+    return exit_status(run)
 
 
 if __name__ == "__main__":

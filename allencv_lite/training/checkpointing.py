@@ -7,7 +7,6 @@ Python, NumPy and PyTorch (CPU and CUDA), so that a run resumed from it draws th
 shuffles, augmentations and dropout masks as one that never stopped. Files are written to a
 temporary name and renamed, so a kill at any moment leaves the previous checkpoint whole.
 """
-import io
 import logging
 import os
 import random
@@ -19,20 +18,12 @@ import numpy as np
 import torch
 
 from allencv_lite.common.checks import ConfigurationError, writing
-from allencv_lite.common.file_utils import write_bytes_atomically
+from allencv_lite.common.files import save_atomically
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.th$")
-
-
-def save_atomically(obj: Any, path: Union[str, os.PathLike]) -> None:
-    """``torch.save`` ``obj`` with :func:`write_bytes_atomically`. The bytes are made in memory
-    first, because torch's own file writer reports a full disk as an unnamed ``RuntimeError``."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    write_bytes_atomically(buffer.getbuffer(), path)
 
 
 def random_states() -> Dict[str, Any]:

@@ -13,7 +13,6 @@ environment variables ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` 
 """
 import logging
 import os
-import socket
 from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
@@ -22,6 +21,8 @@ import torchmetrics
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.devices import select_device
+from allencv_lite.common.network import free_loopback_port
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +59,13 @@ def resolve_device(cuda_device: CudaDevice) -> torch.device:
 
     ``None``: the GPU of this process (``LOCAL_RANK``, 0 alone) if CUDA is available, else the
     CPU. ``-1``: the CPU. ``N``: GPU N, or under ``torchrun`` the GPU ``LOCAL_RANK`` (one GPU
-    per process). A list: entry ``LOCAL_RANK`` of it (-1 entries are CPU processes). A GPU
-    asked for on a machine without CUDA falls back to the CPU with a warning, so a config
-    written for a GPU still runs on a laptop.
+    per process). A list: entry ``LOCAL_RANK`` of it (-1 entries are CPU processes). The
+    chosen number then follows :func:`~allencv_lite.common.devices.select_device`: a GPU asked
+    for on a machine without CUDA falls back to the CPU with a warning, so a config written
+    for a GPU still runs on a laptop.
 
     Raises:
-        ConfigurationError: the list has no entry for ``LOCAL_RANK``.
+        ConfigurationError: the list has no entry for ``LOCAL_RANK``; the GPU does not exist.
     """
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if isinstance(cuda_device, list):
@@ -73,14 +75,9 @@ def resolve_device(cuda_device: CudaDevice) -> torch.device:
         cuda_device = cuda_device[local_rank]
     elif cuda_device is not None and cuda_device >= 0 and launched_as_worker():
         cuda_device = local_rank
-    if cuda_device is None:
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    if cuda_device < 0:
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        logger.warning("cuda_device=%d but CUDA is not available; training on the CPU.", cuda_device)
-        return torch.device("cpu")
-    return torch.device(f"cuda:{cuda_device}")
+    elif cuda_device is None and torch.cuda.is_available():
+        cuda_device = local_rank
+    return select_device(cuda_device, "trainer.cuda_device")
 
 
 def init_process_group(device: torch.device) -> None:
@@ -108,12 +105,6 @@ def destroy_process_group() -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _run_worker(local_rank: int, world: int, port: int, worker: Callable[..., Any], args: tuple) -> None:
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(local_rank),
                        "LOCAL_RANK": str(local_rank), "WORLD_SIZE": str(world)})
@@ -130,7 +121,7 @@ def spawn(worker: Callable[..., Any], num_processes: int, args: tuple = ()) -> N
     Raises:
         torch.multiprocessing.ProcessRaisedException: a worker failed (its traceback is shown).
     """
-    torch.multiprocessing.spawn(_run_worker, args=(num_processes, _free_port(), worker, args),
+    torch.multiprocessing.spawn(_run_worker, args=(num_processes, free_loopback_port(), worker, args),
                                 nprocs=num_processes, join=True)
 
 

@@ -32,7 +32,7 @@ from typing import Any, ContextManager, Dict, Iterable, List, Optional, Sequence
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.file_utils import write_text_atomically
+from allencv_lite.common.files import save_atomically, write_text_atomically
 from allencv_lite.common.from_params import FromParams, defaults_of
 from allencv_lite.common.lazy import Lazy
 from allencv_lite.common.registrable import Registrable
@@ -41,7 +41,7 @@ from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
 from allencv_lite.training import distributed, mixed_precision
 from allencv_lite.training.callbacks import TrainerCallback
-from allencv_lite.training.checkpointing import Checkpointer, restore_random_states, save_atomically
+from allencv_lite.training.checkpointing import Checkpointer, restore_random_states
 from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler, TrainingLength
 from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups
 

@@ -8,24 +8,23 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from allencv_lite.data.image_loading import read_image, to_upright_rgb_array
+from allencv_lite.data.image_loading import array_to_rgb, read_image, to_upright_rgb_array
 
 ImageSource = Union[str, os.PathLike, np.ndarray, Image.Image]
 
 
 def as_rgb_array(image: ImageSource) -> np.ndarray:
-    """A file path, PIL image or array as a ``uint8`` RGB array ``(height, width, 3)``.
+    """A file path, PIL image or array as a ``uint8`` RGB array ``(height, width, 3)``, by the
+    rules the predictor uses (``read_image``, ``to_upright_rgb_array``, ``array_to_rgb``).
 
     Raises:
         UnreadableImageError: a path that is not a readable image (see ``read_image``).
-        ValueError: an array that is not ``uint8`` ``(height, width, 3)``.
+        ConfigurationError: an array that is not ``uint8`` ``(height, width, 3)`` or ``(height, width)``.
     """
     if isinstance(image, Image.Image):
         return to_upright_rgb_array(image)
     if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"expected a uint8 array of shape (height, width, 3), got {image.dtype} {image.shape}")
-        return image
+        return array_to_rgb(image)
     return read_image(image)
 
 

@@ -1,13 +1,12 @@
 """Ask a trained model about your own picture, in a notebook."""
 import html
-import io
 from typing import Any, Dict, List, Optional, Tuple
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from allencv_lite.data.image_loading import UnreadableImageError, read_image
+from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.predictors.predictor import JsonDict, Predictor
 from allencv_lite.widgets.image_drop_zone import ImageDropZone
 from allencv_lite.widgets.image_encoding import figure_bytes, png_bytes, thumbnail
@@ -30,8 +29,9 @@ class PredictionPanel(SavedPicture, widgets.VBox):
     label lies (``predictor.explain_image``; red strongest). A saved notebook shows a picture of the last image, label and bars (see :class:`SavedPicture`).
 
     Args:
-        predictor: a predictor whose ``predict_image(uint8 array (height, width, 3))``
-            returns ``{"label": ..., "probabilities": {label: probability}}``, as
+        predictor: a predictor whose ``decode(bytes)`` turns a file's bytes into a ``uint8``
+            array ``(height, width, 3)`` exactly as the web demo and ``evaluate`` do, and whose
+            ``predict_image(array)`` returns ``{"label": ..., "probabilities": {label: probability}}``, as
             ``ImagePredictor`` (``default_image``) does; for the heatmap toggle also
             ``explain_image(array, label)``, returning the picture with the heatmap over it.
         thumbnail_size: longest side of the shown image, in pixels.
@@ -76,7 +76,7 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         """Classify the file ``name`` with bytes ``content`` and show the result; returns
         the prediction, or ``None`` (and shows why) when the bytes are not an image."""
         try:
-            image = read_image(io.BytesIO(content))
+            image = self.predictor.decode(content)
         except UnreadableImageError as error:
             self.prediction, self._shown_image, self._picture = None, None, None
             self.image.layout.display = "none"

@@ -221,7 +221,8 @@ def test_validation_label_missing_from_training_stops_before_training_naming_lab
     train = image_folder({"Cat/1.jpg": RED, "Dog/1.jpg": BLUE}, root_name="train")
     validation = image_folder({"Cat/2.jpg": RED, "Bird/1.jpg": BLUE, "Bird/2.jpg": BLUE}, root_name="val")
     config = {"dataset_reader": {"type": "image_classification_directory"}, "train_data_path": str(train),
-              "validation_data_path": str(validation), "model": {"type": "basic_image_classifier"},
+              "validation_data_path": str(validation),
+              "model": {"type": "basic_image_classifier", "im2vec_encoder": "global_average"},
               "trainer": {"num_epochs": 1}}
     with pytest.raises(ConfigurationError) as error:
         train_model(config, tmp_path / "run")

@@ -245,7 +245,7 @@ def test_loading_never_reads_the_starting_weights_the_config_names(tmp_path):
     vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
     model_config = {"type": "basic_image_classifier",
                     "im2im_encoder": {"type": "timm", "model_name": "test_resnet"},
-                    "im2vec_encoder": {"type": "global_average", "input_channels": 8}}
+                    "im2vec_encoder": {"type": "global_average"}}
     model = Model.from_params(model_config, "model", vocab=vocab)
     model_config["im2im_encoder"]["pretrained_file"] = str(tmp_path / "deleted_checkpoint.pth")
     config = {"dataset_reader": {"type": "image_classification_directory", "augmentation": [RESIZE]},

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.params import load_config
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models import BasicImageClassifier, Model
@@ -77,3 +78,25 @@ def test_dropout_sits_before_the_classification_layer(vocab):
     model = BasicImageClassifier(vocab, FlattenEncoder(3, 4, 4), dropout=0.3)
     assert isinstance(model._dropout, torch.nn.Dropout) and model._dropout.p == 0.3
     assert isinstance(BasicImageClassifier(vocab, FlattenEncoder(3, 4, 4))._dropout, torch.nn.Identity)
+
+
+def test_pooling_without_input_channels_takes_the_backbones_output_channels(vocab):
+    model = BasicImageClassifier(vocab, FlattenEncoder(), FeedforwardEncoder(hidden_channels=[4, 8]))
+    assert model._im2vec_encoder.get_input_channels() == 8
+    assert model._classification_layer.in_features == 8
+
+
+def test_pooling_without_a_backbone_takes_the_three_rgb_channels(vocab):
+    model = BasicImageClassifier(vocab, FlattenEncoder(input_height=2, input_width=2))
+    assert model(torch.zeros(1, 3, 2, 2))["probs"].shape == (1, 2)
+    assert model._classification_layer.in_features == 12
+
+
+def test_a_channel_mismatch_fails_when_the_model_is_built_naming_both_keys_and_values(vocab):
+    with pytest.raises(ConfigurationError) as error:
+        Model.from_params({"type": "basic_image_classifier",
+                           "im2im_encoder": {"type": "resnet", "resnet_model": "resnet18", "pretrained": False},
+                           "im2vec_encoder": {"type": "global_average", "input_channels": 2048}}, "model", vocab=vocab)
+    assert str(error.value) == ('im2vec_encoder.input_channels (2048) must match the channels im2im_encoder '
+                                '(ResnetEncoder) outputs (512). Set "input_channels": 512, or leave the key out to '
+                                'take it from there.')

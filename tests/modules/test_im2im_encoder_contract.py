@@ -59,3 +59,15 @@ def test_gradually_unfrozen_layers_use_batch_statistics_again():
         parameter.requires_grad_(True)
     encoder.train()
     assert first_block_norm.training
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_CONFIGS))
+def test_a_classifier_takes_its_pooling_channels_from_the_encoder(name):
+    from allencv_lite.data.vocabulary import Vocabulary
+    from allencv_lite.models import Model
+
+    model = Model.from_params({"type": "basic_image_classifier", "im2im_encoder": {"type": name, **SMALL_CONFIGS[name]},
+                               "im2vec_encoder": {"type": "global_average"}}, "model",
+                              vocab=Vocabulary.from_labels(["Cat", "Dog", "Dog"])).eval()
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 64, 64))["probs"].shape == (2, 2)

@@ -50,3 +50,12 @@ def test_tokens_instead_of_a_feature_map_are_named_without_wrong_advice(encoder)
     with pytest.raises(ConfigurationError, match=r"expects feature maps \(batch, channels, height, width\) but got "
                                                  r"shape \(2, 5, 192\); give the classifier an im2im_encoder"):
         encoder(torch.zeros(2, 5, 192))
+
+
+@pytest.mark.parametrize("encoder", [GlobalAverageEncoder(), FlattenEncoder()])
+def test_input_channels_left_out_are_named_until_a_classifier_sets_them(encoder):
+    with pytest.raises(ConfigurationError, match="input_channels is unknown; set it, or give this encoder to a "
+                                                 "BasicImageClassifier"):
+        encoder.get_output_dim()
+    encoder.take_input_channels(16)
+    assert encoder.get_input_channels() == 16 and encoder.get_output_dim() == 16

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from allencv_lite.data.vocabulary import Vocabulary
-from allencv_lite.lessons import DemoServer, free_loopback_port
+from allencv_lite.common.network import free_loopback_port
+from allencv_lite.lessons import DemoServer
 from allencv_lite.models import Model, archive_model
 
 CONFIG = {

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from PIL import Image, ImageDraw
 
-from allencv_lite.lessons import free_loopback_port
+from allencv_lite.common.network import free_loopback_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPOSITORY / "test-artifacts" / "jupyterlab"

@@ -6,7 +6,6 @@ screenshot is saved under ``test-artifacts/``. Without ``/usr/bin/chromium`` the
 skipped, except in CI (``CI`` set), where it fails.
 """
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+
+from allencv_lite.common.network import free_loopback_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,12 +56,6 @@ def a_photo(tmp_path: Path) -> Path:
     path = tmp_path / "generated.jpg"
     image.save(path, quality=90)
     return path
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

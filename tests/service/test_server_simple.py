@@ -159,7 +159,7 @@ def test_an_image_smaller_than_the_crop_gets_400_saying_so(center_crop_run):
     assert response.status_code == 400
     answer = response.get_json()
     assert answer["reason"] == "smaller than a crop"
-    assert answer["error"].startswith("<image>: smaller than a crop (40x30 pixels (width x height) when it reaches "
+    assert answer["error"].startswith("<image bytes>: smaller than a crop (40x30 pixels (width x height) when it reaches "
                                       "augmentation[0] ('center_crop')")
 
 

@@ -321,3 +321,19 @@ def test_a_no_grad_regex_that_matches_nothing_names_the_real_parameter_names():
                                                            "names look like '_classification_layer.weight'.")):
         Trainer.from_params({"cuda_device": -1, "no_grad": ["^encoder"]}, "trainer", model=LinearClassifier(),
                             train_data_loader=batches(1, 4))
+
+
+def test_a_channel_mismatch_fails_before_any_image_is_opened(digits_dir, tmp_path, monkeypatch):
+    from allencv_lite.data.dataset_readers import dataset_reader
+
+    opened = []
+    monkeypatch.setattr(dataset_reader, "read_image", lambda path, **options: opened.append(path))
+    monkeypatch.setattr(dataset_reader, "check_image", lambda path: opened.append(path))
+    config = tiny_digits_config(digits_dir)
+    config["model"] = {"type": "basic_image_classifier", "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
+                       "im2vec_encoder": {"type": "global_average", "input_channels": 8}}
+    with pytest.raises(ConfigurationError, match=r"^im2vec_encoder.input_channels \(8\) must match the channels "
+                                                 r"im2im_encoder \(FeedforwardEncoder\) outputs \(4\)"):
+        train_model(config, tmp_path / "run")
+    assert opened == []
+    assert list((tmp_path / "run").iterdir()) == []

@@ -15,7 +15,7 @@ from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD, Augmenta
 from allencv_lite.data.augmentation_checks import check_one_output_size, check_pixel_scale, size_problem
 from allencv_lite.data.cleaning import CleaningDecisions
 from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
-from allencv_lite.data.image_loading import UnreadableImageError, check_image, read_image
+from allencv_lite.data.image_loading import ImageSource, UnreadableImageError, check_image, read_image
 
 BBOX_FORMATS = ("pascal_voc", "coco")
 TOO_SMALL_FOR_CROP = "smaller than a crop"
@@ -26,6 +26,17 @@ class DatasetReader(Registrable, FromParams):
 
     def read(self, file_path: Union[str, os.PathLike]) -> ImageDataset:
         """The dataset found at ``file_path``."""
+        raise NotImplementedError
+
+    def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
+        """The label of each sample found at ``file_path``, from names alone (folder names, a
+        CSV column): no image is opened, so a model can be built and checked before any image
+        is decoded. Files that :meth:`read` finds unreadable, and a ``cleaning_file``, may
+        change the labels :meth:`read`'s dataset carries.
+
+        Raises:
+            ConfigurationError: as :meth:`read`, for a path that does not exist.
+        """
         raise NotImplementedError
 
 
@@ -125,8 +136,9 @@ class ImageDatasetReader(DatasetReader):
         """
         check_image(path)
 
-    def load_image(self, path: Union[str, os.PathLike]) -> np.ndarray:
-        """Decode ``path`` to ``uint8`` ``(height, width, 3)`` RGB (see ``read_image``).
+    def load_image(self, path: ImageSource) -> np.ndarray:
+        """Decode ``path`` (a file name, or a binary file object such as ``io.BytesIO(bytes)``)
+        to ``uint8`` ``(height, width, 3)`` RGB (see ``read_image``).
 
         Raises:
             UnreadableImageError: the file cannot be decoded, or is smaller than a crop of

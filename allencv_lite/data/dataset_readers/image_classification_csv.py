@@ -3,11 +3,11 @@ import collections
 import csv
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.augmentation import Augmentation
-from allencv_lite.data.dataset import ImageDataset, SkippedFiles
+from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader, ImageDatasetReader
 from allencv_lite.data.dataset_readers.image_classification_directory import has_image_extension
 from allencv_lite.data.image_loading import IMAGE_EXTENSIONS, MISSING
@@ -54,6 +54,25 @@ class ImageClassificationCsvReader(ImageDatasetReader):
                 readable image.
         """
         csv_path = Path(file_path)
+        samples, skipped, image_dir = self._find_samples(csv_path)
+        dataset = self.make_dataset(samples, source=csv_path, skipped_files=skipped, root=image_dir)
+        if not len(dataset):
+            raise ConfigurationError(f"No readable images listed in {csv_path} (images looked up in {image_dir}, "
+                                     f"extensions {', '.join(IMAGE_EXTENSIONS)}).")
+        return dataset
+
+    def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
+        """The label of each row whose image exists (see :meth:`DatasetReader.read_labels`)."""
+        samples, _, _ = self._find_samples(Path(file_path))
+        return [label for _, label in samples]
+
+    def _find_samples(self, csv_path: Path) -> Tuple[List[Sample], SkippedFiles, Path]:
+        """The ``(image path, label)`` rows of ``csv_path`` whose image exists, the rows left out
+        (with their reasons) and the image folder; no image is opened.
+
+        Raises:
+            ConfigurationError: as :meth:`read`.
+        """
         if not csv_path.is_file():
             raise ConfigurationError(f"CSV file {csv_path} does not exist.")
         image_dir = csv_path.parent / (self.image_directory or "")
@@ -80,11 +99,7 @@ class ImageClassificationCsvReader(ImageDatasetReader):
                     skipped.add(f"{image_dir / image_id}", AMBIGUOUS, f"{where}: matches {[m.name for m in matches]}")
                 else:
                     samples.append((str(matches[0]), label))
-        dataset = self.make_dataset(samples, source=csv_path, skipped_files=skipped, root=image_dir)
-        if not len(dataset):
-            raise ConfigurationError(f"No readable images listed in {csv_path} (images looked up in {image_dir}, "
-                                     f"extensions {', '.join(IMAGE_EXTENSIONS)}).")
-        return dataset
+        return samples, skipped, image_dir
 
 
 class _ImageFinder:

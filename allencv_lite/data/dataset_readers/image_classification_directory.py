@@ -98,10 +98,7 @@ class ImageClassificationDirectoryReader(ImageDatasetReader):
         Raises:
             ConfigurationError: the folder does not exist or holds no readable image.
         """
-        root = Path(file_path)
-        if not root.is_dir():
-            raise ConfigurationError(f"Data folder {root} does not exist (or is not a folder); expected "
-                                     "<root>/<label>/<image>.")
+        root = self._existing_folder(file_path)
         skipped = SkippedFiles()
         samples, class_folders = find_labelled_images(root, skipped)
         dataset = self.make_dataset(samples, source=root, skipped_files=skipped)
@@ -114,3 +111,21 @@ class ImageClassificationDirectoryReader(ImageDatasetReader):
                 logger.warning("Class folder %s holds no readable image; '%s' is not a label of this dataset.",
                                root / label, label)
         return dataset
+
+    def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
+        """The class folder of each image under ``file_path`` (see :meth:`DatasetReader.read_labels`)."""
+        samples, _ = find_labelled_images(self._existing_folder(file_path), SkippedFiles())
+        return [label for _, label in samples]
+
+    @staticmethod
+    def _existing_folder(file_path: Union[str, os.PathLike]) -> Path:
+        """``file_path`` as a ``Path``.
+
+        Raises:
+            ConfigurationError: it does not exist or is not a folder.
+        """
+        root = Path(file_path)
+        if not root.is_dir():
+            raise ConfigurationError(f"Data folder {root} does not exist (or is not a folder); expected "
+                                     "<root>/<label>/<image>.")
+        return root

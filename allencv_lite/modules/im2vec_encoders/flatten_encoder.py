@@ -1,4 +1,6 @@
 """Flattening a fixed-size feature map into a vector."""
+from typing import Optional, Tuple
+
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
@@ -10,14 +12,26 @@ class FlattenEncoder(Im2VecEncoder):
     """Reshapes ``(batch, input_channels, input_height, input_width)`` to
     ``(batch, input_channels * input_height * input_width)``.
 
+    Args:
+        input_channels: channels of the incoming feature map; ``None`` (left out) takes the
+            classifier's im2im encoder's ``get_output_channels()``.
+        input_height, input_width: its height and width, in cells (1 after global pooling).
+
     Raises:
         ConfigurationError: (in ``forward``) the incoming feature map has another shape;
             the message says which shape was expected, so the config can be fixed.
     """
 
-    def __init__(self, input_channels: int, input_height: int = 1, input_width: int = 1) -> None:
+    def __init__(self, input_channels: Optional[int] = None, input_height: int = 1, input_width: int = 1) -> None:
         super().__init__()
-        self.input_shape = (input_channels, input_height, input_width)
+        self.input_channels = input_channels
+        self.input_height = input_height
+        self.input_width = input_width
+
+    @property
+    def input_shape(self) -> Tuple[int, int, int]:
+        """``(channels, height, width)`` of the feature maps accepted."""
+        return self.known_input_channels(), self.input_height, self.input_width
 
     def get_output_dim(self) -> int:
         channels, height, width = self.input_shape

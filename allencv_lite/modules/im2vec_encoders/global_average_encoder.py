@@ -1,4 +1,6 @@
 """Global average pooling: one vector per image, whatever the feature map's height and width."""
+from typing import Optional
+
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
@@ -15,19 +17,20 @@ class GlobalAverageEncoder(Im2VecEncoder):
 
     Args:
         input_channels: channels of the incoming feature map (the im2im encoder's
-            ``get_output_channels()``, e.g. 1280 for EfficientNet-Lite0).
+            ``get_output_channels()``, e.g. 1280 for EfficientNet-Lite0); ``None`` (left out)
+            takes that value from the classifier's im2im encoder.
 
     Raises:
         ConfigurationError: (in ``forward``) the feature map has another number of channels;
             the message says which value to set.
     """
 
-    def __init__(self, input_channels: int) -> None:
+    def __init__(self, input_channels: Optional[int] = None) -> None:
         super().__init__()
         self.input_channels = input_channels
 
     def get_output_dim(self) -> int:
-        return self.input_channels
+        return self.known_input_channels()
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
         """``(batch, C, H, W)`` -> ``(batch, C)``."""
