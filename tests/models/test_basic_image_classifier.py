@@ -97,6 +97,6 @@ def test_a_channel_mismatch_fails_when_the_model_is_built_naming_both_keys_and_v
         Model.from_params({"type": "basic_image_classifier",
                            "im2im_encoder": {"type": "resnet", "resnet_model": "resnet18", "pretrained": False},
                            "im2vec_encoder": {"type": "global_average", "input_channels": 2048}}, "model", vocab=vocab)
-    assert str(error.value) == ('im2vec_encoder.input_channels (2048) must match the channels im2im_encoder '
+    assert str(error.value) == ('model.im2vec_encoder.input_channels (2048) must match the channels im2im_encoder '
                                 '(ResnetEncoder) outputs (512). Set "input_channels": 512, or leave the key out to '
                                 'take it from there.')

@@ -332,7 +332,7 @@ def test_a_channel_mismatch_fails_before_any_image_is_opened(digits_dir, tmp_pat
     config = tiny_digits_config(digits_dir)
     config["model"] = {"type": "basic_image_classifier", "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
                        "im2vec_encoder": {"type": "global_average", "input_channels": 8}}
-    with pytest.raises(ConfigurationError, match=r"^im2vec_encoder.input_channels \(8\) must match the channels "
+    with pytest.raises(ConfigurationError, match=r"^model\.im2vec_encoder\.input_channels \(8\) must match the channels "
                                                  r"im2im_encoder \(FeedforwardEncoder\) outputs \(4\)"):
         train_model(config, tmp_path / "run")
     assert opened == []
