@@ -37,7 +37,7 @@ class PixelNormalization:
         dtype (``uint8`` from the workers), as normalized ``float32`` of the same shape, on
         ``images``' device."""
         offset, scale = self._offset.to(images.device), self._scale.to(images.device)
-        return (images.float() - offset) * scale
+        return images.to(torch.float32, copy=True).sub_(offset).mul_(scale)  # in place on the copy: half the time
 
     def __repr__(self) -> str:
         return f"PixelNormalization(mean={self.mean}, std={self.std}, max_pixel_value={self.max_pixel_value})"
