@@ -243,3 +243,12 @@ def test_a_normalize_that_is_not_last_runs_on_each_image_in_the_worker(tmp_path)
         {"type": "resize", "height": 24, "width": 24}, {"type": "normalize"}, {"type": "coarse_dropout", "p": 0.0}])
     assert dataset.normalization is None
     assert dataset.__getitems__([0])[0]["image"].dtype == torch.float32
+
+
+def test_images_kept_at_the_working_size_are_still_checked_for_one_size_per_batch(image_folder):
+    root = image_folder({"Cat/a.png": RED})  # 12x8 pixels
+    write_image(root / "Dog" / "square.png", size=(30, 30), color=BLUE)
+    dataset = read_indexed(root, lazy=False, augmentation=[{"type": "smallest_max_size", "max_size": 16}])
+    assert dataset.reader.working_size_steps == 1 and dataset.image_sizes() == [(16, 24), (16, 16)]
+    with pytest.raises(ConfigurationError, match=r"give 24x16 \(.*Cat/a.png\) and 16x16 \(.*Dog/square.png\)"):
+        DataLoaderFactory(batch_size=2).build(dataset)
