@@ -15,6 +15,7 @@ import sys
 import types
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
+import cv2
 import torch
 from torch.utils.data import DataLoader
 
@@ -29,9 +30,17 @@ logger = logging.getLogger(__name__)
 Batch = Optional[dict]
 
 
-def _seed_worker_augmentation(worker_id: int) -> None:
-    """Give each worker its own, reproducible augmentation stream: torch seeds worker ``i``
-    with ``base_seed + i``, where ``base_seed`` comes from the main process' torch generator."""
+def _start_worker(worker_id: int) -> None:
+    """Keep each worker on one thread and give it its own, reproducible augmentation stream.
+
+    Each worker is one busy process, so its libraries must not start threads of their own
+    (torch already sets its worker threads to 1; OpenCV, which albumentations resizes with,
+    would use one per core). ``cv2.setNumThreads(0)`` makes OpenCV run sequentially; ``1``
+    would hang a forked worker whose parent had already used OpenCV's thread pool. torch
+    seeds worker ``i`` with ``base_seed + i``, where ``base_seed`` comes from the main
+    process' torch generator.
+    """
+    cv2.setNumThreads(0)
     info = torch.utils.data.get_worker_info()
     if info is not None and isinstance(info.dataset, ImageDataset):
         info.dataset.reseed(torch.initial_seed() % 2**32)
@@ -47,15 +56,23 @@ class ImageDataLoader(DataLoader):
     unreadable while decoding, in any worker, recording each once in the dataset's
     ``skipped_files`` (which the next epochs then pass over without decoding).
 
-    Yields ``{"image": (batch, 3, H, W), "label": (batch,)}``, or ``None`` for a batch whose
-    images were all unreadable.
+    Workers send ``uint8`` images (see :meth:`ImageDataset.__getitems__`); each batch is
+    normalized here, in the main process, with the dataset's ``normalization``.
+
+    Yields ``{"image": float32 (batch, 3, H, W), "label": (batch,)}``, or ``None`` for a batch
+    whose images were all unreadable.
     """
 
     def __iter__(self) -> Iterator[Batch]:  # type: ignore[override]
         newly_skipped = 0
+        normalization = self.dataset.normalization
         for batch, skipped in super().__iter__():
             for sample in skipped:
                 newly_skipped += self.dataset.skipped_files.add(sample.path, sample.reason, sample.detail)
+            if batch is not None and normalization is not None:
+                batch["image"] = normalization(batch["image"])
+                if self.pin_memory:
+                    batch["image"] = batch["image"].pin_memory()
             yield batch
         if newly_skipped:
             logger.warning("%d unreadable image(s) found during this pass over %s were skipped; in all, %s.",
@@ -101,11 +118,12 @@ def check_one_size_per_batch(dataset: ImageDataset, batch_size: int) -> None:
     """
     reader = dataset.reader
     sizes = dataset.image_sizes()
-    if batch_size == 1 or getattr(reader, "output_size", None) is not None or sizes is None:
+    if batch_size == 1 or reader is None or reader.output_size is not None or sizes is None:
         return
+    steps_left = reader.transforms[reader.working_size_steps:]  # the kept images are at the working size
     first_of_size: dict = {}
     for (path, _), (height, width) in zip(dataset.samples, sizes):
-        first_of_size.setdefault(output_size(reader.transforms, height, width), path)
+        first_of_size.setdefault(output_size(steps_left, height, width), path)
         if len(first_of_size) > 1:
             (size_a, path_a), (size_b, path_b) = first_of_size.items()
             raise ConfigurationError(
@@ -183,7 +201,7 @@ class DataLoaderFactory(Registrable, FromParams):
                     num_workers, context = 0, None
         return ImageDataLoader(dataset, batch_size=self.batch_size, shuffle=self.shuffle and for_training,
                                num_workers=num_workers, collate_fn=_collate_keeping_skips,
-                               worker_init_fn=_seed_worker_augmentation if num_workers else None,
+                               worker_init_fn=_start_worker if num_workers else None,
                                multiprocessing_context=context, persistent_workers=num_workers > 0,
                                pin_memory=self.pin_memory)
 

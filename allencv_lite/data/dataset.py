@@ -11,7 +11,7 @@ import csv
 import logging
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, TextIO, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, TextIO, Tuple, Union
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.text import plural
-from allencv_lite.data.image_loading import UnreadableImageError
+from allencv_lite.data.image_loading import UnreadableImageError, check_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Sample = Tuple[str, Optional[str]]  # (image path, label or None)
+Instance = Union[Dict[str, Any], "SkippedSample"]
 
 WARNINGS_PER_REASON = 5  # files named one by one in the log, per reason; the rest are counted
 
@@ -105,7 +106,8 @@ class SkippedFiles:
 
 
 class ImageDataset(Dataset):
-    """A map-style dataset of ``(path, label)`` samples.
+    """A map-style dataset of ``(path, label)`` samples, decoding and transforming with the
+    functions it is given (as torchvision's ``DatasetFolder(root, loader, transform=...)``).
 
     ``dataset[i]`` is ``{"image": FloatTensor (3, height, width), "label": LongTensor ()}``
     (no ``"label"`` for unlabelled samples), or a :class:`SkippedSample` when a lazy
@@ -114,26 +116,53 @@ class ImageDataset(Dataset):
     when a worker finds it). Call :meth:`index_with` with the
     vocabulary before indexing labelled data.
 
+    A data loader fetches a batch with :meth:`__getitems__`, which gives the same instances
+    before ``normalization``: ``uint8`` images, which
+    :class:`~allencv_lite.data.data_loader.ImageDataLoader` normalizes once per batch in the
+    main process. (A plain ``torch.utils.data.DataLoader`` gets those ``uint8`` batches, so
+    use ``DataLoaderFactory``'s loader, or apply ``dataset.normalization`` to each batch.)
+
     Args:
         samples: ``(path, label)`` pairs.
-        reader: checks and decodes (``check_image``, ``load_image``) and augments
-            (``image_to_tensor``) each image.
-        lazy: if true, only each file's header is checked now (empty, non-image and
-            too-large files are left out) and images are decoded from disk on every
-            access, so memory stays flat in the dataset size; if false, every image is
-            decoded once now and kept in memory as ``uint8``.
+        decode: ``path`` -> ``uint8`` ``(height, width, 3)`` RGB, raising
+            :class:`~allencv_lite.data.image_loading.UnreadableImageError` for a file it
+            cannot use (a reader's ``load_image``).
+        transform: a decoded image -> tensor ``(3, H, W)``: the augmentation, short of
+            ``normalization`` (a reader's ``augment_for_batch``).
+        lazy: if true, only each file's header is checked now (with ``check``; empty,
+            non-image and too-large files are left out) and images are decoded from disk on
+            every access, so memory stays flat in the dataset size; if false, every image is
+            decoded once now and kept in memory as ``decode`` gives it.
+        check: ``path`` -> ``None``, raising ``UnreadableImageError`` for a file whose header
+            shows it unreadable (default :func:`~allencv_lite.data.image_loading.check_image`).
+        normalization: a batch ``(batch, 3, H, W)`` or image of ``transform``'s output ->
+            the model's ``float32`` input (a reader's ``normalization``); ``None`` when
+            ``transform`` already gives it.
+        reseed: restarts ``transform``'s random stream from a seed (albumentations keeps its own
+            generator; each loader worker calls it with the worker's seed); ``None`` when
+            ``transform`` draws from torch's generator, which the loader seeds per worker itself.
         source: where the samples came from (a folder or CSV), named in messages.
         skipped_files: files the reader already left out while scanning; the dataset adds
             the ones it finds unreadable, then logs :meth:`SkippedFiles.summary`.
+        reader: the reader that made the dataset, for the tools that show its images as it does
+            (``plot_samples``, the loader's one-size check); the dataset never calls it.
 
     Attributes:
         cleaning: what the reader's ``cleaning_file`` changed
             (:class:`~allencv_lite.data.cleaning.AppliedCleaning`), or ``None`` without one.
     """
 
-    def __init__(self, samples: Iterable[Sample], reader: "ImageDatasetReader", lazy: bool = True,
-                 source: Optional[Union[str, os.PathLike]] = None,
-                 skipped_files: Optional[SkippedFiles] = None) -> None:
+    def __init__(self, samples: Iterable[Sample], decode: Callable[[str], np.ndarray],
+                 transform: Callable[[np.ndarray], torch.Tensor], lazy: bool = True,
+                 check: Callable[[str], None] = check_image,
+                 normalization: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+                 reseed: Optional[Callable[[int], None]] = None, source: Optional[Union[str, os.PathLike]] = None,
+                 skipped_files: Optional[SkippedFiles] = None,
+                 reader: Optional["ImageDatasetReader"] = None) -> None:
+        self.decode = decode
+        self.transform = transform
+        self.normalization = normalization
+        self._reseed = reseed
         self.reader = reader
         self.lazy = lazy
         self.source = str(source) if source is not None else "the dataset"
@@ -145,9 +174,9 @@ class ImageDataset(Dataset):
         for path, label in samples:
             try:
                 if lazy:
-                    reader.check_image(path)
+                    check(path)
                 else:
-                    images.append(reader.load_image(path))
+                    images.append(decode(path))
             except UnreadableImageError as error:
                 self.skipped_files.add(path, error.reason, error.detail)
                 continue
@@ -184,12 +213,13 @@ class ImageDataset(Dataset):
         self.vocab = vocab
 
     def reseed(self, seed: int) -> None:
-        """Restart the reader's augmentation stream from ``seed`` (called in each loader worker)."""
-        self.reader.reseed(seed)
+        """Restart the augmentation's random stream from ``seed`` (called in each loader worker)."""
+        if self._reseed is not None:
+            self._reseed(seed)
 
     def image_sizes(self) -> Optional[List[Tuple[int, int]]]:
-        """``(height, width)`` in pixels of each decoded image, in sample order; ``None`` for a
-        lazy dataset, which has not decoded them."""
+        """``(height, width)`` in pixels of each image kept in memory (as ``decode`` gave it), in
+        sample order; ``None`` for a lazy dataset, which has not decoded them."""
         return None if self._images is None else [image.shape[:2] for image in self._images]
 
     @property
@@ -200,7 +230,18 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> Union[Dict[str, Any], SkippedSample]:
+    def __getitem__(self, index: int) -> Instance:
+        instance = self._unnormalized(index)
+        if isinstance(instance, dict) and self.normalization is not None:
+            instance["image"] = self.normalization(instance["image"])
+        return instance
+
+    def __getitems__(self, indices: Sequence[int]) -> List[Instance]:
+        """The instances of one batch, their images before ``normalization`` (``uint8``), for the
+        loader to normalize as one batch (``torch.utils.data.DataLoader`` calls this)."""
+        return [self._unnormalized(index) for index in indices]
+
+    def _unnormalized(self, index: int) -> Instance:
         path, label = self.samples[index]
         if self._images is not None:
             image = self._images[index]
@@ -208,12 +249,12 @@ class ImageDataset(Dataset):
             return SkippedSample(path, self.skipped_files.files[path])
         else:
             try:
-                image = self.reader.load_image(path)
+                image = self.decode(path)
             except UnreadableImageError as error:
                 if torch.utils.data.get_worker_info() is None:  # a worker's copy is thrown away: the loader records it
                     self.skipped_files.add(path, error.reason, error.detail)
                 return SkippedSample(path, error.reason, error.detail)
-        instance: Dict[str, Any] = {"image": self.reader.image_to_tensor(image)}
+        instance: Dict[str, Any] = {"image": self.transform(image)}
         if label is not None:
             if self.vocab is None:
                 raise RuntimeError("Call dataset.index_with(vocab) before reading labelled samples.")

@@ -7,6 +7,7 @@ import albumentations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.data_loader import DataLoaderFactory
@@ -27,8 +28,8 @@ def read_indexed(root, lazy, augmentation=None, transforms=None):
 
 def count_decodes(dataset, monkeypatch):
     calls = []
-    original = dataset.reader.load_image
-    monkeypatch.setattr(dataset.reader, "load_image", lambda path: calls.append(path) or original(path))
+    original = dataset.decode
+    monkeypatch.setattr(dataset, "decode", lambda path: calls.append(path) or original(path))
     return calls
 
 
@@ -179,3 +180,75 @@ def test_batches_are_pinned_for_fast_copies_exactly_when_cuda_is_available(monke
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_available)
     assert DataLoaderFactory().pin_memory is cuda_available
     assert DataLoaderFactory(pin_memory=False).pin_memory is False
+
+
+def write_photos(root, count=6):
+    """Noisy JPEGs of a few sizes, so that resizes and crops change every pixel."""
+    rng = np.random.default_rng(3)
+    for i in range(count):
+        path = root / ("Cat" if i % 2 else "Dog") / f"{i}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40 + 7 * i, 60 - 3 * i, 3), dtype=np.uint8)).save(path, quality=90)
+    return root
+
+
+WORKING_SIZE_FIRST = [{"type": "smallest_max_size", "max_size": 36}, {"type": "center_crop", "height": 34, "width": 34},
+                      {"type": "random_crop", "height": 32, "width": 32}, {"type": "flip", "p": 0.5},
+                      {"type": "random_brightness_contrast", "p": 0.5}]
+
+
+def test_eager_dataset_keeps_images_at_the_working_size_with_the_results_of_applying_every_step_per_access(tmp_path):
+    root = write_photos(tmp_path / "photos")
+
+    def two_epochs(lazy):
+        torch.manual_seed(11)
+        dataset = read_indexed(root, lazy=lazy, augmentation=WORKING_SIZE_FIRST)
+        return dataset, [torch.stack([dataset[i]["image"] for i in range(len(dataset))]) for _ in range(2)]
+
+    eager, eager_epochs = two_epochs(lazy=False)
+    _, lazy_epochs = two_epochs(lazy=True)
+    assert eager.reader.working_size_steps == 2
+    assert {image.shape for image in eager._images} == {(34, 34, 3)}  # smallest side 36, centre crop 34
+    assert all(torch.equal(a, b) for a, b in zip(eager_epochs, lazy_epochs))
+    assert not torch.equal(eager_epochs[0], eager_epochs[1])
+
+
+def test_a_random_step_ends_the_working_size_steps():
+    reader = ImageClassificationDirectoryReader.from_params({"augmentation": [
+        {"type": "resize", "height": 40, "width": 40}, {"type": "flip"}, {"type": "center_crop", "height": 32, "width": 32}]})
+    assert reader.working_size_steps == 1
+    assert ImageClassificationDirectoryReader.from_params({"augmentation": [
+        {"type": "center_crop", "height": 40, "width": 40, "p": 0.5},
+        {"type": "resize", "height": 32, "width": 32}]}).working_size_steps == 0
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_workers_send_uint8_images_and_each_batch_is_normalized_as_each_image_would_be(tmp_path, num_workers):
+    dataset = read_indexed(write_photos(tmp_path / "photos"), lazy=True,
+                           augmentation=[{"type": "resize", "height": 24, "width": 24}])
+    assert dataset.__getitems__([0])[0]["image"].dtype == torch.uint8
+    loader = DataLoaderFactory(batch_size=4, shuffle=False, num_workers=num_workers, start_method="fork").build(dataset)
+    batches = torch.cat([batch["image"] for batch in loader])
+    per_image = torch.stack([dataset[i]["image"] for i in range(len(dataset))])
+    albumentations_normalize = albumentations.Normalize()  # ImageNet's, the reader's default last step
+    resized = [dataset.reader.transforms[0](image=dataset.decode(path))["image"] for path, _ in dataset.samples]
+    by_albumentations = torch.stack([torch.from_numpy(albumentations_normalize(image=image)["image"]).permute(2, 0, 1)
+                                     for image in resized])
+    assert batches.dtype == torch.float32 and torch.equal(batches, per_image)
+    assert torch.allclose(batches, by_albumentations, atol=1e-6)
+
+
+def test_a_normalize_that_is_not_last_runs_on_each_image_in_the_worker(tmp_path):
+    dataset = read_indexed(write_photos(tmp_path / "photos"), lazy=True, augmentation=[
+        {"type": "resize", "height": 24, "width": 24}, {"type": "normalize"}, {"type": "coarse_dropout", "p": 0.0}])
+    assert dataset.normalization is None
+    assert dataset.__getitems__([0])[0]["image"].dtype == torch.float32
+
+
+def test_images_kept_at_the_working_size_are_still_checked_for_one_size_per_batch(image_folder):
+    root = image_folder({"Cat/a.png": RED})  # 12x8 pixels
+    write_image(root / "Dog" / "square.png", size=(30, 30), color=BLUE)
+    dataset = read_indexed(root, lazy=False, augmentation=[{"type": "smallest_max_size", "max_size": 16}])
+    assert dataset.reader.working_size_steps == 1 and dataset.image_sizes() == [(16, 24), (16, 16)]
+    with pytest.raises(ConfigurationError, match=r"give 24x16 \(.*Cat/a.png\) and 16x16 \(.*Dog/square.png\)"):
+        DataLoaderFactory(batch_size=2).build(dataset)

@@ -84,6 +84,19 @@ def test_draft_mode_decodes_a_jpeg_at_the_reduced_size_asked_for(tmp_path):
     assert read_image(path).shape == (600, 800, 3)
 
 
+@pytest.mark.parametrize("subsampling", [0, 2])  # 4:4:4 and 4:2:0 chroma
+@pytest.mark.parametrize("draft_size", [None, (100, 75), (50, 40), (20, 15)])  # scales 1, 2, 4, 8 of 160x120
+def test_a_colour_jpeg_decodes_to_the_pixels_pillow_gives_at_every_draft_scale(tmp_path, subsampling, draft_size):
+    noise = np.random.default_rng(1).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(noise).save(path, quality=90, subsampling=subsampling)
+    with Image.open(path) as image:
+        if draft_size is not None:
+            image.draft("RGB", draft_size)
+        pillows = np.asarray(image.convert("RGB"))
+    assert np.array_equal(read_image(path, draft_size=draft_size), pillows)
+
+
 def test_draft_size_is_turned_for_sideways_exif_photos(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6

@@ -1,4 +1,5 @@
 """Base classes for dataset readers: a reader turns a path into an :class:`ImageDataset`."""
+import copy
 import os
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -16,9 +17,15 @@ from allencv_lite.data.augmentation_checks import check_one_output_size, check_p
 from allencv_lite.data.cleaning import CleaningDecisions
 from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
 from allencv_lite.data.image_loading import ImageSource, UnreadableImageError, check_image, read_image
+from allencv_lite.data.normalization import PixelNormalization
 
 BBOX_FORMATS = ("pascal_voc", "coco")
 TOO_SMALL_FOR_CROP = "smaller than a crop"
+
+# Steps that, with ``p`` 1, do the same to every image and draw no random number, so an eager
+# dataset can apply a run of them once, when it decodes, instead of at every access.
+_DETERMINISTIC_STEPS = (albumentations.Resize, albumentations.SmallestMaxSize, albumentations.LongestMaxSize,
+                        albumentations.CenterCrop)
 
 
 class DatasetReader(Registrable, FromParams):
@@ -50,6 +57,15 @@ class ImageDatasetReader(DatasetReader):
     always added last. Images enter the pipeline as ``uint8`` (0-255), so albumentations'
     ``Normalize`` divides by 255 exactly once.
 
+    When that ``normalize`` is the last step (the usual case, and always when it is the
+    appended one), a dataset's images stay ``uint8`` through the augmentation and the data
+    loader normalizes each batch at once with :attr:`normalization` (see
+    :mod:`~allencv_lite.data.normalization`); the model gets the same floats either way.
+    An eager dataset (``lazy`` false) also applies the leading steps that treat every image
+    alike (``resize``, ``smallest_max_size``, ``longest_max_size``, ``center_crop`` with
+    ``p`` 1, before the first random step) once, when it decodes, and keeps the images at
+    that working size: every epoch starts from the small arrays, with the same results.
+
     Augmentation is reproducible: its random stream is seeded from ``torch``'s generator
     when the reader is built (so ``torch.manual_seed`` fixes it), and each data-loader
     worker restarts it from the worker's own seed (see :meth:`reseed`).
@@ -72,6 +88,12 @@ class ImageDatasetReader(DatasetReader):
     :mod:`~allencv_lite.data.augmentation_checks`): ``output_size`` is the ``(height, width)``
     every image comes out at (``None`` when that depends on the image), and an image smaller
     than a crop that does not pad is skipped like an unreadable file, naming it.
+
+    Attributes:
+        normalization: the batch normalization the loader applies
+            (:class:`~allencv_lite.data.normalization.PixelNormalization`), or ``None`` when
+            the ``normalize`` step is not last and so runs on each image in the pipeline.
+        working_size_steps: how many leading steps an eager dataset applies when it decodes.
 
     Raises:
         ConfigurationError: more than one ``normalize`` step, a ``to_tensor_v2`` step, an
@@ -104,13 +126,44 @@ class ImageDatasetReader(DatasetReader):
         self.lazy = lazy
         self.transforms = transforms
         self.draft_size = self._draft_size(transforms)
+        self.normalization, per_image = self._split_normalization(transforms)
+        self.working_size_steps = self._count_deterministic_steps(per_image)
         seed = int(torch.randint(2**31 - 1, ()).item())  # follows torch.manual_seed
+        self._pipeline = self._compose(per_image, seed, bbox_format)
+        # Its own copies of the steps: albumentations gives the steps of a Compose that Compose's
+        # random generator. The leading steps draw no random number, so both streams stay alike.
+        self._pipeline_from_working_size = self._compose(copy.deepcopy(per_image[self.working_size_steps:]), seed,
+                                                         bbox_format)
+
+    @staticmethod
+    def _compose(transforms: List[Any], seed: int, bbox_format: str) -> albumentations.Compose:
         with warnings.catch_warnings():  # "processor for bboxes but no transform": fine, boxes then stay put
             warnings.filterwarnings("ignore", message="Got processor for", category=UserWarning)
-            self._pipeline = albumentations.Compose(
-                transforms + [ToTensorV2()], seed=seed,
-                bbox_params=albumentations.BboxParams(format=bbox_format),
-                keypoint_params=albumentations.KeypointParams(format="xy"))
+            return albumentations.Compose(transforms + [ToTensorV2()], seed=seed,
+                                          bbox_params=albumentations.BboxParams(format=bbox_format),
+                                          keypoint_params=albumentations.KeypointParams(format="xy"))
+
+    @staticmethod
+    def _split_normalization(transforms: List[Any]) -> Tuple[Optional[PixelNormalization], List[Any]]:
+        """The last step as a batch normalization, and the steps before it, when that step is a
+        ``normalize`` that always runs with the standard formula; else ``None`` and all steps."""
+        last = transforms[-1]
+        if (isinstance(last, albumentations.Normalize) and last.normalization == "standard" and last.p >= 1
+                and last.mean is not None and last.std is not None and last.max_pixel_value is not None):
+            return PixelNormalization(last.mean, last.std, last.max_pixel_value), transforms[:-1]
+        return None, transforms
+
+    @staticmethod
+    def _count_deterministic_steps(transforms: Sequence[Any]) -> int:
+        """How many leading steps are resizes or centre crops that always run, each with one
+        size (a ``max_size`` list picks a size at random)."""
+        count = 0
+        for transform in transforms:
+            if not (isinstance(transform, _DETERMINISTIC_STEPS) and transform.p >= 1
+                    and not isinstance(getattr(transform, "max_size", None), (list, tuple))):
+                break
+            count += 1
+        return count
 
     @staticmethod
     def _draft_size(transforms: Sequence[Any]) -> Optional[Tuple[int, int]]:
@@ -127,6 +180,7 @@ class ImageDatasetReader(DatasetReader):
     def reseed(self, seed: int) -> None:
         """Restart the augmentation's random stream from ``seed`` (used per data-loader worker)."""
         self._pipeline.set_random_seed(seed)
+        self._pipeline_from_working_size.set_random_seed(seed)
 
     def check_image(self, path: Union[str, os.PathLike]) -> None:
         """Check ``path``'s header (see ``image_loading.check_image``).
@@ -146,6 +200,18 @@ class ImageDatasetReader(DatasetReader):
         """
         image = read_image(path, draft_size=self.draft_size)
         self.check_image_size(image, path)
+        return image
+
+    def load_at_working_size(self, path: Union[str, os.PathLike]) -> np.ndarray:
+        """:meth:`load_image`, then the first :attr:`working_size_steps` steps of the
+        augmentation: ``uint8`` ``(height, width, 3)`` at the size an eager dataset keeps.
+
+        Raises:
+            UnreadableImageError: as :meth:`load_image`.
+        """
+        image = self.load_image(path)
+        for transform in self.transforms[:self.working_size_steps]:
+            image = transform(image=image)["image"]
         return image
 
     def check_image_size(self, image: np.ndarray, source: Union[str, os.PathLike] = "<image>") -> None:
@@ -205,7 +271,7 @@ class ImageDatasetReader(DatasetReader):
         if keypoints is not None:
             targets["keypoints"] = np.asarray(keypoints, dtype=np.float32).reshape(-1, 2)
         result = self._pipeline(image=image, **targets)
-        output = {"image": result["image"]}
+        output = {"image": result["image"] if self.normalization is None else self.normalization(result["image"])}
         for name, key in (("masks", "masks"), ("boxes", "bboxes"), ("keypoints", "keypoints")):
             if key in targets:
                 output[name] = result[key]
@@ -214,6 +280,17 @@ class ImageDatasetReader(DatasetReader):
     def image_to_tensor(self, image: np.ndarray) -> torch.Tensor:
         """``uint8`` ``(height, width, 3)`` -> normalized float32 tensor ``(3, H, W)``."""
         return self.augment(image)["image"]
+
+    def augment_for_batch(self, image: np.ndarray) -> torch.Tensor:
+        """A decoded ``uint8`` image ``(height, width, 3)`` through the augmentation, short of the
+        batch's :attr:`normalization`: a ``uint8`` tensor ``(3, H, W)`` (or, with no
+        ``normalization``, the normalized ``float32`` one). What a lazy dataset's workers do."""
+        return self._pipeline(image=image)["image"]
+
+    def augment_working_size_for_batch(self, image: np.ndarray) -> torch.Tensor:
+        """:meth:`augment_for_batch` for an image from :meth:`load_at_working_size`: the steps
+        after the working size only. What an eager dataset's workers do."""
+        return self._pipeline_from_working_size(image=image)["image"]
 
     def make_dataset(self, samples: Iterable[Sample], source: Optional[Union[str, os.PathLike]] = None,
                      skipped_files: Optional[SkippedFiles] = None,
@@ -225,7 +302,13 @@ class ImageDatasetReader(DatasetReader):
         if self.cleaning_file is not None:
             decisions = CleaningDecisions.load(self.cleaning_file)
             samples, applied = decisions.apply(list(samples), root if root is not None else source)
-        dataset = ImageDataset(samples, self, lazy=self.lazy, source=source, skipped_files=skipped_files)
+        if self.lazy:
+            decode, transform = self.load_image, self.augment_for_batch
+        else:
+            decode, transform = self.load_at_working_size, self.augment_working_size_for_batch
+        dataset = ImageDataset(samples, decode=decode, transform=transform, lazy=self.lazy, check=self.check_image,
+                               normalization=self.normalization, reseed=self.reseed, source=source,
+                               skipped_files=skipped_files, reader=self)
         dataset.cleaning = applied
         return dataset
 
