@@ -35,7 +35,7 @@ from allencv_lite.common.from_params import FromParams, construct_from_signature
 from allencv_lite.common.text import format_duration, format_learning_rate, plural
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
-from allencv_lite.training import distributed, mixed_precision
+from allencv_lite.training import cpu_threads, distributed, mixed_precision
 from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.checkpointing import Checkpointer, restore_random_states, save_atomically
 from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler
@@ -442,11 +442,18 @@ class Trainer(FromParams):
         """Run the training, resuming from the newest checkpoint in ``serialization_dir`` if
         there is one; returns the final metrics (``best_epoch``, ``best_validation_<name>``,
         ``training_<name>``, ``validation_<name>``, ``training_duration``). At the end the
-        model holds the best epoch's weights (if ``serialization_dir`` is set).
+        model holds the best epoch's weights (if ``serialization_dir`` is set). Meanwhile torch
+        computes with as many threads as fit beside the data loader's workers
+        (:mod:`~allencv_lite.training.cpu_threads`).
 
         Raises:
             ConfigurationError: ``validation_metric`` names a metric the model does not report.
         """
+        loader_workers = getattr(self.train_data_loader, "num_workers", 0)
+        with cpu_threads.threads_fitted_to_cores(loader_workers, distributed.world_size()):
+            return self._train_with_threads_fitted()
+
+    def _train_with_threads_fitted(self) -> Dict[str, Any]:
         start = time.monotonic()
         first_epoch = self._restore_checkpoint()
         for callback in self.callbacks:
