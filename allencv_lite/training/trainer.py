@@ -25,7 +25,7 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 import torch
 
@@ -442,18 +442,18 @@ class Trainer(FromParams):
         """Run the training, resuming from the newest checkpoint in ``serialization_dir`` if
         there is one; returns the final metrics (``best_epoch``, ``best_validation_<name>``,
         ``training_<name>``, ``validation_<name>``, ``training_duration``). At the end the
-        model holds the best epoch's weights (if ``serialization_dir`` is set). Meanwhile torch
-        computes with as many threads as fit beside the data loader's workers
-        (:mod:`~allencv_lite.training.cpu_threads`).
+        model holds the best epoch's weights (if ``serialization_dir`` is set). Each epoch torch
+        computes with as many threads as fit beside the data loader's workers and the machine's
+        other work (:mod:`~allencv_lite.training.cpu_threads`).
 
         Raises:
             ConfigurationError: ``validation_metric`` names a metric the model does not report.
         """
         loader_workers = getattr(self.train_data_loader, "num_workers", 0)
-        with cpu_threads.threads_fitted_to_cores(loader_workers, distributed.world_size()):
-            return self._train_with_threads_fitted()
+        with cpu_threads.threads_fitted_to_cores(loader_workers, distributed.world_size()) as fit_threads:
+            return self._train_with_threads_fitted(fit_threads)
 
-    def _train_with_threads_fitted(self) -> Dict[str, Any]:
+    def _train_with_threads_fitted(self, fit_threads: Callable[[], int]) -> Dict[str, Any]:
         start = time.monotonic()
         first_epoch = self._restore_checkpoint()
         for callback in self.callbacks:
@@ -462,6 +462,7 @@ class Trainer(FromParams):
             if self.patience is not None and self.tracker.epochs_without_improvement >= self.patience:
                 logger.info("No improvement in %d epochs; stopping early.", self.patience)
                 break
+            fit_threads()
             if self.learning_rate_scheduler is not None:
                 self.learning_rate_scheduler.on_epoch_start(epoch)
             for callback in self.callbacks:

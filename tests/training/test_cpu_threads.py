@@ -1,4 +1,4 @@
-"""The thread policy: torch's threads and the loader's workers fit the cores while training."""
+"""The thread policy: torch's threads, the loader's workers and other programs fit the cores while training."""
 import pytest
 import torch
 
@@ -11,6 +11,7 @@ from tests.training.test_trainer import LinearClassifier, batches
 @pytest.fixture
 def four_cores(monkeypatch):
     monkeypatch.setattr(cpu_threads, "usable_cores", lambda: 4)
+    monkeypatch.setattr(cpu_threads, "busy_elsewhere", lambda own_threads: 0)
     for name in cpu_threads.USER_SETTINGS:
         monkeypatch.delenv(name, raising=False)
 
@@ -22,30 +23,45 @@ def torch_threads_kept():
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("num_workers, num_processes, default_threads, expected", [
-    (0, 1, 4, 4),  # alone: every core
-    (1, 1, 4, 3),  # a worker process takes a core
-    (6, 1, 4, 1),  # more workers than cores: still one thread
-    (0, 2, 4, 2),  # two training processes share the cores
-    (0, 1, 2, 2),  # torch's default (its physical cores) below the logical ones
+@pytest.mark.parametrize("num_workers, num_processes, default_threads, busy, expected", [
+    (0, 1, 4, 0, 4),  # alone: every core
+    (1, 1, 4, 0, 3),  # a worker process takes a core
+    (6, 1, 4, 0, 1),  # more workers than cores: still one thread
+    (0, 2, 4, 0, 2),  # two training processes share the cores
+    (0, 1, 2, 0, 2),  # torch's default (its physical cores) below the logical ones
+    (0, 1, 4, 1, 3),  # another program running takes a core
+    (1, 1, 4, 5, 1),  # a machine busier than its cores: one thread
 ])
-def test_training_threads_leave_a_core_to_each_worker_and_process(four_cores, num_workers, num_processes,
-                                                                  default_threads, expected):
-    assert cpu_threads.training_threads(num_workers, num_processes, default_threads) == expected
+def test_training_threads_leave_a_core_to_each_worker_process_and_busy_thread(
+        four_cores, num_workers, num_processes, default_threads, busy, expected):
+    assert cpu_threads.training_threads(num_workers, num_processes, default_threads, busy) == expected
+
+
+def test_busy_elsewhere_is_the_running_count_of_the_load_file_less_our_own(tmp_path, monkeypatch):
+    load_file = tmp_path / "loadavg"
+    load_file.write_text("6.00 6.23 4.79 4/142 19306\n")
+    monkeypatch.setattr(cpu_threads, "LOAD_FILE", str(load_file))
+    assert cpu_threads.busy_elsewhere(own_threads=1) == 3
+    assert cpu_threads.busy_elsewhere(own_threads=6) == 0
+
+
+def test_busy_elsewhere_is_zero_without_a_load_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(cpu_threads, "LOAD_FILE", str(tmp_path / "missing"))
+    assert cpu_threads.busy_elsewhere() == 0
 
 
 def test_the_threads_are_set_within_the_block_and_restored_after(four_cores, torch_threads_kept):
     torch.set_num_threads(4)
-    with cpu_threads.threads_fitted_to_cores(num_workers=3) as threads:
-        assert threads == torch.get_num_threads() == 1
+    with cpu_threads.threads_fitted_to_cores(num_workers=3) as fit_threads:
+        assert fit_threads() == torch.get_num_threads() == 1
     assert torch.get_num_threads() == 4
 
 
 def test_omp_num_threads_is_the_users_choice_and_left_alone(four_cores, torch_threads_kept, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     torch.set_num_threads(3)
-    with cpu_threads.threads_fitted_to_cores(num_workers=2) as threads:
-        assert threads == torch.get_num_threads() == 3
+    with cpu_threads.threads_fitted_to_cores(num_workers=2) as fit_threads:
+        assert fit_threads() == torch.get_num_threads() == 3
 
 
 class ThreadRecorder(TrainerCallback):
@@ -60,11 +76,13 @@ class LoaderWithWorkers(list):
     num_workers = 2
 
 
-def test_the_trainer_trains_with_the_fitted_threads_and_restores_them(four_cores, torch_threads_kept):
+def test_the_trainer_refits_the_threads_each_epoch_and_restores_them(four_cores, torch_threads_kept, monkeypatch):
+    busy_at_each_epoch = iter([0, 1])
+    monkeypatch.setattr(cpu_threads, "busy_elsewhere", lambda own_threads: next(busy_at_each_epoch))
     torch.set_num_threads(4)
     recorder = ThreadRecorder()
     Trainer.from_params({"optimizer": {"type": "sgd", "lr": 0.1}, "num_epochs": 2, "cuda_device": -1},
                         model=LinearClassifier(), train_data_loader=LoaderWithWorkers(batches(2, 4)),
                         callbacks=[recorder]).train()
-    assert recorder.threads == [2, 2]  # 4 cores less 2 workers
+    assert recorder.threads == [2, 1]  # 4 cores less 2 workers, then less another busy program too
     assert torch.get_num_threads() == 4
