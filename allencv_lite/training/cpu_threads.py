@@ -3,9 +3,9 @@ processes and whatever else is running fit the CPU cores.
 
 Each busy thread beyond the cores makes every parallel operation wait for a thread that is not
 running: PyTorch's CPU threading notes ("CPU threading and TorchScript inference") advise
-intra-op threads × processes ≤ cores. On a shared 2-core machine (load average about 6) an epoch
-of ``cats_dogs_cpu.jsonnet`` took 11.0 s with 2 threads and 2.4 s with 1 (``benchmarks/shared_cpu.py``).
-So at the start of each epoch the process computes with ``min(cores // processes, torch's
+intra-op threads × processes ≤ cores. On the shared 2-core machine (load average 6-8 from other
+work) an epoch of ``cats_dogs_cpu.jsonnet`` on 200 images per class took 14.7 s with torch's
+default 2 threads and 4.6 s with 1 (``benchmarks/shared_cpu.py``). So at the start of each epoch the process computes with ``min(cores // processes, torch's
 threads) - workers - busy`` threads (at least 1), where ``cores`` are those this process may run
 on (``os.sched_getaffinity``), torch's threads its number before training (by default its
 physical cores; a share of them in a process :func:`~allencv_lite.training.distributed.spawn`
