@@ -3,16 +3,19 @@ processes and whatever else is running fit the CPU cores.
 
 Each busy thread beyond the cores makes every parallel operation wait for a thread that is not
 running: PyTorch's CPU threading notes ("CPU threading and TorchScript inference") advise
-intra-op threads × processes ≤ cores. On the shared 2-core machine (load average 6-8 from other
-work) an epoch of ``cats_dogs_cpu.jsonnet`` on 200 images per class took 14.7 s with torch's
-default 2 threads and 4.6 s with 1 (``benchmarks/shared_cpu.py``). So at the start of each epoch the process computes with ``min(cores // processes, torch's
-threads) - workers - busy`` threads (at least 1), where ``cores`` are those this process may run
+intra-op threads × processes ≤ cores. Measured on the shared 2-core machine: with others' work
+keeping the load average at 6-8, an epoch of ``cats_dogs_cpu.jsonnet`` on 200 images per class
+took 14.7 s with torch's default 2 threads and 4.6 s with 1 (``benchmarks/shared_cpu.py``); at a
+load average of 1.7, training steps were 1.6-1.8× faster with 2 threads than with 1 (that CNN at
+64 px and EfficientNet-Lite0 at 192 px). So the process keeps the cores it has to itself
+(``spare`` = ``min(cores // processes, torch's threads) - workers``) until other programs fill
+them, and then computes with 1 thread: at the start of each epoch it uses ``spare`` threads if
+fewer than ``spare`` other threads are running, else 1. ``cores`` are those this process may run
 on (``os.sched_getaffinity``), torch's threads its number before training (by default its
 physical cores; a share of them in a process :func:`~allencv_lite.training.distributed.spawn`
 started), ``processes`` the number training together (distributed), ``workers`` the training
-data loader's worker processes and ``busy`` the threads of other programs running at that
-moment (:func:`busy_elsewhere`). ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS``, when set, is the
-user's choice and is left as it is.
+data loader's worker processes, and the other threads are counted by :func:`busy_elsewhere`.
+``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS``, when set, is the user's choice and is left as it is.
 """
 import contextlib
 import logging
@@ -54,11 +57,12 @@ def busy_elsewhere(own_threads: int = 1) -> int:
 
 def training_threads(num_workers: int, num_processes: int = 1, default_threads: int = 0, busy: int = 0) -> int:
     """Threads for one of ``num_processes`` training processes whose data loader has
-    ``num_workers`` worker processes, with ``busy`` other threads running: ``min(usable cores //
-    num_processes, default_threads) - num_workers - busy``, at least 1 (``default_threads`` 0:
-    torch's current number)."""
+    ``num_workers`` worker processes, with ``busy`` other threads running: ``spare = min(usable
+    cores // num_processes, default_threads) - num_workers`` (at least 1) while ``busy`` is
+    below it, else 1 (``default_threads`` 0: torch's current number)."""
     cores = min(usable_cores() // max(num_processes, 1), default_threads or torch.get_num_threads())
-    return max(1, cores - num_workers - busy)
+    spare = max(1, cores - num_workers)
+    return spare if busy < spare else 1
 
 
 @contextlib.contextmanager

@@ -29,10 +29,11 @@ def torch_threads_kept():
     (6, 1, 4, 0, 1),  # more workers than cores: still one thread
     (0, 2, 4, 0, 2),  # two training processes share the cores
     (0, 1, 2, 0, 2),  # torch's default (its physical cores) below the logical ones
-    (0, 1, 4, 1, 3),  # another program running takes a core
-    (1, 1, 4, 5, 1),  # a machine busier than its cores: one thread
+    (0, 1, 4, 3, 4),  # other programs running on fewer than the spare cores: still every one
+    (0, 1, 4, 4, 1),  # other programs fill the cores: one thread
+    (1, 1, 4, 5, 1),
 ])
-def test_training_threads_leave_a_core_to_each_worker_process_and_busy_thread(
+def test_training_threads_leave_a_core_to_each_worker_and_fall_to_one_on_a_full_machine(
         four_cores, num_workers, num_processes, default_threads, busy, expected):
     assert cpu_threads.training_threads(num_workers, num_processes, default_threads, busy) == expected
 
@@ -77,12 +78,12 @@ class LoaderWithWorkers(list):
 
 
 def test_the_trainer_refits_the_threads_each_epoch_and_restores_them(four_cores, torch_threads_kept, monkeypatch):
-    busy_at_each_epoch = iter([0, 1])
+    busy_at_each_epoch = iter([0, 2])
     monkeypatch.setattr(cpu_threads, "busy_elsewhere", lambda own_threads: next(busy_at_each_epoch))
     torch.set_num_threads(4)
     recorder = ThreadRecorder()
     Trainer.from_params({"optimizer": {"type": "sgd", "lr": 0.1}, "num_epochs": 2, "cuda_device": -1},
                         model=LinearClassifier(), train_data_loader=LoaderWithWorkers(batches(2, 4)),
                         callbacks=[recorder]).train()
-    assert recorder.threads == [2, 1]  # 4 cores less 2 workers, then less another busy program too
+    assert recorder.threads == [2, 1]  # 4 cores less 2 workers; then 2 other busy threads fill those 2
     assert torch.get_num_threads() == 4
