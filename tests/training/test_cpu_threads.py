@@ -69,7 +69,7 @@ class ThreadRecorder(TrainerCallback):
     def __init__(self) -> None:
         self.threads = []
 
-    def on_epoch_start(self, trainer, epoch) -> None:
+    def on_epoch_start(self, epoch) -> None:
         self.threads.append(torch.get_num_threads())
 
 
@@ -82,8 +82,8 @@ def test_the_trainer_refits_the_threads_each_epoch_and_restores_them(four_cores,
     monkeypatch.setattr(cpu_threads, "busy_elsewhere", lambda own_threads: next(busy_at_each_epoch))
     torch.set_num_threads(4)
     recorder = ThreadRecorder()
-    Trainer.from_params({"optimizer": {"type": "sgd", "lr": 0.1}, "num_epochs": 2, "cuda_device": -1},
-                        model=LinearClassifier(), train_data_loader=LoaderWithWorkers(batches(2, 4)),
-                        callbacks=[recorder]).train()
+    Trainer.from_params({"optimizer": {"type": "sgd", "lr": 0.1}, "num_epochs": 2, "cuda_device": -1,
+                         "callbacks": [recorder]},
+                        model=LinearClassifier(), train_data_loader=LoaderWithWorkers(batches(2, 4))).train()
     assert recorder.threads == [2, 1]  # 4 cores less 2 workers; then 2 other busy threads fill those 2
     assert torch.get_num_threads() == 4
