@@ -5,7 +5,9 @@
 // above) and a slanted triangular schedule. Measured accuracy and time: docs/fine_tuning.md.
 // Measured once on the 2-core machine (load average 0.05 at the start, about 4 by the end from
 // others' work): 99.2 % val after epoch 1, 39 s after the command started; best 99.4 % after
-// epoch 3 (1 min 57 s); 4 min 1 s in all (docs/performance.md).
+// epoch 3 (1 min 57 s); 4 min 1 s in all. In benchmarks/time_to_accuracy.py on the idle machine,
+// after the data pipeline's cache: 99 % val 28.5 s after the start (epoch 1), 2 min 5 s in all
+// (docs/performance.md).
 // `allencv-lite find-lr` on this config suggests lr 0.00278 (valley; steepest 0.00404), which
 // trained it to 99.0 % best val accuracy (epoch 1; measured once on a shared 2-core CPU).
 //   TRAIN_PATH=../shared/data/cats_dogs/train VALIDATION_PATH=../shared/data/cats_dogs/val \
