@@ -71,7 +71,7 @@ def test_cats_and_dogs_subset_trains_and_predicts_from_the_archive(cats_dogs_dir
             folder.mkdir(parents=True)
             for photo in sorted((cats_dogs_dir / split / label).iterdir())[:count]:
                 (folder / photo.name).symlink_to(photo)
-    overrides = json.dumps({"trainer": {"num_epochs": 2}, "model": {"im2im_encoder": {"hidden_channels": [8, 16]}}})
+    overrides = json.dumps({"trainer": {"num_epochs": 2}, "model": {"im2im_encoder": {"stage_channels": [8, 16]}}})
     trained = run_cli("train", str(REPO / "training_config/cats_dogs_cpu.jsonnet"), "-s", str(tmp_path / "run"),
                       "-o", overrides,
                       env_vars={"TRAIN_PATH": str(subset / "train"), "VALIDATION_PATH": str(subset / "val")})

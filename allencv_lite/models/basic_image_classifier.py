@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import torch
 
-from allencv_lite.common.checks import check_dimensions_match
+from allencv_lite.common.checks import ConfigurationError, check_dimensions_match
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 from allencv_lite.models.model import Model
 from allencv_lite.modules.im2im_encoders.im2im_encoder import Im2ImEncoder
@@ -29,18 +29,27 @@ class BasicImageClassifier(Model):
         im2vec_encoder: turns the feature map into one vector per image.
         im2im_encoder: the backbone; ``None`` feeds the images straight to ``im2vec_encoder``.
         dropout: dropout probability before the classification layer.
+        label_smoothing: the training target's weight taken from the true label and spread
+            evenly over all labels, in [0, 1): the loss is cross-entropy against
+            ``(1 - label_smoothing) · one_hot + label_smoothing / num_labels`` (Szegedy et al.
+            2016, "Rethinking the Inception Architecture", section 7; torch's
+            ``cross_entropy(label_smoothing=...)``). Accuracy and predictions are unchanged.
 
     The wiring is checked here, not at the first forward pass: ``im2vec_encoder``'s
     ``input_channels`` must equal ``im2im_encoder.get_output_channels()`` (3, the RGB
     channels, without a backbone); left out of the config, it is taken from there.
 
     Raises:
-        ConfigurationError: the channels differ; the message names both keys, both values and the fix.
+        ConfigurationError: the channels differ (the message names both keys, both values and the
+            fix), or ``label_smoothing`` is outside [0, 1).
     """
 
     def __init__(self, vocab: Vocabulary, im2vec_encoder: Im2VecEncoder,
-                 im2im_encoder: Optional[Im2ImEncoder] = None, dropout: Optional[float] = None) -> None:
+                 im2im_encoder: Optional[Im2ImEncoder] = None, dropout: Optional[float] = None,
+                 label_smoothing: float = 0.0) -> None:
         super().__init__(vocab)
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ConfigurationError(f"label_smoothing: must be in [0, 1), e.g. 0.1, got {label_smoothing}.")
         if im2im_encoder is not None:
             channels, source = im2im_encoder.get_output_channels(), f"im2im_encoder ({type(im2im_encoder).__name__}) outputs"
         else:
@@ -53,6 +62,7 @@ class BasicImageClassifier(Model):
         self._im2vec_encoder = im2vec_encoder
         self._dropout = torch.nn.Dropout(dropout) if dropout else torch.nn.Identity()
         self._num_labels = vocab.get_vocab_size(DEFAULT_NAMESPACE)
+        self._label_smoothing = label_smoothing
         self._classification_layer = torch.nn.Linear(im2vec_encoder.get_output_dim(), self._num_labels)
         self._accuracy: Optional["torchmetrics.Metric"] = None  # see _running_accuracy
 
@@ -64,13 +74,14 @@ class BasicImageClassifier(Model):
             label: long ``(batch,)`` label indices, optional.
 
         Returns:
-            ``logits`` and ``probs`` ``(batch, num_labels)``; ``loss`` (scalar) if ``label``.
+            ``logits`` and ``probs`` ``(batch, num_labels)``; ``loss`` (scalar, with the label
+            smoothing) if ``label``.
         """
         features = self._im2im_encoder(image) if self._im2im_encoder is not None else image
         logits = self._classification_layer(self._dropout(self._im2vec_encoder(features)))
         output = {"logits": logits, "probs": torch.softmax(logits, dim=-1)}
         if label is not None:
-            output["loss"] = torch.nn.functional.cross_entropy(logits, label)
+            output["loss"] = torch.nn.functional.cross_entropy(logits, label, label_smoothing=self._label_smoothing)
             self._running_accuracy(logits.device).update(logits.detach(), label)
         return output
 

@@ -53,7 +53,7 @@ def test_a_misspelled_name_lists_every_builtin_name_before_any_is_imported():
     """)
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert ("'tim' is not a registered Im2ImEncoder. Did you mean 'timm'? Registered choices: feedforward, "
-            "pretrained_resnet, resnet, timm.") in output
+            "pretrained_resnet, residual, resnet, timm.") in output
     assert "timm imported: False" in output
 
 

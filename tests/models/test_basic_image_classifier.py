@@ -48,6 +48,24 @@ def test_forward_gives_logits_probabilities_and_the_cross_entropy_loss(small_cla
     torch.testing.assert_close(output["loss"], torch.nn.functional.cross_entropy(output["logits"], labels))
 
 
+def test_label_smoothing_moves_a_share_of_the_target_evenly_onto_every_label(vocab):
+    torch.manual_seed(0)
+    classifier = BasicImageClassifier(vocab, FlattenEncoder(8, 1, 1), FeedforwardEncoder(hidden_channels=[4, 8]),
+                                      label_smoothing=0.1)
+    output = classifier(torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 1, 0]))
+    log_probs = torch.log_softmax(output["logits"], dim=1)
+    # Two labels: the true one keeps 0.9 + 0.1 / 2 of the target, the other gets 0.1 / 2.
+    targets = torch.tensor([[0.95, 0.05], [0.05, 0.95], [0.05, 0.95], [0.95, 0.05]])
+    torch.testing.assert_close(output["loss"], -(targets * log_probs).sum(dim=1).mean())
+
+
+@pytest.mark.parametrize("label_smoothing", [-0.1, 1.0])
+def test_label_smoothing_outside_0_to_1_is_refused_naming_the_key(vocab, label_smoothing):
+    with pytest.raises(ConfigurationError, match=r"label_smoothing: must be in \[0, 1\)"):
+        BasicImageClassifier(vocab, FlattenEncoder(8, 1, 1), FeedforwardEncoder(hidden_channels=[4, 8]),
+                             label_smoothing=label_smoothing)
+
+
 def test_without_labels_there_is_no_loss(small_classifier):
     assert "loss" not in small_classifier(torch.randn(2, 3, 16, 16))
 

@@ -8,6 +8,7 @@ from allencv_lite.modules import Im2ImEncoder
 SMALL_CONFIGS = {
     "feedforward": {"hidden_channels": [8, 16]},
     "pretrained_resnet": {"resnet_model": "resnet18", "pretrained": False},
+    "residual": {"stage_channels": [8, 16]},
     "resnet": {"resnet_model": "resnet18", "pretrained": False},
     "timm": {"model_name": "mobilenetv3_small_050"},
 }

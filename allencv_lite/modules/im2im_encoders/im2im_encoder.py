@@ -55,4 +55,5 @@ class Im2ImEncoder(torch.nn.Module, Registrable, FromParams):
 Im2ImEncoder.register_lazily("feedforward", "allencv_lite.modules.im2im_encoders.feedforward_encoder")
 Im2ImEncoder.register_lazily("pretrained_resnet", "allencv_lite.modules.im2im_encoders.resnet_encoder")
 Im2ImEncoder.register_lazily("resnet", "allencv_lite.modules.im2im_encoders.resnet_encoder")
+Im2ImEncoder.register_lazily("residual", "allencv_lite.modules.im2im_encoders.residual_encoder")
 Im2ImEncoder.register_lazily("timm", "allencv_lite.modules.im2im_encoders.timm_encoder")
