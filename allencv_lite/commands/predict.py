@@ -6,6 +6,7 @@ if its line were ``{"image_path": "<the file>"}``.
 import argparse
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Iterator, List, Tuple
@@ -88,7 +89,9 @@ def _open(path: str, mode: str, role: str) -> IO[str]:
     try:
         return open(path, mode, encoding="utf-8", buffering=1)  # line-buffered: what is printed is also written
     except OSError as error:
-        raise ConfigurationError(f"Cannot open the {role} {path}: {error.strerror}.") from None
+        hint = (" To score every image of a <label>/<image> folder, run `allencv-lite evaluate ARCHIVE FOLDER`."
+                if role == "input file" and os.path.isdir(path) else "")
+        raise ConfigurationError(f"Cannot open the {role} {path}: {error.strerror}.{hint}") from None
 
 
 def is_image_file_name(path: str) -> bool:

@@ -109,10 +109,11 @@ def test_silent_prints_no_predictions_but_still_writes_them_and_reports_errors(d
     (["NOWHERE/in.jsonl"], "Cannot open the input file NOWHERE/in.jsonl: No such file or directory"),
     (["INPUT", "--output-file", "NOWHERE/out.jsonl"], "Cannot open the output file NOWHERE/out.jsonl"),
     (["INPUT", "--predictor", "default_imag"], "Did you mean 'default_image'?"),
+    (["TMP"], "Is a directory. To score every image of a <label>/<image> folder, run `allencv-lite evaluate"),
 ])
 def test_bad_arguments_exit_2_with_a_message(digits_archive, mixed_input, tmp_path, capsys, arguments, message):
     arguments = [a.replace("INPUT", str(mixed_input)).replace("NOWHERE", str(tmp_path / "nowhere"))
-                 for a in arguments]
+                 .replace("TMP", str(tmp_path)) for a in arguments]
     message = message.replace("NOWHERE", str(tmp_path / "nowhere"))
     assert main(["predict", str(digits_archive), *arguments]) == 2
     assert message in capsys.readouterr().err

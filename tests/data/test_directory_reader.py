@@ -1,6 +1,7 @@
 """image_classification_directory on messy real-world folders: one behaviour per test."""
 import logging
 import os
+import re
 
 import numpy as np
 import pytest
@@ -206,6 +207,13 @@ def test_scan_ends_with_a_summary_of_skipped_files_per_reason(image_folder, capl
     caplog.set_level(logging.WARNING)
     read(root, lazy=True)
     assert caplog.records[-1].getMessage() == f"Read 2 images from {root}; 3 files skipped: 2 empty file, 1 not an image."
+
+
+def test_a_file_given_as_the_data_folder_is_called_a_file(tmp_path):
+    lines = tmp_path / "heldout.jsonl"
+    lines.write_text('{"image_path": "x.png"}\n')
+    with pytest.raises(ConfigurationError, match=f"^{re.escape(str(lines))} is a file, not a data folder; .*predict"):
+        read(lines)
 
 
 def test_missing_folder_and_folder_without_images_are_configuration_errors(tmp_path):

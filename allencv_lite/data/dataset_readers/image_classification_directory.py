@@ -125,7 +125,9 @@ class ImageClassificationDirectoryReader(ImageDatasetReader):
             ConfigurationError: it does not exist or is not a folder.
         """
         root = Path(file_path)
+        if not root.exists():
+            raise ConfigurationError(f"Data folder {root} does not exist; expected <root>/<label>/<image>.")
         if not root.is_dir():
-            raise ConfigurationError(f"Data folder {root} does not exist (or is not a folder); expected "
-                                     "<root>/<label>/<image>.")
+            raise ConfigurationError(f"{root} is a file, not a data folder; expected <root>/<label>/<image> (a "
+                                     "file of JSON lines goes to `allencv-lite predict`).")
         return root
