@@ -6,6 +6,14 @@ import torch
 from allencv_lite.modules.im2im_encoders.im2im_encoder import Im2ImEncoder
 
 
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> List[torch.nn.Module]:
+    """3×3 convolution (no bias: the batch norm has one), batch norm, ReLU: ``(batch,
+    in_channels, height, width)`` -> ``(batch, out_channels, height / stride, width / stride)``
+    (rounded up). The block of both small CNNs, the feedforward and the residual encoder."""
+    return [torch.nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False),
+            torch.nn.BatchNorm2d(out_channels), torch.nn.ReLU(inplace=True)]
+
+
 @Im2ImEncoder.register("feedforward")
 class FeedforwardEncoder(Im2ImEncoder):
     """Blocks of 3×3 convolution, batch norm, ReLU and 2×2 max pooling, then global average
@@ -26,8 +34,7 @@ class FeedforwardEncoder(Im2ImEncoder):
         hidden_channels = hidden_channels or [16, 32, 64]
         layers: List[torch.nn.Module] = []
         for in_channels, out_channels in zip([input_channels] + hidden_channels[:-1], hidden_channels):
-            layers += [torch.nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
-                       torch.nn.BatchNorm2d(out_channels), torch.nn.ReLU(inplace=True), torch.nn.MaxPool2d(2)]
+            layers += [*conv_bn_relu(in_channels, out_channels), torch.nn.MaxPool2d(2)]
             if dropout:
                 layers.append(torch.nn.Dropout2d(dropout))
         layers.append(torch.nn.AdaptiveAvgPool2d(1))

@@ -4,13 +4,8 @@ from typing import List, Optional
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.modules.im2im_encoders.feedforward_encoder import conv_bn_relu
 from allencv_lite.modules.im2im_encoders.im2im_encoder import Im2ImEncoder
-
-
-def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> List[torch.nn.Module]:
-    """3×3 convolution (no bias: the batch norm has one), batch norm, ReLU."""
-    return [torch.nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False),
-            torch.nn.BatchNorm2d(out_channels), torch.nn.ReLU(inplace=True)]
 
 
 class ResidualBlock(torch.nn.Module):
