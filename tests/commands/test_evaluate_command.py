@@ -1,12 +1,15 @@
 """``allencv-lite evaluate ARCHIVE DATA_PATH``: a printed table and a JSON file of metrics."""
 import json
 import os
+import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -54,38 +57,62 @@ def many_digits(digits_dir: Path, folder: Path, copies: int) -> Path:
     return folder
 
 
-def has_open_file_under(pid: int, folder: Path) -> bool:
-    """Whether process ``pid`` has a file below ``folder`` open (Linux's ``/proc/<pid>/fd``)."""
-    try:
-        descriptors = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for descriptor in descriptors:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{descriptor}").startswith(str(folder)):
-                return True
-        except OSError:
+def start_with_a_terminal(args: List[str]) -> Tuple[subprocess.Popen, int]:
+    """Start ``args`` with its standard error on a pseudo-terminal, as when a person runs it
+    (so its progress bars are drawn: tqdm draws nothing on a terminal 0 columns wide, the size of a
+    new pseudo-terminal); returns the process and the terminal's reading end."""
+    import fcntl  # POSIX only, as are the three below
+    import pty
+    import struct
+    import termios
+
+    reading_end, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # 24 rows of 80 columns
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=terminal, text=True, env=os.environ)
+    os.close(terminal)
+    return process, reading_end
+
+
+def read_terminal(reading_end: int, process: subprocess.Popen, until: Optional[str] = None,
+                  timeout: float = 300) -> str:
+    """What ``process`` drew on its terminal, up to the first ``until`` (or until it closes the
+    terminal, when ``until`` is None)."""
+    drawn = ""
+    deadline = time.monotonic() + timeout
+    while until is None or until not in drawn:
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{until!r} was not drawn within {timeout} s:\n{drawn[-3000:]}")
+        if not select.select([reading_end], [], [], 0.1)[0]:
             continue
-    return False
+        try:
+            chunk = os.read(reading_end, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            chunk = b""
+        if not chunk:
+            if until is not None:
+                pytest.fail(f"exited with {process.wait()} before drawing {until!r}:\n{drawn[-3000:]}")
+            return drawn
+        drawn += chunk.decode(errors="replace")
+    return drawn
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc to see the images being read")
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_ctrl_c_says_that_nothing_was_written_and_exits_130(digits_archive, digits_dir, tmp_path):
     data = many_digits(digits_dir, tmp_path / "data", copies=1000)
     output_file = tmp_path / "metrics.json"
-    evaluation = subprocess.Popen([sys.executable, "-m", "allencv_lite", "evaluate", str(digits_archive), str(data),
-                                   "--batch-size", "1", "--output-file", str(output_file)],
-                                  text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
-    while not has_open_file_under(evaluation.pid, digits_dir / "val"):  # reading the 10,000 images
-        assert evaluation.poll() is None, f"evaluate ended before reading the images: {evaluation.stderr.read()}"
-        time.sleep(0)  # each image's file is open only while its bytes are read: poll without pausing
+    evaluation, terminal = start_with_a_terminal([
+        sys.executable, "-m", "allencv_lite", "evaluate", str(digits_archive), str(data), "--batch-size", "1",
+        "--output-file", str(output_file)])
+    drawn = read_terminal(terminal, evaluation, until="evaluating")  # the bar of its 10,000 forward passes
     evaluation.send_signal(signal.SIGINT)
-    _, err = evaluation.communicate(timeout=120)
-    assert evaluation.returncode == 130
-    assert "Traceback" not in err
-    assert err.splitlines()[-1] == (f"allencv-lite: interrupted: evaluate stopped before it had predicted every image "
-                                    f"of {data}; nothing was written (the metrics are printed and written only at the "
-                                    "end).")
+    drawn += read_terminal(terminal, evaluation)
+    os.close(terminal)
+    assert evaluation.wait(timeout=60) == 130
+    assert "Traceback" not in drawn
+    lines = [line for line in re.split(r"[\r\n]", drawn) if line.strip()]  # a bar redraws itself after \r
+    assert lines[-1] == (f"allencv-lite: interrupted: evaluate stopped before it had predicted every image "
+                         f"of {data}; nothing was written (the metrics are printed and written only at the end).")
     assert not output_file.exists()
 
 
