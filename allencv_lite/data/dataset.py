@@ -244,7 +244,7 @@ class ImageDataset(Dataset):
     def _unnormalized(self, index: int) -> Instance:
         path, label = self.samples[index]
         if self._images is not None:
-            image = self._images[index]
+            image = self._images[index].copy()  # what the steps give out may share the memory they were given
         elif path in self.skipped_files:
             return SkippedSample(path, self.skipped_files.files[path])
         else:

@@ -113,12 +113,16 @@ def to_upright_rgb_array(image: Image.Image, in_place: bool = False) -> np.ndarr
         image: any Pillow image, e.g. from ``Image.open("phone.jpg")``.
         in_place: turn ``image`` itself upright (saves a copy of a freshly opened file);
             false leaves a caller's image as it was.
+
+    Returns:
+        a writable array of its own (``np.asarray`` of a PIL image is read-only, and torch warns
+        about, and cannot protect, tensors made from read-only arrays).
     """
     if in_place:
         ImageOps.exif_transpose(image, in_place=True)  # no copy when upright
     else:
         image = ImageOps.exif_transpose(image)
-    return np.asarray(to_rgb(image))
+    return np.array(to_rgb(image))
 
 
 def array_to_rgb(image: np.ndarray) -> np.ndarray:

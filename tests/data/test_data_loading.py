@@ -2,6 +2,7 @@
 import logging
 import sys
 import types
+import warnings
 
 import albumentations
 import numpy as np
@@ -252,3 +253,16 @@ def test_images_kept_at_the_working_size_are_still_checked_for_one_size_per_batc
     assert dataset.reader.working_size_steps == 1 and dataset.image_sizes() == [(16, 24), (16, 16)]
     with pytest.raises(ConfigurationError, match=r"give 24x16 \(.*Cat/a.png\) and 16x16 \(.*Dog/square.png\)"):
         DataLoaderFactory(batch_size=2).build(dataset)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_an_image_given_out_is_the_datasets_own_copy_and_writable(image_folder, lazy):
+    # PNGs come from Pillow, whose arrays are read-only; a resize to the size they have changes nothing
+    dataset = read_indexed(image_folder({"Cat/a.png": RED}), lazy=lazy, augmentation=[
+        {"type": "resize", "height": 8, "width": 12}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch: "The given NumPy array is not writable"
+        image = dataset.__getitems__([0])[0]["image"]
+    given = image.clone()
+    image.zero_()
+    assert torch.equal(dataset.__getitems__([0])[0]["image"], given)  # what the dataset keeps is untouched

@@ -159,3 +159,9 @@ def test_a_file_object_is_decoded_whole_after_the_emptiness_check():
     Image.new("RGB", (3, 2), RED).save(image_bytes, format="PNG")
     image_bytes.seek(0)
     assert read_image(image_bytes).shape == (2, 3, 3)
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.gif", "a.webp", "a.jpg"])
+def test_decoded_pixels_are_writable(tmp_path, name):
+    write_image(tmp_path / name, size=(6, 4), color=(200, 10, 10))
+    assert read_image(tmp_path / name).flags.writeable
