@@ -22,6 +22,7 @@ import argparse
 import base64
 import logging
 import os
+import re
 import socket
 import sys
 import threading
@@ -29,7 +30,7 @@ from typing import Any, List, Optional
 
 from flask import Flask, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from allencv_lite.common.checks import ConfigurationError, exit_status
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
@@ -41,6 +42,20 @@ from allencv_lite.service import DEFAULT_MAX_UPLOAD_MB, add_server_arguments
 logger = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+# The Select Graphic Rendition sequences Werkzeug colours a request's log line with (ECMA-48).
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class RequestLogHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, logging each request (``"GET /nowhere HTTP/1.1" 404 -``)
+    in colour on a terminal and in plain text elsewhere: a log file or pipe would keep the
+    colour codes as noise (Werkzeug colours whenever the platform can)."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        if not sys.stderr.isatty():  # Werkzeug escaped control characters of the request before colouring
+            args = tuple(ANSI_COLOUR.sub("", arg) if isinstance(arg, str) else arg for arg in args)
+        super().log(type, message, *args)
 
 
 class BadRequest(Exception):
@@ -148,7 +163,8 @@ def run_server(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"Cannot listen on {args.host} port {args.port}: {reason}. Pass another "
                                  "--port, or stop the program that uses this one.") from None
     with listening:  # Werkzeug serves on a duplicate of it
-        server = make_server(args.host, args.port, app, threaded=True, fd=listening.fileno())
+        server = make_server(args.host, args.port, app, threaded=True, request_handler=RequestLogHandler,
+                             fd=listening.fileno())
         port = listening.getsockname()[1]  # the one the system chose for --port 0
     logger.info("Serving %r on http://%s:%d/", args.title, args.host, port)
     server.serve_forever()  # until Ctrl-C, which Werkzeug takes as the way to stop, closing the socket

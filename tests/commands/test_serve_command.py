@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import pytest
@@ -49,14 +50,19 @@ def test_a_port_in_use_is_one_line_and_serving_is_never_announced(digits_archive
                                 "Pass another --port, or stop the program that uses this one."]
 
 
+def announced_port(server: subprocess.Popen, title: str) -> int:
+    """The port in the server's "Serving 'TITLE' on http://127.0.0.1:PORT/" line, once it is logged."""
+    announced = ""
+    while "Serving" not in announced:
+        announced = server.stderr.readline()
+        assert announced, "the server exited before announcing"
+    return int(re.search(rf"Serving '{title}' on http://127\.0\.0\.1:(\d+)/$", announced.strip()).group(1))
+
+
 def test_serving_is_announced_on_the_bound_port_which_answers_and_ctrl_c_stops_it_with_0(digits_archive):
     server = start_server(digits_archive, "--port", "0", "--title", "Digits")  # port 0: the system picks a free one
     try:
-        announced = ""
-        while "Serving" not in announced:
-            announced = server.stderr.readline()
-            assert announced, "the server exited before announcing"
-        port = int(re.search(r"Serving 'Digits' on http://127\.0\.0\.1:(\d+)/$", announced.strip()).group(1))
+        port = announced_port(server, "Digits")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/favicon.ico", timeout=30) as response:
             assert response.status == 200
     finally:
@@ -64,6 +70,19 @@ def test_serving_is_announced_on_the_bound_port_which_answers_and_ctrl_c_stops_i
         _, err = server.communicate(timeout=60)
     assert server.returncode == 0
     assert "Traceback" not in err and "Stopped." in err
+
+
+def test_requests_are_logged_without_terminal_colours_when_the_log_is_not_a_terminal(digits_archive):
+    server = start_server(digits_archive, "--port", "0")  # its standard error is a pipe, as `serve 2> demo.log` is
+    try:
+        port = announced_port(server, "allencv-lite demo")
+        with pytest.raises(urllib.error.HTTPError, match="404"):  # Werkzeug colours a 404 yellow on a terminal
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/nowhere", timeout=30)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=60)
+    assert '"GET /nowhere HTTP/1.1" 404' in err
+    assert "\x1b" not in err
 
 
 @pytest.mark.parametrize("command, defaults", [
