@@ -10,12 +10,14 @@ import logging
 import random
 import shlex
 import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.from_params import check_known_keys
+from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.params import load_config
 from allencv_lite.common.plugins import import_plugins
 
@@ -175,7 +177,7 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
 
 def _train_worker(config: Dict[str, Any], serialization_dir: str, recover: bool, include_package: List[str]) -> None:
     """One process of a multi-device run started by :func:`train_model`."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log_to_stderr()
     import_plugins(include_package)
     train_model(config, serialization_dir, recover=recover)
 
@@ -303,17 +305,26 @@ def resume_command(args: argparse.Namespace) -> str:
     return shlex.join(words + ["--recover"])
 
 
+NOTHING_TO_RESUME = ("train stopped before training began, so there is nothing to resume; run the same command again "
+                     "(with --force if {serialization_dir} is not empty).")
+
+
 def describe_interrupted_run(args: argparse.Namespace) -> str:
     """One line for a run stopped by Ctrl-C: its last complete epoch (counted from 1), that
-    epoch's checkpoint, and the command that resumes it."""
+    epoch's checkpoint, and the command that resumes it.
+
+    Imports nothing when the trainer's module never finished importing: the Ctrl-C may have
+    stopped torch half-way through its import, and importing it again then crashes the process.
+    """
+    if "allencv_lite.training.trainer" not in sys.modules:
+        return NOTHING_TO_RESUME.format(serialization_dir=args.serialization_dir)
     from allencv_lite.models.archival import CONFIG_NAME
     from allencv_lite.training.checkpointing import Checkpointer
     from allencv_lite.training.trainer import DEFAULT_NUM_EPOCHS
 
     serialization_dir = Path(args.serialization_dir)
     if not (serialization_dir / CONFIG_NAME).is_file():
-        return (f"train stopped before training began, so there is nothing to resume; run the same command again "
-                f"(with --force if {serialization_dir} is not empty).")
+        return NOTHING_TO_RESUME.format(serialization_dir=serialization_dir)
     num_epochs = json.loads((serialization_dir / CONFIG_NAME).read_text(encoding="utf-8"))["trainer"].get(
         "num_epochs", DEFAULT_NUM_EPOCHS)
     checkpointer = Checkpointer(serialization_dir, None)

@@ -65,6 +65,19 @@ def test_ctrl_c_names_the_last_epoch_its_checkpoint_and_the_command_that_resumes
     assert f"Resuming from {run / 'checkpoints' / f'epoch_{last_epoch}.th'} (epoch {last_epoch + 1} done)." in err
 
 
+def test_a_ctrl_c_before_the_trainer_was_imported_is_described_without_importing_torch(config_file, tmp_path):
+    # A Ctrl-C during torch's own import leaves it half-imported; importing it again crashed the process
+    # (a segmentation fault, or "partially initialized module 'torch'"). Here torch cannot be imported at all.
+    describe = ("import sys; sys.modules['torch'] = None\n"
+                "from allencv_lite.commands import build_parser\n"
+                "from allencv_lite.commands.train import describe_interrupted_run\n"
+                f"args = build_parser().parse_args(['train', {str(config_file)!r}, '-s', {str(tmp_path / 'run')!r}])\n"
+                "print(describe_interrupted_run(args))")
+    described = subprocess.run([sys.executable, "-c", describe], capture_output=True, text=True, timeout=120)
+    assert described.stderr == ""
+    assert described.stdout.startswith("train stopped before training began, so there is nothing to resume")
+
+
 @pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux's read-only /sys")
 def test_a_serialization_dir_that_cannot_be_created_is_named_in_one_line(config_file):
     training = start_command("train", str(config_file), "-s", "/sys/allencv_run")
