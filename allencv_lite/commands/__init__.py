@@ -1,11 +1,11 @@
 """The ``allencv-lite`` command line: ``train``, ``find-lr``, ``predict``, ``evaluate`` (as ``allennlp``
 has them) and ``serve`` (the web demo, as ``allennlp.service.server_simple``)."""
 import argparse
-import logging
 from typing import List, Optional
 
 from allencv_lite.commands import evaluate, find_learning_rate, predict, serve, train
 from allencv_lite.common.checks import exit_status
+from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 
 SUBCOMMANDS = (train, find_learning_rate, predict, evaluate, serve)
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``allencv-lite`` console script; returns the exit status."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log_to_stderr()
     args = build_parser().parse_args(argv)
 
     def run() -> int:

@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from allencv_lite.common.checks import ConfigurationError, exit_status
+from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.models.archival import load_archive
@@ -174,7 +175,7 @@ def run_server(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """``python -m allencv_lite.service.server_simple ...``: the same as ``allencv-lite serve ...``."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log_to_stderr()
     parser = argparse.ArgumentParser(prog="python -m allencv_lite.service.server_simple",
                                      description="Serve a web demo of a trained model (as `allencv-lite serve`).")
     add_server_arguments(parser)
