@@ -13,6 +13,7 @@ import collections.abc
 import difflib
 import inspect
 import re
+import types
 import typing
 from typing import Any, Collection, Dict, Mapping, Type, TypeVar, Union
 
@@ -93,11 +94,13 @@ def construct_arg(annotation: Any, value: Any, path: str, extras: Mapping[str, A
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
 
-    if origin is Union:
+    if origin in (Union, types.UnionType):  # Optional[X], Union[X, Y], X | Y
         if value is None and type(None) in args:
             return None
         errors = []
         for option in (arg for arg in args if arg is not type(None)):
+            if _never_in_a_config(option) and not isinstance(value, option):
+                continue  # e.g. torch's lr: Union[float, Tensor]; only Python code passes a Tensor
             try:
                 return construct_arg(option, value, path, extras)
             except ConfigurationError as error:
@@ -167,6 +170,13 @@ def construct_arg(annotation: Any, value: Any, path: str, extras: Mapping[str, A
             raise ConfigurationError(f"{path}: expected a string, got {value!r}")
         return value
     return value
+
+
+def _never_in_a_config(annotation: Any) -> bool:
+    """Whether ``annotation`` is a class that no JSON value is turned into (not a JSON type, not
+    ``FromParams``), such as ``torch.Tensor``: only objects passed from Python can be one."""
+    return (inspect.isclass(annotation) and annotation not in (bool, int, float, str, list, dict, tuple)
+            and not issubclass(annotation, FromParams) and typing.get_origin(annotation) is None)
 
 
 def construct_from_signature(constructor: Any, params: Dict[str, Any], path: str,

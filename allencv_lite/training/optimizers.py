@@ -22,12 +22,12 @@ import logging
 import re
 import typing
 from collections import defaultdict
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.from_params import FromParams, check_known_keys
+from allencv_lite.common.from_params import FromParams, check_known_keys, construct_arg
 from allencv_lite.common.registrable import Registrable
 from allencv_lite.common.text import format_learning_rate, plural
 
@@ -40,7 +40,7 @@ REGEXES_KEY = "regexes"  # the group's regexes; [] for the default group
 NAMES_KEY = "parameter_names"  # names of the group's parameters, in model order
 # Options a group may set besides the optimizer's own arguments: the base learning rate of a
 # learning-rate scheduler (torch's ``LRScheduler`` and AllenNLP read ``initial_lr``).
-EXTRA_GROUP_OPTIONS = ("initial_lr",)
+EXTRA_GROUP_OPTIONS: Dict[str, Any] = {"initial_lr": float}
 
 
 def is_default_group(group: Dict[str, Any]) -> bool:
@@ -75,7 +75,7 @@ def _parse_group_spec(spec: Any, path: str) -> Tuple[List[str], Dict[str, Any]]:
 
 
 def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: Optional[Sequence[Any]],
-                          accepted_options: Sequence[str], path: str = "parameter_groups"
+                          accepted_options: Mapping[str, Any], path: str = "parameter_groups"
                           ) -> List[Dict[str, Any]]:
     """Split the trainable parameters into torch ``param_groups`` as AllenNLP does.
 
@@ -84,7 +84,8 @@ def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: O
             false) are left out of every group.
         parameter_groups: the config's ``[[regex, ...], {options}]`` entries, or ``None`` for
             one group of everything.
-        accepted_options: the option names a group may set (the optimizer's arguments).
+        accepted_options: the options a group may set (the optimizer's arguments), each name
+            with its type annotation, which the group's value must fit.
         path: key path of ``parameter_groups`` within its block, for error messages (the
             block's own path is put in front when the optimizer is built from a config).
 
@@ -93,7 +94,8 @@ def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: O
         ``parameter_names``), then the default group of unmatched parameters if any.
 
     Raises:
-        ConfigurationError: a malformed entry or regex; an option the optimizer does not take;
+        ConfigurationError: a malformed entry or regex; an option the optimizer does not take,
+            or of the wrong type;
             a regex that matches no trainable parameter (the message names it); a parameter
             matched by two groups (the message names both).
     """
@@ -101,8 +103,12 @@ def make_parameter_groups(model_parameters: NamedParameters, parameter_groups: O
     if not parameter_groups:
         return [{"params": [p for _, p in trainable], REGEXES_KEY: [], NAMES_KEY: [n for n, _ in trainable]}]
     specs = [_parse_group_spec(spec, f"{path}[{index}]") for index, spec in enumerate(parameter_groups)]
+    annotations = {**accepted_options, **EXTRA_GROUP_OPTIONS}
     for index, (_, options) in enumerate(specs):
-        check_known_keys(options, [*accepted_options, *EXTRA_GROUP_OPTIONS], f"{path}[{index}][1]", "a parameter group")
+        options_path = f"{path}[{index}][1]"
+        check_known_keys(options, annotations, options_path, "a parameter group")
+        options.update({name: construct_arg(annotations[name], value, f"{options_path}.{name}", {})
+                        for name, value in options.items()})
     group_of: Dict[str, int] = {}
     matched_regexes = set()
     for name, _ in trainable:
@@ -172,19 +178,21 @@ def optimizer_factory(optimizer_class: type) -> Callable[..., torch.optim.Optimi
     Raises (from the factory):
         ConfigurationError: no trainable parameter, or a bad ``parameter_groups``.
     """
-    own = [parameter for name, parameter in inspect.signature(optimizer_class).parameters.items() if name != "params"]
     hints = typing.get_type_hints(optimizer_class.__init__)
+    own = [parameter.replace(annotation=hints.get(name, parameter.annotation))
+           for name, parameter in inspect.signature(optimizer_class).parameters.items() if name != "params"]
 
     def build(model_parameters: NamedParameters, parameter_groups: Optional[List[Any]] = None,
               **options: Any) -> torch.optim.Optimizer:
         if not any(parameter.requires_grad for _, parameter in model_parameters):
             raise ConfigurationError("the model has no trainable parameters (all have requires_grad=false).")
-        groups = make_parameter_groups(list(model_parameters), parameter_groups, [p.name for p in own])
+        groups = make_parameter_groups(list(model_parameters), parameter_groups,
+                                       {parameter.name: parameter.annotation for parameter in own})
         return optimizer_class(groups, **options)
 
     extra = list(inspect.signature(build).parameters.values())[:2]
     build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        extra + [parameter.replace(annotation=hints.get(parameter.name, parameter.annotation)) for parameter in own])
+        extra + own)
     build.__name__ = build.__qualname__ = optimizer_class.__name__
     build.__doc__ = optimizer_class.__doc__
     return build

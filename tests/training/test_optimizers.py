@@ -94,6 +94,17 @@ def test_an_option_the_optimizer_does_not_take_is_an_error():
         build({"type": "adam", "parameter_groups": [[["^head\\."], {"lrr": 0.1}]]})
 
 
+@pytest.mark.parametrize("optimizer_block, message", [
+    ({"type": "adam", "lr": "0.001"}, "lr: expected a number, got '0.001'"),  # torch: lr: Union[float, Tensor]
+    ({"type": "sgd", "lr": [0.1]}, "lr: expected a number, got [0.1]"),
+    ({"type": "adam", "parameter_groups": [[["^head\\."], {"lr": "0.1"}]]},
+     "parameter_groups[0][1].lr: expected a number, got '0.1'"),
+])
+def test_an_option_of_the_wrong_type_is_an_error_naming_it(optimizer_block, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        build(optimizer_block)
+
+
 def test_a_malformed_group_is_an_error_showing_the_expected_shape():
     with pytest.raises(ConfigurationError, match=re.escape("parameter_groups[0]: expected [[\"regex\", ...]")):
         build({"parameter_groups": [["^head\\."]]})
