@@ -75,11 +75,11 @@ def start_with_a_terminal(args: List[str]) -> Tuple[subprocess.Popen, int]:
 
 def read_terminal(reading_end: int, process: subprocess.Popen, until: Optional[str] = None,
                   timeout: float = 300) -> str:
-    """What ``process`` drew on its terminal, up to the first ``until`` (or until it closes the
-    terminal, when ``until`` is None)."""
+    """What ``process`` drew on its terminal, up to the first match of the regular expression
+    ``until`` (or until it closes the terminal, when ``until`` is None)."""
     drawn = ""
     deadline = time.monotonic() + timeout
-    while until is None or until not in drawn:
+    while until is None or not re.search(until, drawn):
         if time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"{until!r} was not drawn within {timeout} s:\n{drawn[-3000:]}")
@@ -104,7 +104,8 @@ def test_ctrl_c_says_that_nothing_was_written_and_exits_130(digits_archive, digi
     evaluation, terminal = start_with_a_terminal([
         sys.executable, "-m", "allencv_lite", "evaluate", str(digits_archive), str(data), "--batch-size", "1",
         "--output-file", str(output_file)])
-    drawn = read_terminal(terminal, evaluation, until="evaluating")  # the bar of its 10,000 forward passes
+    # the bar of its 10,000 forward passes, once some are done (not while the bar is being built)
+    drawn = read_terminal(terminal, evaluation, until=r"evaluating: .*\| [1-9]\d*/10000")
     evaluation.send_signal(signal.SIGINT)
     drawn += read_terminal(terminal, evaluation)
     os.close(terminal)

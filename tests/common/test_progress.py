@@ -4,10 +4,12 @@ import io
 import logging
 import sys
 
+import pytest
 import torch
 
 from allencv_lite.common.progress import NotebookProgressBar, TerminalProgressBar, progress_bar
 from allencv_lite.data.vocabulary import Vocabulary
+from allencv_lite.interpretation import dataset_logits
 from allencv_lite.models.basic_image_classifier import BasicImageClassifier
 from allencv_lite.modules.im2im_encoders.feedforward_encoder import FeedforwardEncoder
 from allencv_lite.modules.im2vec_encoders.flatten_encoder import FlattenEncoder
@@ -92,8 +94,7 @@ def test_after_the_bar_log_records_go_to_the_terminal_directly_again(monkeypatch
 
 
 def test_training_with_standard_error_in_a_file_writes_no_bar_frames(capsys):
-    vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
-    model = BasicImageClassifier(vocab, FlattenEncoder(input_channels=4), FeedforwardEncoder(hidden_channels=[4]))
+    model = tiny_classifier()
     data = [{"image": torch.randn(4, 3, 8, 8), "label": torch.randint(0, 2, (4,))} for _ in range(3)]
     Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), data, validation_data_loader=data[:1],
             num_epochs=2, cuda_device=-1).train()
@@ -106,3 +107,50 @@ def test_a_notebook_bar_shows_no_text_and_leaves_an_empty_output_when_done(displ
     shown, finished = displayed
     assert "application/vnd.jupyter.widget-view+json" in shown["data"] and shown["data"]["text/plain"] == ""
     assert finished == {"data": {"text/plain": ""}, "metadata": {}, "transient": shown["transient"], "update": True}
+
+
+class InterruptedAt:
+    """A data loader (or dataset) whose item ``at`` is a Ctrl-C: the user pressed it there."""
+
+    def __init__(self, items, at):
+        self.items, self.at = items, at
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        if index == self.at:
+            raise KeyboardInterrupt
+        return self.items[index]
+
+    def __iter__(self):
+        return (self[index] for index in range(len(self)))
+
+
+def tiny_classifier():
+    vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
+    return BasicImageClassifier(vocab, FlattenEncoder(input_channels=4), FeedforwardEncoder(hidden_channels=[4]))
+
+
+def evaluate_interrupted(model):
+    images = [{"image": torch.randn(3, 8, 8), "label": torch.tensor(0)} for _ in range(4)]
+    dataset_logits(model, InterruptedAt(images, at=2), batch_size=1)
+
+
+def train_interrupted(model, in_validation=False):
+    batches = [{"image": torch.randn(4, 3, 8, 8), "label": torch.randint(0, 2, (4,))} for _ in range(3)]
+    train, validation = (batches, InterruptedAt(batches, at=1)) if in_validation else (InterruptedAt(batches, 1), batches)
+    Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), train, validation_data_loader=validation,
+            num_epochs=2, cuda_device=-1).train()
+
+
+@pytest.mark.parametrize("interrupted", [evaluate_interrupted, train_interrupted,
+                                         lambda model: train_interrupted(model, in_validation=True)],
+                         ids=["evaluate", "train", "validation"])
+def test_a_bar_stopped_by_ctrl_c_is_cleared_before_the_interruption_is_reported(monkeypatch, interrupted):
+    model = tiny_classifier()
+    with terminal_as_standard_error(monkeypatch) as terminal:
+        with pytest.raises(KeyboardInterrupt):  # keeps the traceback, and every object it holds, alive
+            interrupted(model)
+        print("allencv-lite: interrupted.", file=sys.stderr)
+    assert screen(terminal.getvalue())[-2:] == ["allencv-lite: interrupted.", ""]
