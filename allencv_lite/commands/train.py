@@ -35,7 +35,6 @@ TOP_LEVEL_KEYS = {"dataset_reader", "validation_dataset_reader", "train_data_pat
                   "trainer", "random_seed", "numpy_seed", "pytorch_seed"}
 REQUIRED_KEYS = ("dataset_reader", "train_data_path", "model", "trainer")
 BLOCK_KEYS = TOP_LEVEL_KEYS - {"train_data_path", "validation_data_path", "random_seed", "numpy_seed", "pytorch_seed"}
-ARCHIVE_NAME = "model.tar.gz"
 SKIPPED_FILES_NAME = "skipped_files.csv"
 
 
@@ -156,7 +155,7 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
             saved one.
     """
     check_top_level(config)
-    from allencv_lite.models.archival import load_archive
+    from allencv_lite.models.archival import ARCHIVE_NAME, load_archive
     from allencv_lite.training import distributed
 
     devices = config["trainer"].get("cuda_device")
@@ -249,7 +248,7 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
 def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
                            callbacks: Optional[List["TrainerCallback"]]) -> "Model":
     from allencv_lite.common.files import write_text_atomically
-    from allencv_lite.models.archival import CONFIG_NAME, VOCABULARY_DIR, archive_model
+    from allencv_lite.models.archival import ARCHIVE_NAME, CONFIG_NAME, VOCABULARY_DIR, archive_model
     from allencv_lite.training import distributed
 
     if distributed.is_main_process():

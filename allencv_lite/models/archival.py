@@ -31,6 +31,7 @@ from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model
 
 ARCHIVE_FORMAT_VERSION = 1
+ARCHIVE_NAME = "model.tar.gz"  # in the serialization dir
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.th"
 VOCABULARY_DIR = "vocabulary"
@@ -121,11 +122,14 @@ def extract_archive(archive_file: Union[str, os.PathLike], destination: Union[st
     The gzip stream is then read to its end, so its CRC-32 check catches corrupt bytes.
 
     Raises:
-        ConfigurationError: the file is missing, not a gzipped tar, truncated or corrupt,
+        ConfigurationError: the file is missing (or a folder), not a gzipped tar, truncated or corrupt,
             holds an unsafe member, or lacks one of :data:`REQUIRED_MEMBERS`; ``destination``
             cannot be written.
     """
     archive_file = Path(archive_file)
+    if archive_file.is_dir():
+        raise ConfigurationError(f"Archive {archive_file} is a folder without {ARCHIVE_NAME}: train writes it there "
+                                 "when a run ends; pass the model.tar.gz of a finished run.")
     if not archive_file.is_file():
         raise ConfigurationError(f"Archive {archive_file} does not exist.")
     try:
@@ -201,7 +205,8 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
     """Rebuild the model saved in ``archive_file``.
 
     Args:
-        archive_file: a ``model.tar.gz`` written by ``allencv-lite train``.
+        archive_file: a ``model.tar.gz`` written by ``allencv-lite train``, or the run's
+            serialization dir holding it (as AllenNLP's ``load_archive`` takes a folder).
         cuda_device: -1 for CPU, else the GPU index to load onto (the CPU, with a warning,
             where CUDA is not available).
         weights_file: use these weights instead of the archived ones (e.g. another epoch).
@@ -218,6 +223,8 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
             config describes.
     """
     archive_file = Path(archive_file)
+    if (archive_file / ARCHIVE_NAME).is_file():
+        archive_file = archive_file / ARCHIVE_NAME
     with tempfile.TemporaryDirectory() as scratch:
         folder = extract_archive(archive_file, scratch)
         meta = _read_json_member(archive_file, folder, META_NAME)

@@ -122,6 +122,18 @@ def test_a_missing_archive_is_reported(tmp_path):
         load_archive(tmp_path / "nowhere.tar.gz")
 
 
+def test_a_run_folder_is_read_through_its_model_tar_gz(digits_archive, members):
+    archived = torch.load(io.BytesIO(members["weights.th"]), weights_only=True)
+    model = load_archive(digits_archive.parent).model  # the serialization dir, as in `predict runs/digits ...`
+    assert all(torch.equal(tensor, archived[name]) for name, tensor in model.state_dict().items())
+
+
+def test_a_folder_without_an_archive_says_what_to_pass(tmp_path):
+    with pytest.raises(ConfigurationError, match=f"Archive {tmp_path} is a folder without model.tar.gz: train writes "
+                                                 "it there when a run ends; pass the model.tar.gz of a finished run."):
+        load_archive(tmp_path)
+
+
 @pytest.mark.parametrize("missing", ["weights.th", "config.json", "meta.json", "vocabulary/labels.txt"])
 def test_a_missing_member_is_named(members, tmp_path, missing):
     archive = write_archive(tmp_path / "partial.tar.gz", {k: v for k, v in members.items() if k != missing})
