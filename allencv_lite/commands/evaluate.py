@@ -46,7 +46,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         description="Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on "
                     "DATA_PATH (<root>/<label>/<image>), as `allennlp evaluate`. Images are prepared by the "
                     "archive's validation reader.")
-    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train`")
+    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train` (or the run folder holding it)")
     parser.add_argument("data_path", help="folder with one sub-folder of images per label")
     parser.add_argument("--output-file", default=None, help="write the metrics as JSON here")
     parser.add_argument("--weights-file", default=None, help="use these weights instead of the archived ones")

@@ -182,7 +182,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                                    "image file given as INPUT. A bad line gives an "
                                    "error record with its line number and the others still run. Exit status: 0 "
                                    "all lines predicted, 1 some line failed, 2 bad archive or arguments, 130 Ctrl-C.")
-    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train`")
+    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train` (or the run folder holding it)")
     parser.add_argument("input_file", nargs="+", metavar="INPUT",
                         help='a JSON-lines file, one object per line such as {"image_path": "cat.jpg"} (- reads '
                              "stdin); or image files, each predicted as its own line")
