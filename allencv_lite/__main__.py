@@ -1,6 +1,4 @@
 """``python -m allencv_lite`` is the ``allencv-lite`` command."""
-import sys
+from allencv_lite.commands import run_command_line
 
-from allencv_lite.commands import main
-
-sys.exit(main())
+run_command_line()

@@ -1,6 +1,8 @@
 """The ``allencv-lite`` command line: ``train``, ``find-lr``, ``predict``, ``evaluate`` (as ``allennlp``
 has them) and ``serve`` (the web demo, as ``allennlp.service.server_simple``)."""
 import argparse
+import signal
+import sys
 from typing import List, Optional
 
 from allencv_lite.commands import evaluate, find_learning_rate, predict, serve, train
@@ -30,3 +32,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         return args.func(args)
 
     return exit_status(run)
+
+
+def run_command_line(argv: Optional[List[str]] = None) -> None:
+    """The ``allencv-lite`` console script and ``python -m allencv_lite``: :func:`main`, then
+    exit with its status. A Ctrl-C while the interpreter shuts down (about a second after a
+    command that loaded torch) is ignored: the command's work is done and written, so its
+    exit status stands."""
+    status = main(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)

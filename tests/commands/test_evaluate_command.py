@@ -127,3 +127,14 @@ def test_an_output_file_that_cannot_be_written_is_named_in_one_line(digits_archi
     last_line = evaluation.stderr.splitlines()[-1]
     assert last_line.startswith("allencv-lite: error: Cannot write /sys/metrics.json: ")
     assert last_line.endswith(". Free some space on its disk or choose a folder you can write to.")
+
+
+def test_a_ctrl_c_while_the_interpreter_exits_leaves_the_commands_exit_status(tmp_path):
+    # The user's Ctrl-C a second after evaluate printed its table, while Python shut down, gave 130.
+    # Here the Ctrl-C arrives at the same moment every time: in an exit handler.
+    exit_with_a_ctrl_c = ("import atexit, os, signal, sys\n"
+                          "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+                          "from allencv_lite.commands import run_command_line\n"
+                          f"run_command_line(['evaluate', 'model.tar.gz', {str(tmp_path)!r}, '--batch-size', '0'])")
+    finished = subprocess.run([sys.executable, "-c", exit_with_a_ctrl_c], capture_output=True, text=True, timeout=120)
+    assert (finished.returncode, finished.stderr) == (2, "allencv-lite: error: --batch-size must be at least 1, got 0.\n")
