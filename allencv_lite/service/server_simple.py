@@ -26,9 +26,9 @@ import re
 import socket
 import sys
 import threading
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
-from flask import Flask, jsonify, render_template, request, send_from_directory
+from flask import Flask, Response, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -91,6 +91,13 @@ def request_inputs() -> JsonDict:
                      'or JSON {"image": "<base64 of the file>"}.')
 
 
+def refusal(status: int, answer: JsonDict) -> Tuple[Response, int]:
+    """The JSON ``answer`` (``{"error": ..., maybe "detail": ...}``) with HTTP ``status``; the
+    reason is logged too, since Werkzeug's line for the request gives only the status."""
+    logger.info("Refused %s %s (%d): %s", request.method, request.path, status, answer.get("detail", answer["error"]))
+    return jsonify(answer), status
+
+
 def make_app(predictor: Predictor, title: str = "allencv-lite demo", classification: bool = True,
              max_upload_bytes: int = int(DEFAULT_MAX_UPLOAD_MB * 2**20)) -> Flask:
     """The Flask app of the demo.
@@ -125,14 +132,14 @@ def make_app(predictor: Predictor, title: str = "allencv-lite demo", classificat
             with lock:
                 return jsonify(predictor.predict_json(inputs))
         except UnreadableImageError as error:
-            return jsonify({"error": error.for_people(), "reason": error.reason, "detail": str(error)}), 400
+            return refusal(400, {"error": error.for_people(), "reason": error.reason, "detail": str(error)})
         except (BadRequest, ConfigurationError) as error:
-            return jsonify({"error": str(error)}), 400
+            return refusal(400, {"error": str(error)})
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge) -> Any:
-        return jsonify({"error": f"The upload is larger than the limit of {max_upload_bytes} bytes "
-                                 f"({max_upload_bytes / 2**20:.1f} MiB)."}), 413
+        return refusal(413, {"error": f"The upload is larger than the limit of {max_upload_bytes} bytes "
+                                      f"({max_upload_bytes / 2**20:.1f} MiB)."})
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

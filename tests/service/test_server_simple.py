@@ -2,6 +2,7 @@
 import base64
 import io
 import json
+import logging
 import threading
 import time
 import urllib.request
@@ -74,6 +75,18 @@ def test_an_unreadable_upload_gets_a_sentence_for_people_and_the_command_lines_r
     assert response.get_json() == {"error": sentence, "reason": reason,
                                    "detail": f"<image bytes>: {reason}" + (" (Pillow recognises no image format in it)"
                                                                           if data else "")}
+
+
+def test_the_log_says_why_a_request_was_refused(client, large_png, caplog):
+    caplog.set_level(logging.INFO, logger="allencv_lite.service.server_simple")
+    upload(client, b"GIF89a but not really")
+    client.post("/predict", json={"image_path": "/etc/passwd"})
+    upload(client, large_png)
+    assert [record.getMessage() for record in caplog.records] == [
+        "Refused POST /predict (400): <image bytes>: not an image (Pillow recognises no image format in it)",
+        "Refused POST /predict (400): The demo does not read files on the server; send the image itself, as "
+        '{"image": "<base64 of the file>"} or a multipart upload.',
+        "Refused POST /predict (413): The upload is larger than the limit of 100000 bytes (0.1 MiB)."]
 
 
 def test_the_command_line_and_the_demo_name_an_empty_file_alike(client, digits_archive, tmp_path, capsys):
