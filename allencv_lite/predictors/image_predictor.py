@@ -183,5 +183,10 @@ class ImagePredictor(Predictor):
         }
 
     def predict_image(self, image: ImageInput) -> JsonDict:
-        """Classify one PIL image or ``uint8`` array ``(height, width, 3)``."""
+        """Classify one PIL image or ``uint8`` array ``(height, width, 3)``.
+
+        Already decoded at full size, it skips the reader's JPEG draft scale, so a large JPEG
+        can score slightly differently from its path (``predict_json({"image_path": ...})``),
+        which is decoded exactly as in training.
+        """
         return self.predict_batch_json([image])[0]
