@@ -29,6 +29,13 @@ def skip_messages(root: Path) -> list:
             f"Read 12 images from {root}; 2 files skipped: 1 unsupported file type, 1 outside a class folder."]
 
 
+
+def run_on_digits_config(command: str, train: Path, validation: Path, monkeypatch, *options: str) -> int:
+    """``TRAIN_PATH=train VALIDATION_PATH=validation allencv-lite COMMAND training_config/digits.jsonnet OPTIONS``."""
+    monkeypatch.setenv("TRAIN_PATH", str(train))
+    monkeypatch.setenv("VALIDATION_PATH", str(validation))
+    return main([command, DIGITS_CONFIG, *options])
+
 @pytest.fixture
 def skip_log(caplog):
     """The messages logged so far that name skipped files: the warnings, each read's summary, the CSV's path."""
@@ -39,25 +46,21 @@ def skip_log(caplog):
 
 def test_train_warns_once_per_skipped_file_and_names_the_csv_once(tmp_path, monkeypatch, skip_log):
     train, validation = write_messy_folder(tmp_path / "train"), write_messy_folder(tmp_path / "val")
-    monkeypatch.setenv("TRAIN_PATH", str(train))
-    monkeypatch.setenv("VALIDATION_PATH", str(validation))
-    assert main(["train", DIGITS_CONFIG, "-s", str(tmp_path / "run"), "-o", ONE_EPOCH]) == 0
+    run = tmp_path / "run"
+    assert run_on_digits_config("train", train, validation, monkeypatch, "-s", str(run), "-o", ONE_EPOCH) == 0
     assert skip_log() == [*skip_messages(train), *skip_messages(validation),
-                          f"Every skipped file, with its reason: {tmp_path / 'run' / 'skipped_files.csv'}"]
+                          f"Every skipped file, with its reason: {run / 'skipped_files.csv'}"]
 
 
 def test_the_same_folder_for_training_and_validation_is_warned_about_once_per_read(tmp_path, monkeypatch, skip_log):
     data = write_messy_folder(tmp_path / "data")
-    monkeypatch.setenv("TRAIN_PATH", str(data))
-    monkeypatch.setenv("VALIDATION_PATH", str(data))
-    assert main(["train", DIGITS_CONFIG, "-s", str(tmp_path / "run"), "-o", ONE_EPOCH]) == 0
+    assert run_on_digits_config("train", data, data, monkeypatch, "-s", str(tmp_path / "run"), "-o", ONE_EPOCH) == 0
     assert skip_log() == [*skip_messages(data), *skip_messages(data),
                           f"Every skipped file, with its reason: {tmp_path / 'run' / 'skipped_files.csv'}"]
 
 
 def test_find_lr_warns_once_per_skipped_file(tmp_path, monkeypatch, skip_log):
     data = write_messy_folder(tmp_path / "data")
-    monkeypatch.setenv("TRAIN_PATH", str(data))
-    monkeypatch.setenv("VALIDATION_PATH", str(data))  # find-lr reads no validation data
-    main(["find-lr", DIGITS_CONFIG, "-s", str(tmp_path / "lr"), "--num-steps", "5"])  # too few steps to suggest
+    # find-lr reads no validation data; 5 steps are too few for a suggestion (exit status 1), enough to read the data
+    run_on_digits_config("find-lr", data, data, monkeypatch, "-s", str(tmp_path / "lr"), "--num-steps", "5")
     assert skip_log() == skip_messages(data)
