@@ -120,9 +120,16 @@ def check_enough_labels(vocab: "Vocabulary", train_data_path: str) -> None:
                                  "(<root>/<label>/<image>), or point train_data_path at the folder above.")
 
 
-def write_skipped_files(serialization_dir: Path, datasets: Dict[str, Any]) -> None:
+def count_skipped_files(datasets: Dict[str, Any]) -> int:
+    """How many files the datasets (``None`` for one not read) have left out so far."""
+    return sum(len(dataset.skipped_files) for dataset in datasets.values() if dataset is not None)
+
+
+def write_skipped_files(serialization_dir: Path, datasets: Dict[str, Any], announced: int = 0) -> None:
     """Write every file the datasets left out, with its reason, to ``skipped_files.csv``
-    (the log names only the first few of each reason), atomically, and say where it is."""
+    (the log names only the first few of each reason), atomically, and say where it is unless
+    it lists no more than the ``announced`` files the log already pointed there for (written
+    again after training, it is named again only if decoding found more)."""
     from allencv_lite.common.files import atomic_writer
 
     path = serialization_dir / SKIPPED_FILES_NAME
@@ -130,7 +137,7 @@ def write_skipped_files(serialization_dir: Path, datasets: Dict[str, Any]) -> No
     with atomic_writer(path) as table:
         for index, (name, dataset) in enumerate(named):
             dataset.skipped_files.write_csv(table, name, header=index == 0)
-    if any(len(dataset.skipped_files) for _, dataset in named):
+    if count_skipped_files(datasets) > announced:
         logger.info("Every skipped file, with its reason: %s", path)
 
 
@@ -261,9 +268,10 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
         write_text_atomically(json.dumps(config, indent=2), serialization_dir / CONFIG_NAME)
         with writing(serialization_dir / VOCABULARY_DIR):
             vocab.save_to_files(serialization_dir / VOCABULARY_DIR)
+    announced = count_skipped_files(datasets)  # build_trainer has named skipped_files.csv for these
     metrics = trainer.train()
     if distributed.is_main_process():
-        write_skipped_files(serialization_dir, datasets)
+        write_skipped_files(serialization_dir, datasets, announced)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
         archive_model(serialization_dir / ARCHIVE_NAME, config, trainer.model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)

@@ -49,26 +49,31 @@ class SkippedFiles:
     The first :data:`WARNINGS_PER_REASON` files of each reason get one warning each, naming
     the file; later ones are only counted, so a CSV listing 9 000 missing files does not bury
     the log, and :meth:`summary` says how many went unnamed. :meth:`write_csv` writes them all.
+    With ``warn`` False nothing is logged: a scan whose files are read again (a reader's
+    ``read_labels`` before its ``read``) records quietly, so each file is warned about once.
 
     Attributes:
         files: ``{path: reason}`` in the order the files were found.
         details: ``{path: detail}``: the underlying error or the fix, where there is one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, warn: bool = True) -> None:
         self.files: Dict[str, str] = {}
         self.details: Dict[str, str] = {}
+        self.warn = warn
         self._per_reason: Dict[str, int] = collections.Counter()
 
     def add(self, path: Union[str, os.PathLike], reason: str, detail: str = "") -> bool:
-        """Record ``path`` as skipped for ``reason`` and warn (for the first few of each reason);
-        returns False (and stays silent) if it was recorded before."""
+        """Record ``path`` as skipped for ``reason`` and warn (for the first few of each reason,
+        if ``warn``); returns False (and stays silent) if it was recorded before."""
         path = str(path)
         if path in self.files:
             return False
         self.files[path] = reason
         self.details[path] = detail
         self._per_reason[reason] += 1
+        if not self.warn:
+            return True
         if self._per_reason[reason] <= WARNINGS_PER_REASON:
             logger.warning("Skipping %s: %s%s", path, reason, f" ({detail})" if detail else "")
         if self._per_reason[reason] == WARNINGS_PER_REASON:

@@ -41,6 +41,16 @@ def test_rows_without_image_or_label_are_skipped_with_warnings(tmp_path, skip_wa
                                   f"no such image in {tmp_path})")
 
 
+
+def test_listing_the_labels_before_reading_warns_about_each_row_left_out_once(tmp_path, skip_warnings):
+    write_image(tmp_path / "a.jpg", color=RED)
+    (tmp_path / "labels.csv").write_text("id,label\na,Cat\ngone,Dog\n")
+    reader = csv_reader()
+    assert reader.read_labels(tmp_path / "labels.csv") == ["Cat"]  # as train does, to build the model first
+    reader.read(tmp_path / "labels.csv")
+    assert skip_warnings() == [f"Skipping {tmp_path / 'gone'}: missing file ({tmp_path / 'labels.csv'}, line 3: "
+                               f"no such image in {tmp_path})"]
+
 def test_a_missing_column_names_the_columns_there_are(tmp_path):
     (tmp_path / "labels.csv").write_text("id,breed\nx,y\n")
     with pytest.raises(ConfigurationError) as error:

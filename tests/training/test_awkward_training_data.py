@@ -74,6 +74,8 @@ def test_a_lazy_dataset_reports_files_found_broken_mid_epoch_in_the_epoch_summar
                for m in messages)
     epoch_summaries = [m for m in messages if m.startswith("epoch ")]
     assert len(epoch_summaries) == 2 and all("training_num_skipped_files 1," in m for m in epoch_summaries)
+    csv_named = f"Every skipped file, with its reason: {tmp_path / 'run' / 'skipped_files.csv'}"
+    assert messages.count(csv_named) == 1 and messages.index(csv_named) > messages.index(epoch_summaries[-1])
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert (metrics["training_num_skipped_files"], metrics["training_num_images"]) == (1, 6)
     with open(tmp_path / "run" / "skipped_files.csv", newline="") as table:

@@ -38,8 +38,9 @@ class DatasetReader(Registrable, FromParams):
     def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
         """The label of each sample found at ``file_path``, from names alone (folder names, a
         CSV column): no image is opened, so a model can be built and checked before any image
-        is decoded. Files that :meth:`read` finds unreadable, and a ``cleaning_file``, may
-        change the labels :meth:`read`'s dataset carries.
+        is decoded; nothing is warned about, since :meth:`read` warns about each file it leaves
+        out. Files that :meth:`read` finds unreadable, and a ``cleaning_file``, may change the
+        labels :meth:`read`'s dataset carries.
 
         Raises:
             ConfigurationError: as :meth:`read`, for a path that does not exist.

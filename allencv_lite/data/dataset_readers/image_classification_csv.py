@@ -63,12 +63,12 @@ class ImageClassificationCsvReader(ImageDatasetReader):
 
     def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
         """The label of each row whose image exists (see :meth:`DatasetReader.read_labels`)."""
-        samples, _, _ = self._find_samples(Path(file_path))
+        samples, _, _ = self._find_samples(Path(file_path), warn=False)
         return [label for _, label in samples]
 
-    def _find_samples(self, csv_path: Path) -> Tuple[List[Sample], SkippedFiles, Path]:
+    def _find_samples(self, csv_path: Path, warn: bool = True) -> Tuple[List[Sample], SkippedFiles, Path]:
         """The ``(image path, label)`` rows of ``csv_path`` whose image exists, the rows left out
-        (with their reasons) and the image folder; no image is opened.
+        (with their reasons, warned about if ``warn``) and the image folder; no image is opened.
 
         Raises:
             ConfigurationError: as :meth:`read`.
@@ -78,7 +78,7 @@ class ImageClassificationCsvReader(ImageDatasetReader):
         image_dir = csv_path.parent / (self.image_directory or "")
         if not image_dir.is_dir():
             raise ConfigurationError(f"image_directory: {image_dir} (for {csv_path}) is not a folder.")
-        skipped = SkippedFiles()
+        skipped = SkippedFiles(warn)
         samples = []
         finder = _ImageFinder(image_dir)
         with open(csv_path, newline="", encoding="utf-8-sig") as csv_file:

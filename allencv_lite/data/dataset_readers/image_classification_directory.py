@@ -114,7 +114,7 @@ class ImageClassificationDirectoryReader(ImageDatasetReader):
 
     def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
         """The class folder of each image under ``file_path`` (see :meth:`DatasetReader.read_labels`)."""
-        samples, _ = find_labelled_images(self._existing_folder(file_path), SkippedFiles())
+        samples, _ = find_labelled_images(self._existing_folder(file_path), SkippedFiles(warn=False))
         return [label for _, label in samples]
 
     @staticmethod
