@@ -8,15 +8,16 @@ import argparse
 import json
 import logging
 import random
+import re
 import shlex
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.from_params import check_known_keys
-from allencv_lite.common.params import load_config
+from allencv_lite.common.params import load_config_and_external_variables
 from allencv_lite.common.plugins import import_plugins
 
 if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
@@ -35,6 +36,7 @@ REQUIRED_KEYS = ("dataset_reader", "train_data_path", "model", "trainer")
 BLOCK_KEYS = TOP_LEVEL_KEYS - {"train_data_path", "validation_data_path", "random_seed", "numpy_seed", "pytorch_seed"}
 ARCHIVE_NAME = "model.tar.gz"
 SKIPPED_FILES_NAME = "skipped_files.csv"
+SHELL_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what `NAME=value command` can set
 
 
 def set_seeds(config: Dict[str, Any]) -> None:
@@ -269,14 +271,6 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
     return trainer.model
 
 
-def train_model_from_file(config_file: Union[str, Path], serialization_dir: Union[str, Path],
-                          overrides: Optional[str] = None, force: bool = False, recover: bool = False,
-                          include_package: Sequence[str] = ()) -> "Model":
-    """Load ``config_file`` (JSON or Jsonnet, with ``overrides``) and :func:`train_model` it."""
-    return train_model(load_config(config_file, overrides), serialization_dir, force=force, recover=recover,
-                       include_package=include_package)
-
-
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``train`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser("train", formatter_class=DefaultsHelpFormatter,
@@ -293,19 +287,26 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     return parser
 
 
-def resume_command(args: argparse.Namespace) -> str:
-    """The ``allencv-lite train ... --recover`` command that resumes the run ``args`` started."""
+def resume_command(args: argparse.Namespace, external_variables: Mapping[str, str]) -> str:
+    """The ``allencv-lite train ... --recover`` command that resumes the run ``args`` started,
+    as one shell line that runs in a new shell: prefixed with the external variables the
+    config read (``TRAIN_PATH=data/train VALIDATION_PATH=data/val allencv-lite train ...``),
+    and only those, every word quoted for the shell."""
     words = ["allencv-lite", "train", args.config_file, "-s", args.serialization_dir]
     if args.overrides:
         words += ["-o", args.overrides]
     for package in args.include_package:
         words += ["--include-package", package]
-    return shlex.join(words + ["--recover"])
+    if all(SHELL_VARIABLE_NAME.fullmatch(name) for name in external_variables):
+        settings = [f"{name}={shlex.quote(value)}" for name, value in external_variables.items()]
+    else:  # a name the shell cannot assign (such as one with a dash): env(1) sets it
+        settings = ["env"] + [shlex.quote(f"{name}={value}") for name, value in external_variables.items()]
+    return " ".join(settings + [shlex.join(words + ["--recover"])])
 
 
-def describe_interrupted_run(args: argparse.Namespace) -> str:
+def describe_interrupted_run(args: argparse.Namespace, external_variables: Mapping[str, str]) -> str:
     """One line for a run stopped by Ctrl-C: its last complete epoch (counted from 1), that
-    epoch's checkpoint, and the command that resumes it."""
+    epoch's checkpoint, and the command that resumes it (see :func:`resume_command`)."""
     from allencv_lite.models.archival import CONFIG_NAME
     from allencv_lite.training.checkpointing import Checkpointer
     from allencv_lite.training.trainer import DEFAULT_NUM_EPOCHS
@@ -323,7 +324,7 @@ def describe_interrupted_run(args: argparse.Namespace) -> str:
     else:
         done = (f"train stopped after epoch {saved[-1] + 1} of {num_epochs}, whose checkpoint is "
                 f"{checkpointer.path(saved[-1])} (file names count epochs from 0)")
-    return f"{done}; resume with: {resume_command(args)}"
+    return f"{done}; resume with: {resume_command(args, external_variables)}"
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -333,9 +334,11 @@ def run_train(args: argparse.Namespace) -> int:
         ConfigurationError: see :func:`train_model`; a serialization dir that cannot be written.
         Interrupted: Ctrl-C; names the last complete epoch, its checkpoint and the ``--recover`` command.
     """
+    external_variables: Dict[str, str] = {}
     try:
-        train_model_from_file(args.config_file, args.serialization_dir, args.overrides, args.force, args.recover,
-                              args.include_package)
+        config, external_variables = load_config_and_external_variables(args.config_file, args.overrides)
+        train_model(config, args.serialization_dir, force=args.force, recover=args.recover,
+                    include_package=args.include_package)
     except KeyboardInterrupt:
-        raise Interrupted(describe_interrupted_run(args)) from None
+        raise Interrupted(describe_interrupted_run(args, external_variables)) from None
     return 0
