@@ -19,6 +19,7 @@ from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.from_params import check_known_keys
 from allencv_lite.common.params import load_config_and_external_variables
 from allencv_lite.common.plugins import import_plugins
+from allencv_lite.common.text import plural
 
 if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
     from allencv_lite.data.dataset import ImageDataset
@@ -110,6 +111,38 @@ def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> N
                                  f"{differences}; resume with the same config and overrides, or train a new run.")
 
 
+def describe_completed_run(serialization_dir: Path, trainer_config: Dict[str, Any]) -> Optional[str]:
+    """For ``--recover``: one line saying that the run in ``serialization_dir`` is complete and
+    that nothing was done, if its newest checkpoint leaves no epoch to train (all
+    ``num_epochs`` done, or ``patience`` ran out) and its ``model.tar.gz`` is written; ``None``
+    when there is something left to do (epochs to train, or the archive of a run killed
+    between its last checkpoint and its archive).
+
+    Raises:
+        ConfigurationError: the newest checkpoint cannot be read.
+    """
+    import torch
+
+    from allencv_lite.training.checkpointing import Checkpointer
+    from allencv_lite.training.trainer import DEFAULT_NUM_EPOCHS, MetricTracker
+
+    archive = serialization_dir / ARCHIVE_NAME
+    if not archive.is_file():
+        return None
+    state = Checkpointer(serialization_dir, None).load_latest(torch.device("cpu"))
+    epochs_done = state["epoch"] + 1 if state is not None else 0
+    num_epochs, patience = trainer_config.get("num_epochs", DEFAULT_NUM_EPOCHS), trainer_config.get("patience")
+    if epochs_done >= num_epochs:
+        why = f"all {num_epochs} epochs are done"
+    elif state is not None and MetricTracker(**state["tracker"]).is_out_of_patience(patience):
+        why = (f"it stopped early after epoch {epochs_done} of {num_epochs}, {plural(patience, 'epoch')} without "
+               "improvement (trainer.patience)")
+    else:
+        return None
+    return (f"--recover: the run in {serialization_dir} is complete ({why}); nothing was trained and {archive} was "
+            "left as it was. To train longer, start a new run (another -s, or --force to replace this one).")
+
+
 def check_enough_labels(vocab: "Vocabulary", train_data_path: str) -> None:
     """Raise ``ConfigurationError`` unless the training data has at least two labels, which
     classification needs (one label would be a model that always answers it)."""
@@ -147,7 +180,9 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
     (``include_package`` is imported in each) and returns the archived model.
 
     Args:
-        recover: resume the run in ``serialization_dir`` from its newest checkpoint.
+        recover: resume the run in ``serialization_dir`` from its newest checkpoint; a run
+            that is complete (all epochs done, or out of patience) and archived is left as it
+            is, with one log line saying so, and its archived model returned.
         callbacks: given to the trainer (e.g. a notebook's live plot).
 
     Raises:
@@ -159,11 +194,16 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
     from allencv_lite.models.archival import load_archive
     from allencv_lite.training import distributed
 
+    if recover:  # in every process (each reads the same files), before anything is read or written
+        prepare_serialization_dir(Path(serialization_dir), force, recover)
+        check_recovered_config(config, Path(serialization_dir))
+        completed = describe_completed_run(Path(serialization_dir), config["trainer"])
+        if completed is not None:
+            logger.info(completed)
+            return load_archive(Path(serialization_dir) / ARCHIVE_NAME).model
     devices = config["trainer"].get("cuda_device")
     if isinstance(devices, list) and len(devices) > 1 and not distributed.launched_as_worker():
         prepare_serialization_dir(Path(serialization_dir), force, recover)  # config errors show here, not in a worker
-        if recover:
-            check_recovered_config(config, Path(serialization_dir))
         distributed.spawn(_train_worker, len(devices), (config, str(serialization_dir), recover, list(include_package)))
         return load_archive(Path(serialization_dir) / ARCHIVE_NAME).model
     if not distributed.launched_as_worker():
@@ -254,8 +294,6 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
 
     if distributed.is_main_process():
         prepare_serialization_dir(serialization_dir, force, recover)
-        if recover:
-            check_recovered_config(config, serialization_dir)
     distributed.barrier()  # process 0 has emptied or checked the folder
     trainer, vocab, datasets = build_trainer(config, serialization_dir, callbacks)
     if distributed.is_main_process() and not recover:

@@ -87,6 +87,25 @@ def test_ctrl_c_names_the_last_epoch_its_checkpoint_and_the_command_that_resumes
     assert f"Resuming from {run / 'checkpoints' / f'epoch_{last_epoch}.th'} (epoch {last_epoch + 1} done)." in err
 
 
+def test_recover_of_a_finished_run_says_so_in_one_line_exits_0_and_leaves_every_file_as_it_was(digits_dir, tmp_path):
+    config_file = tmp_path / "two epochs.json"
+    config_file.write_text(json.dumps(tiny_digits_config(digits_dir, num_epochs=2)))
+    run = tmp_path / "run"
+    training = start_command("train", str(config_file), "-s", str(run))
+    _, err = training.communicate(timeout=300)
+    assert training.returncode == 0, err[-3000:]
+    before = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in run.rglob("*") if path.is_file()}
+
+    recovering = start_command("train", str(config_file), "-s", str(run), "--recover")
+    _, err = recovering.communicate(timeout=300)
+    assert recovering.returncode == 0
+    assert len(err.splitlines()) == 1
+    assert err.endswith(f" INFO allencv_lite.commands.train: --recover: the run in {run} is complete (all 2 epochs are "
+                        f"done); nothing was trained and {run / 'model.tar.gz'} was left as it was. To train longer, "
+                        "start a new run (another -s, or --force to replace this one).\n")
+    assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in run.rglob("*") if path.is_file()} == before
+
+
 @pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux's read-only /sys")
 def test_a_serialization_dir_that_cannot_be_created_is_named_in_one_line(config_file):
     training = start_command("train", str(config_file), "-s", "/sys/allencv_run")
