@@ -320,7 +320,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                         help='JSON object merged into the config, e.g. \'{"trainer": {"num_epochs": 1}}\'')
     parser.add_argument("-f", "--force", action="store_true", help="overwrite a non-empty serialization dir")
     parser.add_argument("-r", "--recover", action="store_true",
-                        help="resume the run in the serialization dir from its newest checkpoint")
+                        help="resume the run in the serialization dir from its newest checkpoint (a finished "
+                             "run is left as it is)")
     parser.set_defaults(func=run_train)
     return parser
 
