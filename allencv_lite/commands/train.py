@@ -8,18 +8,20 @@ import argparse
 import json
 import logging
 import random
+import re
 import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.from_params import check_known_keys
 from allencv_lite.common.logs import log_to_stderr
-from allencv_lite.common.params import load_config
+from allencv_lite.common.params import load_config_and_external_variables
 from allencv_lite.common.plugins import import_plugins
+from allencv_lite.common.text import plural
 
 if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
     from allencv_lite.data.dataset import ImageDataset
@@ -36,6 +38,7 @@ TOP_LEVEL_KEYS = {"dataset_reader", "validation_dataset_reader", "train_data_pat
 REQUIRED_KEYS = ("dataset_reader", "train_data_path", "model", "trainer")
 BLOCK_KEYS = TOP_LEVEL_KEYS - {"train_data_path", "validation_data_path", "random_seed", "numpy_seed", "pytorch_seed"}
 SKIPPED_FILES_NAME = "skipped_files.csv"
+SHELL_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what `NAME=value command` can set
 
 
 def set_seeds(config: Dict[str, Any]) -> None:
@@ -109,6 +112,39 @@ def check_recovered_config(config: Dict[str, Any], serialization_dir: Path) -> N
                                  f"{differences}; resume with the same config and overrides, or train a new run.")
 
 
+def describe_completed_run(serialization_dir: Path, trainer_config: Dict[str, Any]) -> Optional[str]:
+    """For ``--recover``: one line saying that the run in ``serialization_dir`` is complete and
+    that nothing was done, if its newest checkpoint leaves no epoch to train (all
+    ``num_epochs`` done, or ``patience`` ran out) and its ``model.tar.gz`` is written; ``None``
+    when there is something left to do (epochs to train, or the archive of a run killed
+    between its last checkpoint and its archive).
+
+    Raises:
+        ConfigurationError: the newest checkpoint cannot be read.
+    """
+    import torch
+
+    from allencv_lite.models.archival import ARCHIVE_NAME
+    from allencv_lite.training.checkpointing import Checkpointer
+    from allencv_lite.training.trainer import DEFAULT_NUM_EPOCHS, MetricTracker
+
+    archive = serialization_dir / ARCHIVE_NAME
+    if not archive.is_file():
+        return None
+    state = Checkpointer(serialization_dir, None).load_latest(torch.device("cpu"))
+    epochs_done = state["epoch"] + 1 if state is not None else 0
+    num_epochs, patience = trainer_config.get("num_epochs", DEFAULT_NUM_EPOCHS), trainer_config.get("patience")
+    if epochs_done >= num_epochs:
+        why = f"all {num_epochs} epochs are done"
+    elif state is not None and MetricTracker(**state["tracker"]).is_out_of_patience(patience):
+        why = (f"it stopped early after epoch {epochs_done} of {num_epochs}, {plural(patience, 'epoch')} without "
+               "improvement (trainer.patience)")
+    else:
+        return None
+    return (f"--recover: the run in {serialization_dir} is complete ({why}); nothing was trained and {archive} was "
+            "left as it was. To train longer, start a new run (another -s, or --force to replace this one).")
+
+
 def check_enough_labels(vocab: "Vocabulary", train_data_path: str) -> None:
     """Raise ``ConfigurationError`` unless the training data has at least two labels, which
     classification needs (one label would be a model that always answers it)."""
@@ -153,7 +189,9 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
     (``include_package`` is imported in each) and returns the archived model.
 
     Args:
-        recover: resume the run in ``serialization_dir`` from its newest checkpoint.
+        recover: resume the run in ``serialization_dir`` from its newest checkpoint; a run
+            that is complete (all epochs done, or out of patience) and archived is left as it
+            is, with one log line saying so, and its archived model returned.
         callbacks: given to the trainer (e.g. a notebook's live plot).
 
     Raises:
@@ -165,11 +203,16 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
     from allencv_lite.models.archival import ARCHIVE_NAME, load_archive
     from allencv_lite.training import distributed
 
+    if recover:  # in every process (each reads the same files), before anything is read or written
+        prepare_serialization_dir(Path(serialization_dir), force, recover)
+        check_recovered_config(config, Path(serialization_dir))
+        completed = describe_completed_run(Path(serialization_dir), config["trainer"])
+        if completed is not None:
+            logger.info(completed)
+            return load_archive(Path(serialization_dir) / ARCHIVE_NAME).model
     devices = config["trainer"].get("cuda_device")
     if isinstance(devices, list) and len(devices) > 1 and not distributed.launched_as_worker():
         prepare_serialization_dir(Path(serialization_dir), force, recover)  # config errors show here, not in a worker
-        if recover:
-            check_recovered_config(config, Path(serialization_dir))
         distributed.spawn(_train_worker, len(devices), (config, str(serialization_dir), recover, list(include_package)))
         return load_archive(Path(serialization_dir) / ARCHIVE_NAME).model
     if not distributed.launched_as_worker():
@@ -260,8 +303,6 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
 
     if distributed.is_main_process():
         prepare_serialization_dir(serialization_dir, force, recover)
-        if recover:
-            check_recovered_config(config, serialization_dir)
     distributed.barrier()  # process 0 has emptied or checked the folder
     trainer, vocab, datasets = build_trainer(config, serialization_dir, callbacks)
     if distributed.is_main_process() and not recover:
@@ -278,14 +319,6 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
     return trainer.model
 
 
-def train_model_from_file(config_file: Union[str, Path], serialization_dir: Union[str, Path],
-                          overrides: Optional[str] = None, force: bool = False, recover: bool = False,
-                          include_package: Sequence[str] = ()) -> "Model":
-    """Load ``config_file`` (JSON or Jsonnet, with ``overrides``) and :func:`train_model` it."""
-    return train_model(load_config(config_file, overrides), serialization_dir, force=force, recover=recover,
-                       include_package=include_package)
-
-
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``train`` subcommand on the ``allencv-lite`` parser."""
     parser = subparsers.add_parser("train", formatter_class=DefaultsHelpFormatter,
@@ -297,28 +330,36 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                         help='JSON object merged into the config, e.g. \'{"trainer": {"num_epochs": 1}}\'')
     parser.add_argument("-f", "--force", action="store_true", help="overwrite a non-empty serialization dir")
     parser.add_argument("-r", "--recover", action="store_true",
-                        help="resume the run in the serialization dir from its newest checkpoint")
+                        help="resume the run in the serialization dir from its newest checkpoint (a finished "
+                             "run is left as it is)")
     parser.set_defaults(func=run_train)
     return parser
 
 
-def resume_command(args: argparse.Namespace) -> str:
-    """The ``allencv-lite train ... --recover`` command that resumes the run ``args`` started."""
+def resume_command(args: argparse.Namespace, external_variables: Mapping[str, str]) -> str:
+    """The ``allencv-lite train ... --recover`` command that resumes the run ``args`` started,
+    as one shell line that runs in a new shell: prefixed with the external variables the
+    config read (``TRAIN_PATH=data/train VALIDATION_PATH=data/val allencv-lite train ...``),
+    and only those, every word quoted for the shell."""
     words = ["allencv-lite", "train", args.config_file, "-s", args.serialization_dir]
     if args.overrides:
         words += ["-o", args.overrides]
     for package in args.include_package:
         words += ["--include-package", package]
-    return shlex.join(words + ["--recover"])
+    if all(SHELL_VARIABLE_NAME.fullmatch(name) for name in external_variables):
+        settings = [f"{name}={shlex.quote(value)}" for name, value in external_variables.items()]
+    else:  # a name the shell cannot assign (such as one with a dash): env(1) sets it
+        settings = ["env"] + [shlex.quote(f"{name}={value}") for name, value in external_variables.items()]
+    return " ".join(settings + [shlex.join(words + ["--recover"])])
 
 
 NOTHING_TO_RESUME = ("train stopped before training began, so there is nothing to resume; run the same command again "
                      "(with --force if {serialization_dir} is not empty).")
 
 
-def describe_interrupted_run(args: argparse.Namespace) -> str:
+def describe_interrupted_run(args: argparse.Namespace, external_variables: Mapping[str, str]) -> str:
     """One line for a run stopped by Ctrl-C: its last complete epoch (counted from 1), that
-    epoch's checkpoint, and the command that resumes it.
+    epoch's checkpoint, and the command that resumes it (see :func:`resume_command`).
 
     Imports nothing when the trainer's module never finished importing: the Ctrl-C may have
     stopped torch half-way through its import, and importing it again then crashes the process.
@@ -341,7 +382,7 @@ def describe_interrupted_run(args: argparse.Namespace) -> str:
     else:
         done = (f"train stopped after epoch {saved[-1] + 1} of {num_epochs}, whose checkpoint is "
                 f"{checkpointer.path(saved[-1])} (file names count epochs from 0)")
-    return f"{done}; resume with: {resume_command(args)}"
+    return f"{done}; resume with: {resume_command(args, external_variables)}"
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -351,9 +392,11 @@ def run_train(args: argparse.Namespace) -> int:
         ConfigurationError: see :func:`train_model`; a serialization dir that cannot be written.
         Interrupted: Ctrl-C; names the last complete epoch, its checkpoint and the ``--recover`` command.
     """
+    external_variables: Dict[str, str] = {}
     try:
-        train_model_from_file(args.config_file, args.serialization_dir, args.overrides, args.force, args.recover,
-                              args.include_package)
+        config, external_variables = load_config_and_external_variables(args.config_file, args.overrides)
+        train_model(config, args.serialization_dir, force=args.force, recover=args.recover,
+                    include_package=args.include_package)
     except KeyboardInterrupt:
-        raise Interrupted(describe_interrupted_run(args)) from None
+        raise Interrupted(describe_interrupted_run(args, external_variables)) from None
     return 0

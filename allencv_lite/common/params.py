@@ -3,31 +3,45 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from allencv_lite.common.checks import ConfigurationError
 
 
-def evaluate_jsonnet(source: str, filename: str, ext_vars: Mapping[str, str]) -> Dict[str, Any]:
-    """Evaluate Jsonnet (a superset of JSON) with the `jsonnet` package.
+def evaluate_jsonnet(source: str, filename: str, ext_vars: Mapping[str, str]) -> Tuple[Any, Dict[str, str]]:
+    """Evaluate Jsonnet (a superset of JSON) with the `jsonnet` package; returns the value and
+    the external variables it read (name → value, in the order evaluation first read them), e.g. to
+    repeat the command in another shell.
+
+    Jsonnet has no hook that reports ``std.extVar`` calls, so the variables are offered on
+    demand: evaluation starts with none and, each time it stops on an undefined one that
+    ``ext_vars`` has, starts again with it added. That finds exactly the variables the
+    evaluation needs, those read in imported files and those whose name is computed included
+    (Jsonnet is lazy: a variable in a branch not taken is not read).
 
     Raises:
-        ConfigurationError: syntax error (with file and line), undefined ``std.extVar``.
+        ConfigurationError: syntax error (with file and line), a ``std.extVar`` that
+            ``ext_vars`` lacks.
     """
     import _jsonnet
 
-    try:
-        text = _jsonnet.evaluate_snippet(filename, source, ext_vars=dict(ext_vars))
-    except RuntimeError as error:
-        message = str(error).strip()
-        hint = ""
-        match = re.search(r"undefined external variable:\s*(\w+)", message, re.IGNORECASE)
-        if match:
-            variable = match.group(1)
-            hint = (f"\nSet it in the environment, e.g. `{variable}=/path/to/data "
-                    f"allencv-lite train {filename} -s DIR`.")
-        raise ConfigurationError(f"Could not evaluate config {filename}:\n{message}{hint}") from None
-    return json.loads(text)
+    used: Dict[str, str] = {}
+    while True:
+        try:
+            text = _jsonnet.evaluate_snippet(filename, source, ext_vars=used)
+            return json.loads(text), used
+        except RuntimeError as error:
+            message = str(error).strip()
+            match = re.search(r"undefined external variable: ([^\n]+)", message, re.IGNORECASE)
+            variable = match.group(1) if match else None
+            if variable is not None and variable in ext_vars and variable not in used:
+                used[variable] = ext_vars[variable]
+                continue
+            hint = ""
+            if variable is not None:
+                hint = (f"\nSet it in the environment, e.g. `{variable}=/path/to/data "
+                        f"allencv-lite train {filename} -s DIR`.")
+            raise ConfigurationError(f"Could not evaluate config {filename}:\n{message}{hint}") from None
 
 
 def merge_overrides(config: Any, overrides: Mapping[str, Any], path: str = "") -> Any:
@@ -70,6 +84,28 @@ def _merge_value(current: Any, value: Any, path: str) -> Any:
     return value
 
 
+def load_config_and_external_variables(config_file: Union[str, os.PathLike],
+                                       overrides: Optional[Union[str, Mapping[str, Any]]] = None,
+                                       ext_vars: Optional[Mapping[str, str]] = None
+                                       ) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """:func:`load_config`, and the external variables the config and the overrides read
+    (name → value, as :func:`evaluate_jsonnet` finds them): what another shell must set to
+    load the same config, e.g. ``{"TRAIN_PATH": "data/train"}``."""
+    path = Path(config_file)
+    if not path.is_file():
+        raise ConfigurationError(f"Config file {path} does not exist.")
+    variables = {**os.environ, **(ext_vars or {})}
+    config, used = evaluate_jsonnet(path.read_text(encoding="utf-8"), str(path), variables)
+    if not isinstance(config, dict):
+        raise ConfigurationError(f"Config {path} must evaluate to a JSON object, got {type(config).__name__}.")
+    if overrides:
+        if isinstance(overrides, str):
+            overrides, used_by_overrides = evaluate_jsonnet(overrides, "<overrides>", variables)
+            used = {**used, **used_by_overrides}
+        config = merge_overrides(config, overrides)
+    return config, used
+
+
 def load_config(config_file: Union[str, os.PathLike],
                 overrides: Optional[Union[str, Mapping[str, Any]]] = None,
                 ext_vars: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
@@ -88,15 +124,4 @@ def load_config(config_file: Union[str, os.PathLike],
         ConfigurationError: missing file, syntax error, undefined variable, or a config
             that is not a JSON object.
     """
-    path = Path(config_file)
-    if not path.is_file():
-        raise ConfigurationError(f"Config file {path} does not exist.")
-    variables = {**os.environ, **(ext_vars or {})}
-    config = evaluate_jsonnet(path.read_text(encoding="utf-8"), str(path), variables)
-    if not isinstance(config, dict):
-        raise ConfigurationError(f"Config {path} must evaluate to a JSON object, got {type(config).__name__}.")
-    if overrides:
-        if isinstance(overrides, str):
-            overrides = evaluate_jsonnet(overrides, "<overrides>", variables)
-        config = merge_overrides(config, overrides)
-    return config
+    return load_config_and_external_variables(config_file, overrides, ext_vars)[0]

@@ -7,7 +7,6 @@ Python, NumPy and PyTorch (CPU and CUDA), so that a run resumed from it draws th
 shuffles, augmentations and dropout masks as one that never stopped. Files are written to a
 temporary name and renamed, so a kill at any moment leaves the previous checkpoint whole.
 """
-import logging
 import os
 import random
 import re
@@ -19,8 +18,6 @@ import torch
 
 from allencv_lite.common.checks import ConfigurationError, writing
 from allencv_lite.common.files import save_atomically
-
-logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.th$")
@@ -105,5 +102,4 @@ class Checkpointer:
         except Exception as error:
             raise ConfigurationError(f"Could not read checkpoint {path}: {error}. Delete it to resume from the one "
                                      "before, or train again with --force.") from None
-        logger.info("Resuming from %s (epoch %d done).", path, epochs[-1] + 1)
         return state

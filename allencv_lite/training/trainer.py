@@ -101,6 +101,11 @@ class MetricTracker:
         self.epochs_without_improvement += 1
         return False
 
+    def is_out_of_patience(self, patience: Optional[int]) -> bool:
+        """Whether training stops early: ``patience`` epochs in a row without improvement
+        (never with ``patience`` ``None``)."""
+        return patience is not None and self.epochs_without_improvement >= patience
+
 
 def freeze_parameters(model: torch.nn.Module, regexes: List[str], path: str = "no_grad") -> None:
     """Set ``requires_grad`` false on every parameter of ``model`` whose name one of ``regexes``
@@ -553,6 +558,7 @@ class Trainer(Registrable, FromParams):
         state = self.checkpointer.load_latest(self.device) if self.checkpointer is not None else None
         if state is None:
             return 0
+        logger.info("Resuming from %s (epoch %d done).", self.checkpointer.path(state["epoch"]), state["epoch"] + 1)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.learning_rate_scheduler is not None:
@@ -600,7 +606,7 @@ class Trainer(Registrable, FromParams):
         for callback in self.callbacks:
             callback.on_train_start(self.num_epochs, len(self.train_data_loader), first_epoch)
         for epoch in range(first_epoch, self.num_epochs):
-            if self.patience is not None and self.tracker.epochs_without_improvement >= self.patience:
+            if self.tracker.is_out_of_patience(self.patience):
                 logger.info("No improvement in %d epochs; stopping early.", self.patience)
                 break
             fit_threads()

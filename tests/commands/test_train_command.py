@@ -18,9 +18,18 @@ from tests.training.test_trainer import tiny_digits_config
 
 
 def start_command(*arguments: str, **popen) -> subprocess.Popen:
-    """``python -m allencv_lite ARGUMENTS`` with stdout and stderr captured as text."""
+    """``python -m allencv_lite ARGUMENTS`` with stdout and stderr captured as text (in this
+    process's environment unless ``env`` is given)."""
     return subprocess.Popen([sys.executable, "-m", "allencv_lite", *arguments], text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=os.environ, **popen)
+                            stderr=subprocess.PIPE, **{"env": os.environ, **popen})
+
+
+def start_in_a_shell(command_line: str, env: dict) -> subprocess.Popen:
+    """Run ``command_line`` as a user pastes it into bash, ``allencv-lite`` being this Python's
+    ``-m allencv_lite``, in a session of its own (so that Ctrl-C reaches the whole group)."""
+    define_the_command = f'allencv-lite() {{ {shlex.quote(sys.executable)} -m allencv_lite "$@"; }}'
+    return subprocess.Popen(["bash", "-c", f"{define_the_command}\n{command_line}"], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
 
 
 def wait_for(path: Path, process: subprocess.Popen, timeout: float = 300) -> None:
@@ -42,26 +51,39 @@ def config_file(digits_dir, tmp_path) -> Path:
     return path
 
 
-def test_ctrl_c_names_the_last_epoch_its_checkpoint_and_the_command_that_resumes(config_file, tmp_path):
+def test_ctrl_c_names_the_last_epoch_its_checkpoint_and_the_command_that_resumes(digits_dir, tmp_path):
+    """The printed command sets the external variables the Jsonnet config read, and only
+    those, so that it runs as printed in a shell that lacks them."""
+    data = tmp_path / "my digits"  # a space, so the printed variables must be quoted
+    data.symlink_to(digits_dir)
+    variables = {"TRAIN_PATH": str(data / "train"), "VALIDATION_PATH": str(data / "val")}
+    config_file = tmp_path / "tiny digits.jsonnet"  # a space, so the printed command must quote it
+    config_file.write_text(f"{json.dumps(tiny_digits_config(digits_dir, num_epochs=100))} + "
+                           '{"train_data_path": std.extVar("TRAIN_PATH"), '
+                           '"validation_data_path": std.extVar("VALIDATION_PATH")}')
     run = tmp_path / "run"
-    training = start_command("train", str(config_file), "-s", str(run), "-o", '{"trainer": {"patience": 100}}')
+    training = start_command("train", str(config_file), "-s", str(run), "-o", '{"trainer": {"patience": 100}}',
+                             env={**os.environ, **variables, "UNREAD_BY_THE_CONFIG": "1"})
     wait_for(run / "checkpoints" / "epoch_1.th", training)
     training.send_signal(signal.SIGINT)
     _, err = training.communicate(timeout=120)
     assert training.returncode == 130
     assert "Traceback" not in err
     last_epoch = max(int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("epoch_*.th"))
-    command = shlex.join(["allencv-lite", "train", str(config_file), "-s", str(run),
-                          "-o", '{"trainer": {"patience": 100}}', "--recover"])
+    command = (f"TRAIN_PATH={shlex.quote(variables['TRAIN_PATH'])} "
+               f"VALIDATION_PATH={shlex.quote(variables['VALIDATION_PATH'])} "
+               + shlex.join(["allencv-lite", "train", str(config_file), "-s", str(run),
+                             "-o", '{"trainer": {"patience": 100}}', "--recover"]))
     assert err.splitlines()[-1] == (
         f"allencv-lite: interrupted: train stopped after epoch {last_epoch + 1} of 100, whose checkpoint is "
         f"{run / 'checkpoints' / f'epoch_{last_epoch}.th'} (file names count epochs from 0); resume with: {command}")
 
-    resumed = start_command(*shlex.split(command)[1:])  # the printed command, run as printed
+    shell_without_the_variables = {name: value for name, value in os.environ.items() if name not in variables}
+    resumed = start_in_a_shell(command, shell_without_the_variables)  # the printed command, run as printed
     wait_for(run / "checkpoints" / f"epoch_{last_epoch + 1}.th", resumed)
-    resumed.send_signal(signal.SIGINT)
+    os.killpg(resumed.pid, signal.SIGINT)
     _, err = resumed.communicate(timeout=120)
-    assert resumed.returncode == 130
+    assert resumed.returncode == 130, err[-3000:]
     assert f"Resuming from {run / 'checkpoints' / f'epoch_{last_epoch}.th'} (epoch {last_epoch + 1} done)." in err
 
 
@@ -72,10 +94,29 @@ def test_a_ctrl_c_before_the_trainer_was_imported_is_described_without_importing
                 "from allencv_lite.commands import build_parser\n"
                 "from allencv_lite.commands.train import describe_interrupted_run\n"
                 f"args = build_parser().parse_args(['train', {str(config_file)!r}, '-s', {str(tmp_path / 'run')!r}])\n"
-                "print(describe_interrupted_run(args))")
+                "print(describe_interrupted_run(args, {}))")
     described = subprocess.run([sys.executable, "-c", describe], capture_output=True, text=True, timeout=120)
     assert described.stderr == ""
     assert described.stdout.startswith("train stopped before training began, so there is nothing to resume")
+
+
+def test_recover_of_a_finished_run_says_so_in_one_line_exits_0_and_leaves_every_file_as_it_was(digits_dir, tmp_path):
+    config_file = tmp_path / "two epochs.json"
+    config_file.write_text(json.dumps(tiny_digits_config(digits_dir, num_epochs=2)))
+    run = tmp_path / "run"
+    training = start_command("train", str(config_file), "-s", str(run))
+    _, err = training.communicate(timeout=300)
+    assert training.returncode == 0, err[-3000:]
+    before = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in run.rglob("*") if path.is_file()}
+
+    recovering = start_command("train", str(config_file), "-s", str(run), "--recover")
+    _, err = recovering.communicate(timeout=300)
+    assert recovering.returncode == 0
+    assert len(err.splitlines()) == 1
+    assert err.endswith(f" INFO allencv_lite.commands.train: --recover: the run in {run} is complete (all 2 epochs are "
+                        f"done); nothing was trained and {run / 'model.tar.gz'} was left as it was. To train longer, "
+                        "start a new run (another -s, or --force to replace this one).\n")
+    assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in run.rglob("*") if path.is_file()} == before
 
 
 @pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux's read-only /sys")

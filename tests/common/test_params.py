@@ -3,7 +3,7 @@ import json
 import pytest
 
 from allencv_lite.common import ConfigurationError, load_config
-from allencv_lite.common.params import merge_overrides
+from allencv_lite.common.params import load_config_and_external_variables, merge_overrides
 
 
 def test_jsonnet_sees_environment_variables(tmp_path, monkeypatch):
@@ -11,6 +11,29 @@ def test_jsonnet_sees_environment_variables(tmp_path, monkeypatch):
     config_file.write_text('local n = 2; {"train_data_path": std.extVar("TRAIN_PATH"), "trainer": {"num_epochs": n * 3}}')
     monkeypatch.setenv("TRAIN_PATH", "/data/train")
     assert load_config(config_file) == {"train_data_path": "/data/train", "trainer": {"num_epochs": 6}}
+
+
+def test_the_external_variables_read_are_found_in_imports_and_computed_names_and_only_those(tmp_path, monkeypatch):
+    (tmp_path / "paths.libsonnet").write_text('{ path(split): std.extVar(std.asciiUpper(split) + "_PATH") }')
+    config_file = tmp_path / "config.jsonnet"
+    config_file.write_text('local paths = import "paths.libsonnet";\n'
+                           '{"train_data_path": paths.path("train"), "validation_data_path": paths.path("validation"),\n'
+                           ' "trainer": if std.extVar("SMALL") == "yes" then {"num_epochs": 1} else std.extVar("NEVER")}')
+    for name, value in {"TRAIN_PATH": "/data/my train", "VALIDATION_PATH": "/data/val", "SMALL": "yes",
+                        "NEVER": "not read: its branch is not taken", "SEED": "not read: no extVar names it"}.items():
+        monkeypatch.setenv(name, value)
+    config, variables = load_config_and_external_variables(config_file, '{"random_seed": 1}')
+    assert config == {"train_data_path": "/data/my train", "validation_data_path": "/data/val",
+                      "trainer": {"num_epochs": 1}, "random_seed": 1}
+    assert variables == {"TRAIN_PATH": "/data/my train", "VALIDATION_PATH": "/data/val", "SMALL": "yes"}
+
+
+def test_a_variable_the_overrides_read_is_named_too(tmp_path, monkeypatch):
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps({"trainer": {"num_epochs": 3}}))
+    monkeypatch.setenv("EPOCHS", "1")
+    assert load_config_and_external_variables(config_file, '{"trainer": {"num_epochs": std.parseInt(std.extVar("EPOCHS"))}}') == (
+        {"trainer": {"num_epochs": 1}}, {"EPOCHS": "1"})
 
 
 def test_plain_json_loads(tmp_path):

@@ -14,6 +14,7 @@ from allencv_lite.commands import main
 from allencv_lite.commands.train import train_model
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import Vocabulary
+from allencv_lite.models.archival import load_archive
 from allencv_lite.models.model import Model
 from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.trainer import Trainer
@@ -124,6 +125,47 @@ def test_recover_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(digits_di
         assert [float(recovered_row[c]) for c in columns] == pytest.approx([float(reference_row[c]) for c in columns],
                                                                            rel=1e-6)
     assert (tmp_path / "run" / "model.tar.gz").is_file()
+
+
+def files_as_they_are(serialization_dir: Path) -> dict:
+    """Every file of a run with its modification time and contents."""
+    return {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in serialization_dir.rglob("*")
+            if path.is_file()}
+
+
+def test_recover_of_a_run_out_of_patience_trains_nothing_and_rewrites_nothing(digits_dir, tmp_path, caplog):
+    # a higher loss counts as better, so every epoch after the first fails to improve: patience 1 stops at epoch 2
+    config = tiny_digits_config(digits_dir, num_epochs=10, patience=1, validation_metric="+loss")
+    trained = train_model(config, tmp_path / "run")
+    assert len(read_csv(tmp_path / "run" / "metrics.csv")) == 2
+    before = files_as_they_are(tmp_path / "run")
+
+    with caplog.at_level(logging.INFO, logger="allencv_lite"):
+        recovered = train_model(config, tmp_path / "run", recover=True)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        f"--recover: the run in {tmp_path / 'run'} is complete (it stopped early after epoch 2 of 10, 1 epoch without "
+        f"improvement (trainer.patience)); nothing was trained and {tmp_path / 'run' / 'model.tar.gz'} was left as "
+        "it was. To train longer, start a new run (another -s, or --force to replace this one)."]
+    assert files_as_they_are(tmp_path / "run") == before
+    for name, weights in trained.state_dict().items():  # the archived model: the best epoch's weights
+        assert torch.equal(recovered.state_dict()[name], weights), name
+
+
+def test_recover_of_a_finished_run_killed_before_its_archive_writes_the_archive(digits_dir, tmp_path,
+                                                                                 uninterrupted_run):
+    for path in uninterrupted_run.rglob("*"):  # the run as a kill after its last checkpoint leaves it
+        if path.is_file() and path.name != "model.tar.gz":
+            destination = tmp_path / "run" / path.relative_to(uninterrupted_run)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(path.read_bytes())
+
+    recovered = train_model(tiny_digits_config(digits_dir), tmp_path / "run", recover=True)
+
+    archived = load_archive(tmp_path / "run" / "model.tar.gz").model.state_dict()
+    best = torch.load(uninterrupted_run / "best.th", weights_only=True)
+    for name, weights in best.items():
+        assert torch.equal(archived[name], weights) and torch.equal(recovered.state_dict()[name], weights), name
 
 
 def test_recover_refuses_a_changed_config_naming_the_key(digits_dir, uninterrupted_run):
