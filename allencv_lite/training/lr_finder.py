@@ -9,7 +9,8 @@ the steepest part of the fall, an order of magnitude below the minimum::
 
     result = find_learning_rate(model, optimizer, train_data_loader)
     result.suggestions            # {"steepest": 2.3e-03, "valley": 1.1e-03} (empty if declined)
-    result.declined               # None, or why no rate is suggested
+    result.declined               # None, or why no rate is suggested and what to change
+    result.warning                # None, or why the suggestions may be off (a sweep short for its smoothing)
     result.plot()                 # the curve with the suggestions marked
 
 The sweep trains a copy of the model and of the optimizer, and puts Python's, NumPy's and
@@ -335,7 +336,8 @@ def find_learning_rate(model: Model, optimizer: torch.optim.Optimizer, data_load
         divergence_factor: stop once the smoothed loss is this many times its lowest value.
         smoothing: β of the loss's moving average; it remembers about 1 / (1 − β) steps (50 for
             0.98, fastai's and Lightning's β for 100 steps), by which the smoothed curve lags the
-            raw one; a shorter sweep needs a smaller β.
+            raw one; a sweep should have at least 2 / (1 − β) steps (:func:`steps_for_smoothing`),
+            so a shorter one needs a smaller β (:func:`smoothing_for_steps`).
         device: where to train (default: where ``model``'s parameters are).
         progress: show a progress bar.
 
