@@ -65,8 +65,9 @@ def write_result(result: "LearningRateFinderResult", directory: Union[str, os.Pa
 
 
 def run_find_learning_rate(args: argparse.Namespace) -> int:
-    """Run the ``find-lr`` command: print the suggestions and the override (exit status 0), or
-    why there is none (1); write the curve and its plot to the serialization dir.
+    """Run the ``find-lr`` command: print the suggestions and the override (exit status 0),
+    after a caution when the sweep is short for its smoothing, or why there is none (1); write
+    the curve and its plot to the serialization dir.
 
     Raises:
         ConfigurationError: a bad config, sweep argument, or serialization dir.
@@ -88,6 +89,8 @@ def run_find_learning_rate(args: argparse.Namespace) -> int:
     if result.declined:
         print(f"No suggestion: {result.declined}.")
         return 1
+    if result.warning:
+        print(f"Caution: {result.warning}.")
     print(", ".join(f"{name}: {rate:.3g}" for name, rate in result.suggestions.items()) + " (the top group's rate)")
     print(f"Train with the valley suggestion: {override_for(result.suggestion)}")
     return 0

@@ -9,7 +9,8 @@ the steepest part of the fall, an order of magnitude below the minimum::
 
     result = find_learning_rate(model, optimizer, train_data_loader)
     result.suggestions            # {"steepest": 2.3e-03, "valley": 1.1e-03} (empty if declined)
-    result.declined               # None, or why no rate is suggested
+    result.declined               # None, or why no rate is suggested and what to change
+    result.warning                # None, or why the suggestions may be off (a sweep short for its smoothing)
     result.plot()                 # the curve with the suggestions marked
 
 The sweep trains a copy of the model and of the optimizer, and puts Python's, NumPy's and
@@ -126,6 +127,8 @@ class LearningRateFinderResult:
         smoothing: β of :func:`smooth_losses`.
         divergence_factor: the sweep stopped once the smoothed loss exceeded this × its lowest.
         suggestion_steps: the index into the lists above of each suggestion.
+        warning: why the suggestions may be off although given (a sweep short for its
+            smoothing, see :func:`suggest_learning_rates`), or ``None``.
     """
 
     learning_rates: List[float]
@@ -141,6 +144,7 @@ class LearningRateFinderResult:
     smoothing: float = SMOOTHING
     divergence_factor: float = DIVERGENCE_FACTOR
     suggestion_steps: Dict[str, int] = field(default_factory=dict)
+    warning: Optional[str] = None
 
     @property
     def suggestion(self) -> Optional[float]:
@@ -180,33 +184,99 @@ class LearningRateFinderResult:
         return axes.figure
 
 
-def suggest_learning_rates(learning_rates: List[float], losses: List[float], beta: float = SMOOTHING
-                           ) -> Tuple[Dict[str, float], Dict[str, int], Optional[str]]:
-    """Read a range test's curve: ``(suggestions, suggestion_steps, declined)``.
+def steps_for_smoothing(beta: float) -> int:
+    """The fewest steps a sweep smoothed with ``beta`` should have: 2 / (1 − β), twice the
+    ≈ 1 / (1 − β) steps the moving average remembers (100 for β = 0.98, the pairing of fastai's
+    and Lightning's defaults). A shorter sweep's smoothed curve is little more than the running
+    mean of all its losses, which lags the loss of each batch and can hide its fall."""
+    return math.ceil(round(2 / (1 - beta), 6))
 
-    It declines (empty ``suggestions``, ``declined`` the reason) when the curve has fewer than
-    ``MIN_STEPS`` points, when its smoothed loss never falls by ``MIN_RELATIVE_FALL`` of its
-    starting value (the mean loss of the first ``SKIP_BEGIN`` steps), or when that fall is less
-    than ``MIN_SIGNAL_TO_NOISE`` times the batch noise (:func:`batch_noise`); otherwise it gives
-    :func:`valley_index` and :func:`steepest_descent_index`, as rates and as step indices.
+
+def smoothing_for_steps(num_steps: int) -> float:
+    """The largest β that suits a sweep of ``num_steps`` steps, 1 − 2 / ``num_steps`` (at
+    least 0), the inverse of :func:`steps_for_smoothing`: 0.9 for 20 steps, 0.98 for 100."""
+    return max(0.0, 1 - 2 / num_steps)
+
+
+def _fall_after_warm_up(losses: List[float], curve: List[float]) -> Tuple[float, int]:
+    """``(start, lowest)``: the mean loss of the first ``SKIP_BEGIN`` steps (the moving
+    average's warm-up), and the index of the lowest point of ``curve`` after them."""
+    return float(np.mean(losses[:SKIP_BEGIN])), SKIP_BEGIN + int(np.argmin(curve[SKIP_BEGIN:]))
+
+
+def _falls_clearly(start: float, lowest: float, noise: float) -> bool:
+    """Whether a fall from ``start`` to ``lowest`` is at least ``MIN_RELATIVE_FALL`` of
+    ``start`` and ``MIN_SIGNAL_TO_NOISE`` times the batch noise."""
+    fall = start - lowest
+    return fall >= MIN_RELATIVE_FALL * abs(start) and fall >= MIN_SIGNAL_TO_NOISE * noise
+
+
+def suggest_learning_rates(learning_rates: List[float], losses: List[float], beta: float = SMOOTHING,
+                           num_steps: Optional[int] = None
+                           ) -> Tuple[Dict[str, float], Dict[str, int], Optional[str], Optional[str]]:
+    """Read a range test's curve: ``(suggestions, suggestion_steps, declined, warning)``.
+
+    ``num_steps`` is the length of the sweep asked for (default: the steps recorded); below
+    :func:`steps_for_smoothing` ``(beta)`` the sweep is *short* for its smoothing. It declines
+    (empty ``suggestions``, ``declined`` the reason, with the fix) when the curve has fewer than
+    ``MIN_STEPS`` points; when the smoothed loss after the first ``SKIP_BEGIN`` steps never
+    falls below their mean loss by ``MIN_RELATIVE_FALL`` of it, saying the smoothing hides the
+    fall if the loss of each batch (up to the smoothed curve's lowest point) does fall that much
+    and by ``MIN_SIGNAL_TO_NOISE`` times the batch noise, or if the sweep is short, and that the
+    model does not learn otherwise; or when the smoothed fall is less than ``MIN_SIGNAL_TO_NOISE``
+    times the batch noise (:func:`batch_noise`). Otherwise it gives :func:`valley_index` and
+    :func:`steepest_descent_index`, as rates and as step indices, and, for a short sweep, a
+    ``warning`` that the smoothed curve lags the loss of each batch, so the suggestions can sit
+    at too high a rate. fastai's ``lr_find`` smooths as here but never warns; Lightning declines
+    only below a few points; Smith (2017) sweeps over whole epochs, where none of this arises.
     """
+    num_steps = len(losses) if num_steps is None else num_steps
     if len(losses) < MIN_STEPS:
         where = f" (at lr {learning_rates[-1]:.2g})" if learning_rates else ""
         return {}, {}, (f"only {len(losses)} steps before the loss diverged{where}; a curve needs at least "
-                        f"{MIN_STEPS}: lower start_lr, or raise num_steps")
+                        f"{MIN_STEPS}: lower start_lr, or raise num_steps"), None
     smoothed = smooth_losses(losses, beta)
-    start = float(np.mean(losses[:SKIP_BEGIN]))
-    lowest = min(smoothed)
-    fall, noise = start - lowest, batch_noise(losses)
-    if fall < MIN_RELATIVE_FALL * abs(start):
-        return {}, {}, (f"the loss never falls (from {start:.3g}, its lowest smoothed value is {lowest:.3g}, "
-                        f"at lr {learning_rates[smoothed.index(lowest)]:.2g}): the model does not learn at any of "
-                        "these rates; check the labels and the data, or widen the range")
+    start, lowest = _fall_after_warm_up(losses, smoothed)
+    noise = batch_noise(losses)
+    enough_steps = steps_for_smoothing(beta)
+    short = num_steps < enough_steps
+    window = f"β = {beta:g} averages the loss over about {1 / (1 - beta):.0f} steps"
+    too_short = f"{num_steps} steps are too short a sweep for its smoothing ({window})"
+    more_steps = (f"raise num_steps to 2 / (1 − β) = {enough_steps} (--num-steps {enough_steps})" if short else
+                  f"raise num_steps to {2 * num_steps} (--num-steps {2 * num_steps}), so that the fall spans more steps")
+    if start - smoothed[lowest] < MIN_RELATIVE_FALL * abs(start):
+        lowest_batch = int(np.argmin(losses[:lowest + 1]))  # before the smoothed curve turns up
+        batches_fall = lowest_batch >= SKIP_BEGIN and _falls_clearly(start, losses[lowest_batch], noise)
+        lowest_smoothed = f"lowest {smoothed[lowest]:.3g}, at lr {learning_rates[lowest]:.2g}"
+        flat = (f"its mean over the first {SKIP_BEGIN} steps is {start:.3g}, and after them neither its smoothed "
+                f"value ({lowest_smoothed}) nor the loss of any batch falls clearly below that")
+        if not (batches_fall or short):
+            return {}, {}, (f"the loss never falls: {flat}: the model does not learn at any of these rates; check "
+                            "the labels and the data, or widen the range"), None
+        if not batches_fall:
+            return {}, {}, (f"the loss does not fall within this short sweep: {flat}; but {too_short}, and train too "
+                            f"little to tell whether the model learns: {more_steps}; if the loss still never falls, "
+                            "check the labels and the data"), None
+        lighter = smoothing_for_steps(num_steps)
+        lighter_curve = smooth_losses(losses, lighter)
+        if lighter < beta and _falls_clearly(start, lighter_curve[_fall_after_warm_up(losses, lighter_curve)[1]], noise):
+            more_steps += f", or keep {num_steps} steps and lower smoothing to {lighter:g} (--smoothing {lighter:g})"
+        return {}, {}, (f"the smoothing hides the fall: the loss of each batch falls from {start:.3g} (the mean of the "
+                        f"first {SKIP_BEGIN} steps) to {losses[lowest_batch]:.3g} (at lr "
+                        f"{learning_rates[lowest_batch]:.2g}), but its smoothed value only to {smoothed[lowest]:.3g}, "
+                        f"since {too_short if short else window + ', longer than the fall lasts'}: {more_steps}"), None
+    fall = start - smoothed[lowest]
     if fall < MIN_SIGNAL_TO_NOISE * noise:
         return {}, {}, (f"the curve is too noisy: the loss falls by {fall:.3g} but varies by {noise:.3g} from batch "
-                        "to batch; use larger batches or more num_steps")
+                        "to batch; use larger batches or more num_steps"), None
     steps = {"valley": valley_index(smoothed), "steepest": steepest_descent_index(learning_rates, smoothed)}
-    return {name: learning_rates[step] for name, step in steps.items()}, steps, None
+    warning = None
+    if short:
+        lighter = smoothing_for_steps(num_steps)
+        warning = (f"{too_short}, so the smoothed curve lags the loss of each batch and the suggestions can sit at "
+                   f"too high a rate; for a curve to trust, {more_steps}, or lower smoothing to {lighter:g} "
+                   f"(--smoothing {lighter:g})")
+    return {name: learning_rates[step] for name, step in steps.items()}, steps, None, warning
 
 
 def _copy_for_sweep(model: Model, optimizer: torch.optim.Optimizer) -> Tuple[Model, torch.optim.Optimizer]:
@@ -266,7 +336,8 @@ def find_learning_rate(model: Model, optimizer: torch.optim.Optimizer, data_load
         divergence_factor: stop once the smoothed loss is this many times its lowest value.
         smoothing: β of the loss's moving average; it remembers about 1 / (1 − β) steps (50 for
             0.98, fastai's and Lightning's β for 100 steps), by which the smoothed curve lags the
-            raw one; a shorter sweep needs a smaller β.
+            raw one; a sweep should have at least 2 / (1 − β) steps (:func:`steps_for_smoothing`),
+            so a shorter one needs a smaller β (:func:`smoothing_for_steps`).
         device: where to train (default: where ``model``'s parameters are).
         progress: show a progress bar.
 
@@ -328,11 +399,13 @@ def find_learning_rate(model: Model, optimizer: torch.optim.Optimizer, data_load
         restore_random_states(saved_random_states)
     finite = [(rate, loss) for rate, loss in zip(learning_rates, losses) if math.isfinite(loss)]
     learning_rates, losses = [rate for rate, _ in finite], [loss for _, loss in finite]
-    suggestions, steps, declined = suggest_learning_rates(learning_rates, losses, smoothing)
+    suggestions, steps, declined, warning = suggest_learning_rates(learning_rates, losses, smoothing, num_steps)
     if declined:
         logger.warning("The learning-rate finder suggests nothing: %s.", declined)
+    if warning:
+        logger.warning("Learning-rate finder: %s.", warning)
     return LearningRateFinderResult(
         learning_rates=learning_rates, losses=losses, smoothed_losses=smooth_losses(losses, smoothing),
         suggestions=suggestions, declined=declined, stopped=stopped, group_ratios=group_ratios, start_lr=start_lr,
         end_lr=end_lr, num_steps=num_steps, smoothing=smoothing, divergence_factor=divergence_factor,
-        suggestion_steps=steps)
+        suggestion_steps=steps, warning=warning)
