@@ -145,8 +145,12 @@ def test_include_package_registers_a_predictor_of_your_own(digits_archive, digit
 
 def test_python_dash_m_allencv_lite_exits_1_when_a_line_fails(digits_archive, mixed_input, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["allencv-lite", "predict", str(digits_archive), str(mixed_input)])
-    with pytest.raises(SystemExit) as exit_status:
-        runpy.run_module("allencv_lite", run_name="__main__")
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exit_status:
+            runpy.run_module("allencv_lite", run_name="__main__")
+    finally:
+        signal.signal(signal.SIGINT, ctrl_c)  # the command line ignores a Ctrl-C once its work is done
     assert exit_status.value.code == 1
     assert len(records(capsys.readouterr().out)) == 5
 
