@@ -38,12 +38,8 @@ def run_command_line(argv: Optional[List[str]] = None) -> None:
     """The ``allencv-lite`` console script and ``python -m allencv_lite``: :func:`main`, then
     exit with its status. A Ctrl-C while the interpreter shuts down (about a second after a
     command that loaded torch) is ignored: the command's work is done and written, so its
-    exit status stands. (A Python handler, not ``SIG_IGN``, which processes started later,
-    such as those of a test run that ran this in-process, would inherit.)"""
+    exit status stands. ``SIG_IGN``, because Python resets its own handlers to the default
+    early in shutdown; code that calls this in-process and goes on (a test) restores SIGINT."""
     status = main(argv)
-    signal.signal(signal.SIGINT, _ignore_the_signal)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(status)
-
-
-def _ignore_the_signal(signal_number: int, frame: object) -> None:
-    """A signal handler that does nothing."""
