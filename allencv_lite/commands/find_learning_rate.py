@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
+from allencv_lite.commands.overrides import add_overrides_argument
 from allencv_lite.commands.train import build_trainer, check_top_level
 from allencv_lite.common.checks import ConfigurationError, Interrupted
 from allencv_lite.common.params import load_config
@@ -105,7 +106,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                     f"DIR/{RESULT_NAME} and DIR/{PLOT_NAME}, and print the override to train with.")
     parser.add_argument("config_file", help="the experiment config (.json or .jsonnet)")
     parser.add_argument("-s", "--serialization-dir", required=True, help=f"folder for {RESULT_NAME} and {PLOT_NAME}")
-    parser.add_argument("-o", "--overrides", default=None, help="JSON object merged into the config")
+    add_overrides_argument(parser)
     parser.add_argument("--start-lr", type=float, default=1e-7, help="the first step's learning rate")
     parser.add_argument("--end-lr", type=float, default=10.0, help="the last step's learning rate")
     parser.add_argument("--num-steps", type=int, default=100, help="batches to train on (at most)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
+from allencv_lite.commands.overrides import add_overrides_argument
 from allencv_lite.common.checks import ConfigurationError, Interrupted, writing
 from allencv_lite.common.from_params import check_known_keys
 from allencv_lite.common.logs import log_to_stderr
@@ -326,8 +327,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                                    description="Train a model from a JSON/Jsonnet config (as `allennlp train`).")
     parser.add_argument("config_file", help="the experiment config (.json or .jsonnet)")
     parser.add_argument("-s", "--serialization-dir", required=True, help="folder for weights, metrics and archive")
-    parser.add_argument("-o", "--overrides", default=None,
-                        help='JSON object merged into the config, e.g. \'{"trainer": {"num_epochs": 1}}\'')
+    add_overrides_argument(parser)
     parser.add_argument("-f", "--force", action="store_true", help="overwrite a non-empty serialization dir")
     parser.add_argument("-r", "--recover", action="store_true",
                         help="resume the run in the serialization dir from its newest checkpoint (a finished "

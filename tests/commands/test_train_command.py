@@ -213,3 +213,17 @@ def test_a_config_error_found_after_the_scan_leaves_the_folder_empty_so_the_fixe
     _, err = fixed.communicate(timeout=300)
     assert fixed.returncode == 0, err[-2000:]
     assert (run / "model.tar.gz").is_file() and (run / "skipped_files.csv").is_file()
+
+
+@pytest.mark.parametrize("command", ["train", "find-lr"])
+def test_overrides_given_twice_are_refused_rather_than_the_first_dropped(command, config_file, tmp_path, capsys):
+    from allencv_lite.commands import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([command, str(config_file), "-s", str(tmp_path / "run"), "-o", '{"trainer": {"optimizer": {"lr": "x"}}}',
+              "-o", '{"trainer": {"num_epochs": 1}}'])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"allencv-lite {command}: error: -o is given more than once, and only one JSON object is read; put all the "
+        "overrides in one, e.g. -o '{\"trainer\": {\"num_epochs\": 1, \"patience\": 3}}'")
+    assert not (tmp_path / "run").exists()
