@@ -32,9 +32,9 @@ def test_the_module_entry_point_runs_the_serve_command(tmp_path, capsys):
     assert "model.tar.gz does not exist" in capsys.readouterr().err
 
 
-def start_server(archive, *arguments: str) -> subprocess.Popen:
+def start_server(archive, *arguments: str, **options) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "allencv_lite", "serve", "--archive-path", str(archive), *arguments],
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ, **options)
 
 
 def test_a_port_in_use_is_one_line_and_serving_is_never_announced(digits_archive):
@@ -99,3 +99,18 @@ def test_each_subcommands_help_shows_its_defaults_but_not_none_or_false(command,
         assert default in shown.stdout
     assert "(default: None)" not in shown.stdout and "(default: False)" not in shown.stdout
     assert "(default: [])" not in shown.stdout
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["kill -INT", "kill"])
+def test_a_server_started_in_the_background_by_a_script_stops_cleanly_on_int_and_term(digits_archive, stop):
+    # a shell starts `serve ... &` with SIGINT ignored: the user's `kill -INT` did nothing, and a
+    # plain kill (SIGTERM) ended it at once, with 143 and no "Stopped."
+    server = start_server(digits_archive, "--port", "0",
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        announced_port(server, "allencv-lite demo")
+    finally:
+        server.send_signal(stop)
+        _, err = server.communicate(timeout=60)
+    assert server.returncode == 0
+    assert "Traceback" not in err and err.endswith("Stopped.\n")
