@@ -132,12 +132,14 @@ def describe_completed_run(serialization_dir: Path, trainer_config: Dict[str, An
     archive = serialization_dir / ARCHIVE_NAME
     if not archive.is_file():
         return None
-    state = Checkpointer(serialization_dir, None).load_latest(torch.device("cpu"))
-    epochs_done = state["epoch"] + 1 if state is not None else 0
+    checkpointer = Checkpointer(serialization_dir, None)
+    saved = checkpointer.saved_epochs()  # from the file names: the checkpoint is loaded only to read its patience
+    epochs_done = saved[-1] + 1 if saved else 0
     num_epochs, patience = trainer_config.get("num_epochs", DEFAULT_NUM_EPOCHS), trainer_config.get("patience")
     if epochs_done >= num_epochs:
         why = f"all {num_epochs} epochs are done"
-    elif state is not None and MetricTracker(**state["tracker"]).is_out_of_patience(patience):
+    elif saved and patience is not None and MetricTracker(
+            **checkpointer.load_latest(torch.device("cpu"))["tracker"]).is_out_of_patience(patience):
         why = (f"it stopped early after epoch {epochs_done} of {num_epochs}, {plural(patience, 'epoch')} without "
                "improvement (trainer.patience)")
     else:
