@@ -50,7 +50,7 @@ import torchvision
 from torch.utils.data import DataLoader
 from torchvision import transforms
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.params import load_config
 from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD
 from allencv_lite.modules.pretrained_weights import efficientnet_lite0_package_file, read_checkpoint

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
 from tests.data.image_fixtures import BLUE, RED, write_image, write_truncated_jpeg
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from tests.training.test_trainer import REPO, tiny_digits_config
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from allencv_lite.commands import main
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.archival import load_archive
@@ -89,7 +89,7 @@ def test_a_checkpoint_holds_everything_needed_to_resume(uninterrupted_run):
 
 KILL_MID_EPOCH = """
 import json, os, signal, sys
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.training.callbacks import TrainerCallback
 
 class KillMidEpoch(TrainerCallback):
