@@ -113,7 +113,7 @@ def test_recover_of_a_finished_run_says_so_in_one_line_exits_0_and_leaves_every_
     _, err = recovering.communicate(timeout=300)
     assert recovering.returncode == 0
     assert len(err.splitlines()) == 1
-    assert err.endswith(f" INFO allencv_lite.commands.train: --recover: the run in {run} is complete (all 2 epochs are "
+    assert err.endswith(f" INFO allencv_lite.training.from_config: --recover: the run in {run} is complete (all 2 epochs are "
                         f"done); nothing was trained and {run / 'model.tar.gz'} was left as it was. To train longer, "
                         "start a new run (another -s, or --force to replace this one).\n")
     assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in run.rglob("*") if path.is_file()} == before

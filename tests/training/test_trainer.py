@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from allencv_lite.commands import main
 from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import Vocabulary
@@ -180,12 +179,9 @@ def test_recover_without_a_run_to_resume_is_refused(digits_dir, tmp_path):
         train_model(tiny_digits_config(digits_dir), tmp_path, recover=True)
 
 
-def test_recover_and_force_together_are_refused(digits_dir, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("TRAIN_PATH", str(digits_dir / "train"))
-    monkeypatch.setenv("VALIDATION_PATH", str(digits_dir / "val"))
-    status = main(["train", str(REPO / "training_config/digits.jsonnet"), "-s", str(tmp_path), "--force", "--recover"])
-    assert status == 2
-    assert "--force and --recover cannot both be set" in capsys.readouterr().err
+def test_recover_and_force_together_are_refused(digits_dir, tmp_path):
+    with pytest.raises(ConfigurationError, match="--force and --recover cannot both be set"):
+        train_model(tiny_digits_config(digits_dir), tmp_path, force=True, recover=True)
 
 
 # ----- the loop itself, on in-memory batches -----
