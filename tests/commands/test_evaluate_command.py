@@ -14,7 +14,7 @@ from typing import List, Optional, Tuple
 import pytest
 
 from allencv_lite.commands import main
-from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
+from allencv_lite.interpret.interpretation import ClassificationInterpretation, format_metrics_table
 from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors import Predictor
 

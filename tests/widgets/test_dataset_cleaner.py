@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from allencv_lite.data.dataset_readers import DatasetReader
-from allencv_lite.grad_cam import explain_file
-from allencv_lite.interpretation import ClassificationInterpretation
+from allencv_lite.interpret.grad_cam import explain_file
+from allencv_lite.interpret.interpretation import ClassificationInterpretation
 from allencv_lite.models.archival import load_archive
 from allencv_lite.widgets import DatasetCleaner
 from allencv_lite.widgets.image_encoding import png_bytes

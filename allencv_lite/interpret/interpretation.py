@@ -236,7 +236,7 @@ class ClassificationInterpretation:
 
         Args:
             heatmap: draw over each image its Grad-CAM heatmap for the *predicted* label
-                (:func:`allencv_lite.grad_cam.explain`; red where the evidence for the mistake
+                (:func:`allencv_lite.interpret.grad_cam.explain`; red where the evidence for the mistake
                 lies), as fastai's ``plot_top_losses(heatmap=True)`` does.
 
         Returns:
@@ -252,7 +252,7 @@ class ClassificationInterpretation:
             raise ConfigurationError("plot_top_losses(heatmap=True) needs the model: build the interpretation with "
                                      "ClassificationInterpretation.from_archive(...) or from_model(...).")
         if heatmap:
-            from allencv_lite.grad_cam import explain_file  # grad-cam and OpenCV load only when asked for
+            from allencv_lite.interpret.grad_cam import explain_file  # grad-cam and OpenCV load only when asked for
         worst = self.top_losses(k)
         nrows = max(1, -(-len(worst) // ncols))
         figure, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.0 * ncols, 3.3 * nrows), squeeze=False)
