@@ -23,9 +23,9 @@ from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
 
-from allencv_lite.common.checks import ConfigurationError, writing
+from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.devices import select_device
-from allencv_lite.common.files import atomic_writer
+from allencv_lite.common.files import atomic_writer, writing
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model

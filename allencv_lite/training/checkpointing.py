@@ -16,8 +16,8 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 import torch
 
-from allencv_lite.common.checks import ConfigurationError, writing
-from allencv_lite.common.files import save_atomically
+from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.files import save_atomically, writing
 
 CHECKPOINT_DIR = "checkpoints"
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.th$")

@@ -18,7 +18,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from allencv_lite.common.checks import ConfigurationError, writing
+from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.files import writing
 from allencv_lite.common.from_params import check_known_keys
 from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import import_plugins
