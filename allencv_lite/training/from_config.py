@@ -6,10 +6,12 @@ learning-rate finder). With ``trainer.cuda_device`` a list, one process per devi
 DistributedDataParallel; under ``torchrun`` every process runs :func:`train_model` alike.
 ``recover`` resumes a run that stopped, from its newest checkpoint.
 
-The config's top-level keys are AllenNLP's. ``data_loader`` and ``iterator`` are two names for
-one block (AllenNLP 1.0 renamed ``iterator`` to ``data_loader``; a config may use either, and
-``validation_iterator`` / ``validation_data_loader`` likewise): it builds the
-:class:`~allencv_lite.data.data_loader.DataLoaderFactory` that batches a dataset.
+The config's top-level keys are AllenNLP's. ``iterator`` and ``data_loader`` are two names for
+one block, which builds the :class:`~allencv_lite.data.data_loader.DataLoaderFactory` that batches a
+dataset: AllenNLP 0.9 called it ``iterator`` (its ``DataIterator``), AllenNLP 1.0 ``data_loader``
+(PyTorch's ``DataLoader``). A config may use either (``data_loader`` wins when both are given), and
+``validation_iterator`` / ``validation_data_loader`` likewise; without a validation block,
+validation batches as training does.
 """
 import json
 import logging
