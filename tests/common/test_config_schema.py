@@ -20,7 +20,7 @@ from allencv_lite.training.trainer import Trainer
 from tests.common.test_registrable import import_every_module
 
 # The arguments the code passes to each base's constructors, which therefore are not config keys
-# (commands/train.py, models/archival.py, Trainer.from_partial_objects).
+# (training/from_config.py, models/archival.py, Trainer.from_partial_objects).
 TRAINER_OBJECTS = ("model", "train_data_loader", "validation_data_loader", "serialization_dir")
 CODE_PASSED = {"Model": ("vocab",), "Optimizer": ("model_parameters",),
                "LearningRateScheduler": ("optimizer", "training_length"),

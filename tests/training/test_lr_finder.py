@@ -2,7 +2,6 @@
 leaves the model, the optimizer and the random generators exactly as they were."""
 import copy
 import random
-import re
 from pathlib import Path
 
 import numpy as np
