@@ -1,4 +1,4 @@
-"""Shared fixtures: the embedded digits data and the real Cats-vs-Dogs photos."""
+"""Shared fixtures: the embedded digits data, the real Cats-vs-Dogs photos, and the browser the page tests drive."""
 import os
 from pathlib import Path
 
@@ -128,3 +128,37 @@ def lesson_archive(cats_dogs_dir, tmp_path_factory) -> Path:
     serialization_dir = tmp_path_factory.mktemp("lesson_run")
     train_model(config, serialization_dir, force=True)
     return serialization_dir / "model.tar.gz"
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def chromium_launch_options() -> dict:
+    """Playwright's ``chromium.launch`` arguments for Debian's headless Chromium (never a downloaded
+    browser). Skips the test (outside CI) or fails it (in CI, ``CI`` set) when Chromium or
+    Playwright for Python is missing."""
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is absent (Debian package 'chromium'; .ci/run installs it)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "Playwright for Python is not installed (pip install -e '.[dev]')"
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"The browser test must run in CI, but {missing}.")
+    if missing:
+        pytest.skip(f"Browser test skipped: {missing}.")
+    return {"executable_path": str(CHROMIUM),
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """``test-artifacts/``, where the browser tests save their screenshots for a person to look at."""
+    folder = REPOSITORY / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder

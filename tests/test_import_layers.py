@@ -53,7 +53,8 @@ def python_sources() -> Dict[Path, ast.AST]:
     """Every Python file and notebook of the repository (package, tests, benchmarks, scripts), parsed."""
     paths = [path for path in REPOSITORY.rglob("*.py") if not any(part.startswith(".") for part in path.parts)]
     sources = {path: ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in paths}
-    sources.update({path: ast.parse(notebook_code(path), str(path)) for path in (REPOSITORY / "notebooks").glob("*.ipynb")})
+    notebooks = (REPOSITORY / "notebooks").glob("*.ipynb")
+    sources.update({path: ast.parse(notebook_code(path), str(path)) for path in notebooks})
     return sources
 
 
@@ -66,7 +67,8 @@ def test_nothing_but_the_command_line_and_its_tests_imports_from_commands():
         names = imported_names(tree, importer, path.name == "__init__.py") if importer else imported_names(tree)
         offenders += [f"{path.relative_to(REPOSITORY)} imports {name}" for name in names
                       if name == COMMANDS or name.startswith(COMMANDS + ".")]
-    assert offenders == [], "commands/ is argparse over the library; import the library instead:\n" + "\n".join(offenders)
+    assert offenders == [], ("commands/ is argparse over the library; import the library instead:\n"
+                             + "\n".join(offenders))
 
 
 def package_import_graph() -> Dict[str, Set[str]]:

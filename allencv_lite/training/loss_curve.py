@@ -59,7 +59,9 @@ def batch_noise(losses: List[float]) -> float:
     """The loss's batch-to-batch noise, σ ≈ 1.4826 · MAD(Δloss) / √2: the median absolute deviation of
     successive differences (which a smooth trend hardly moves) as a normal σ, over √2 batches per difference."""
     differences = np.diff(np.asarray(losses))
-    return float(1.4826 * np.median(np.abs(differences - np.median(differences))) / math.sqrt(2)) if differences.size else 0.0
+    if differences.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(differences - np.median(differences))) / math.sqrt(2))
 
 
 def _falls_clearly(start: float, lowest: float, noise: float) -> bool:
@@ -88,7 +90,8 @@ def suggest_learning_rates(learning_rates: List[float], losses: List[float], bet
     window = f"β = {beta:g} averages the loss over about {1 / (1 - beta):.0f} steps"
     too_short = f"{num_steps} steps are too short a sweep for its smoothing ({window})"
     more_steps = (f"raise num_steps to 2 / (1 − β) = {enough_steps} (--num-steps {enough_steps})" if short else
-                  f"raise num_steps to {2 * num_steps} (--num-steps {2 * num_steps}), so that the fall spans more steps")
+                  f"raise num_steps to {2 * num_steps} (--num-steps {2 * num_steps}), so that the fall spans more "
+                  "steps")
     if not _falls_clearly(start, lowest, noise=0.0):
         lowest_batch = int(np.argmin(losses[:lowest_step + 1]))  # before the smoothed curve turns up
         batches_fall = lowest_batch >= SKIP_BEGIN and _falls_clearly(start, losses[lowest_batch], noise)

@@ -31,7 +31,7 @@ RESULT_NAME, PLOT_NAME = "lr_find.json", "lr_find.png"
 
 
 def sweep_learning_rate(step: int, num_steps: int, start_lr: float, end_lr: float) -> float:
-    """The rate at ``step`` (from 0) of ``num_steps``: ``start_lr · (end_lr / start_lr) ** (step / (num_steps − 1))``."""
+    """The rate at ``step`` (from 0) of ``num_steps``: ``start_lr · (end_lr / start_lr) ** (step / (num_steps-1))``."""
     return start_lr * (end_lr / start_lr) ** (step / max(num_steps - 1, 1))
 
 
