@@ -243,7 +243,7 @@ def test_the_command_line_and_the_demo_name_an_empty_file_alike(digits_archive, 
     (tmp_path / "empty.png").write_bytes(b"")
     assert main(["predict", str(digits_archive), str(tmp_path / "empty.png")]) == 1
     assert json.loads(capsys.readouterr().err.splitlines()[0])["error"] == f"{tmp_path / 'empty.png'}: empty file"
-    client = make_app(Predictor.from_archive(load_archive(digits_archive)), classification=True).test_client()
+    client = make_app(Predictor.from_archive(load_archive(digits_archive), "default_image")).test_client()
     response = client.post("/predict", data={"image": (io.BytesIO(b""), "empty.png")},
                            content_type="multipart/form-data")
     assert "empty file" in response.get_json()["error"]
