@@ -37,17 +37,17 @@ def write_photos(root: Path, per_label: dict) -> Path:
     return root
 
 
-def test_a_last_training_batch_of_one_image_with_batch_norm_is_skipped_with_a_warning(tmp_path, caplog):
+def test_a_last_training_batch_of_one_image_with_batch_norm_is_left_out_with_a_warning(tmp_path, caplog):
     train = write_photos(tmp_path / "train", {"Cat": 3, "Dog": 2})  # 5 images in batches of 4: 4, then 1
     caplog.set_level(logging.WARNING, logger="allencv_lite")
     train_model(small_photo_config(train), tmp_path / "run")
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["training_num_images"] == 4
     assert (tmp_path / "run" / "model.tar.gz").is_file()
-    warnings = [r.getMessage() for r in caplog.records if "batch of 1 image" in r.getMessage()]
-    assert warnings == ["Skipping a training batch of 1 image in epoch 1 (and any such batch later): batch norm in "
-                        "training mode needs at least 2 images per batch. 5 training images in batches of 4 leave "
-                        "1 over; add or remove an image, or change the batch size, to train on it."]
+    warnings = [r.getMessage() for r in caplog.records if "lone image" in r.getMessage()]
+    assert warnings == ["Leaving out the last training batch of each epoch, a lone image: batch norm in training mode "
+                        "needs at least 2 images per batch. 5 training images in batches of 4 leave 1 over; add or "
+                        "remove an image, or change the batch size, to train on every image."]
 
 
 def test_a_training_folder_with_one_label_is_refused_naming_it_before_the_model_is_built(tmp_path):
