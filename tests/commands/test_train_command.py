@@ -175,7 +175,7 @@ def test_train_prints_true_learning_rates_epochs_from_1_and_a_time_estimate(digi
 
     assert re.findall(r"Gradual unfreezing: epoch (\d) trains groups (\[.*?\])", log) == [
         ("1", "[1]"), ("2", "[0, 1]")]  # once per change: epoch 3 trains the same groups as epoch 2
-    epoch_lines = re.findall(r"INFO allencv_lite.training.trainer: epoch (\d)/3: (.*)", log)
+    epoch_lines = re.findall(r"INFO allencv_lite.training.progress_report: epoch (\d)/3: (.*)", log)
     assert [number for number, _ in epoch_lines] == ["1", "2", "3"]
     rows = read_metrics_csv(tmp_path / "run" / "metrics.csv")
     assert [row["epoch"] for row in rows] == ["0", "1", "2"]  # metrics keep AllenNLP's 0-based epochs

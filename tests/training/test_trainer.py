@@ -299,7 +299,7 @@ class CountingClassifier(LinearClassifier):
 def metric_reads_and_item_calls(monkeypatch, callbacks) -> tuple:
     """``get_metrics`` and ``Tensor.item`` calls in 2 epochs of 3 batches with ``callbacks``
     (the progress bar never refreshes)."""
-    monkeypatch.setattr("allencv_lite.training.trainer.PROGRESS_REFRESH_SECONDS", float("inf"))
+    monkeypatch.setattr("allencv_lite.training.progress_report.PROGRESS_REFRESH_SECONDS", float("inf"))
     items = []
     item = torch.Tensor.item
     monkeypatch.setattr(torch.Tensor, "item", lambda tensor: (items.append(1), item(tensor))[1])
@@ -340,11 +340,12 @@ def test_mixed_precision_on_the_cpu_warns_and_trains_in_float32(caplog):
     assert trainer.amp_dtype is None and not trainer.grad_scaler.is_enabled()
 
 
-def test_a_validation_metric_the_model_does_not_report_is_an_error_listing_the_reported_ones():
-    trainer = Trainer.from_params({"cuda_device": -1, "validation_metric": "+accuracy"}, model=LinearClassifier(),
-                                  train_data_loader=batches(1, 4))
-    with pytest.raises(ConfigurationError, match=re.escape("the model reports no 'accuracy'; it reports ['images_per_second', 'loss', 'num_images']")):
-        trainer.train()
+def test_a_validation_metric_the_model_does_not_report_is_refused_when_the_trainer_is_built():
+    with pytest.raises(ConfigurationError, match=re.escape(
+            "trainer.validation_metric: '+accuracy' names no metric the model reports; choose one of "
+            "['images_per_second', 'loss', 'num_images'], after + (higher is better) or - (lower is better).")):
+        Trainer.from_params({"cuda_device": -1, "validation_metric": "+accuracy"}, "trainer", model=LinearClassifier(),
+                            train_data_loader=batches(1, 4))
 
 
 def test_no_grad_freezes_the_parameters_it_names_for_the_whole_run():
