@@ -80,13 +80,15 @@ def parse_validation_metric(validation_metric: str, always_reported: Sequence[st
 
 
 def final_metrics(history: List[Dict[str, Any]], tracker: MetricTracker, training_seconds: float) -> Dict[str, Any]:
-    """AllenNLP's summary (``metrics.json``): the last epoch's metrics, ``best_epoch``,
-    ``best_validation_<name>`` (the epoch whose weights are kept) and ``training_duration``."""
+    """AllenNLP's summary (``metrics.json``): the last epoch's metrics, ``best_epoch`` (the epoch
+    whose weights are kept), its ``best_validation_<name>`` (``best_training_<name>`` in a run
+    without validation data) and ``training_duration``."""
     final: Dict[str, Any] = dict(history[-1]) if history else {}
     if tracker.best_epoch is not None:
         final["best_epoch"] = tracker.best_epoch
         best = next(metrics for metrics in history if metrics["epoch"] == tracker.best_epoch)
-        final.update({f"best_{k}": v for k, v in best.items() if k.startswith("validation_")})
+        split = "validation_" if any(k.startswith("validation_") for k in best) else "training_"
+        final.update({f"best_{k}": v for k, v in best.items() if k.startswith(split)})
     final["training_duration"] = str(datetime.timedelta(seconds=round(training_seconds)))
     return final
 

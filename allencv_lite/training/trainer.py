@@ -1,18 +1,15 @@
 """The training loop: epochs of optimizer steps, validation, early stopping, checkpoints.
 
-AllenNLP's ``GradientDescentTrainer``, pared down, with nanoGPT's ``micro_step`` loop: one
-optimizer step, from forward pass to schedule, reads top to bottom in :meth:`Trainer._train_epoch`.
-Callbacks are called around it (:class:`~allencv_lite.training.callbacks.TrainerCallback`); progress
-bars, the time estimate and the log lines are one of them
-(:class:`~allencv_lite.training.progress_report.ProgressReport`). Devices and processes live in
-:mod:`~allencv_lite.training.distributed`, checkpoints in :mod:`~allencv_lite.training.checkpointing`,
-freezing in :mod:`~allencv_lite.training.freezing`.
+AllenNLP's ``GradientDescentTrainer``, pared down, with nanoGPT's ``micro_step`` loop: one step,
+from forward pass to schedule, reads top to bottom in :meth:`Trainer._train_epoch`. Callbacks are
+called around it; progress bars, time estimates and log lines are one of them
+(:mod:`~allencv_lite.training.progress_report`). Processes live in :mod:`~.distributed`,
+checkpoints in :mod:`~.checkpointing`, freezing in :mod:`~.freezing`.
 """
 import contextlib
 import logging
 import os
 import time
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
@@ -30,7 +27,7 @@ from allencv_lite.training.checkpointing import (Checkpointer, MetricTracker, fi
 from allencv_lite.training.freezing import describe_trainable_groups, freeze_parameters, set_trainable_groups
 from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler, TrainingLength
 from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups
-from allencv_lite.training.progress_report import ProgressReport
+from allencv_lite.training.progress_report import ProgressReport, planned_epoch_costs
 
 logger = logging.getLogger(__name__)
 
@@ -110,17 +107,14 @@ class Trainer(Registrable, FromParams):
         self.device = distributed.resolve_device(cuda_device)
         self.model = model.to(self.device)
         distributed.keep_metrics_local(self.model)
-        self.optimizer = optimizer
+        self.optimizer, self.num_epochs, self.patience = optimizer, num_epochs, patience
         self.train_data_loader = distributed.shard_data_loader(train_data_loader)
         self.validation_data_loader = validation_data_loader
-        self.num_epochs, self.patience = num_epochs, patience
-        self.serialization_dir = Path(serialization_dir) if serialization_dir else None
-        self.checkpointer = (Checkpointer(self.serialization_dir, num_serialized_models_to_keep)
-                             if self.serialization_dir else None)
-        self.should_log_learning_rate = should_log_learning_rate
-        self.grad_norm, self.grad_clipping = grad_norm, grad_clipping
-        self.num_gradient_accumulation_steps, self.num_threads = num_gradient_accumulation_steps, num_threads
-        self.learning_rate_scheduler = learning_rate_scheduler
+        self.checkpointer = (Checkpointer(serialization_dir, num_serialized_models_to_keep)
+                             if serialization_dir is not None else None)
+        self.should_log_learning_rate, self.learning_rate_scheduler = should_log_learning_rate, learning_rate_scheduler
+        self.grad_norm, self.grad_clipping, self.num_threads = grad_norm, grad_clipping, num_threads
+        self.num_gradient_accumulation_steps = num_gradient_accumulation_steps
         self.amp_dtype = mixed_precision.autocast_dtype(self.device, use_amp)  # None: float32
         self.grad_scaler = torch.amp.GradScaler("cuda", enabled=mixed_precision.needs_loss_scaling(self.amp_dtype))
         if self.device.type == "cuda":
@@ -146,7 +140,8 @@ class Trainer(Registrable, FromParams):
             grad_norm: Optional[float] = _defaults["grad_norm"], grad_clipping: Optional[float] = _defaults["grad_clipping"],
             num_gradient_accumulation_steps: int = _defaults["num_gradient_accumulation_steps"],
             num_serialized_models_to_keep: Optional[int] = _defaults["num_serialized_models_to_keep"],
-            use_amp: bool = _defaults["use_amp"], num_threads: Optional[int] = _defaults["num_threads"]) -> "Trainer":
+            use_amp: bool = _defaults["use_amp"],
+            num_threads: Optional[int] = _defaults["num_threads"]) -> "Trainer":
         """The ``trainer`` block's schema (AllenNLP's ``GradientDescentTrainer.from_partial_objects``),
         built in order: freeze what ``no_grad`` names, the ``optimizer`` over the trainable
         parameters, the ``learning_rate_scheduler`` over it (for ``num_epochs`` of this process's
@@ -154,8 +149,7 @@ class Trainer(Registrable, FromParams):
 
         Not config keys: ``model``, the data loaders, ``serialization_dir`` (the code passes them);
         a ``callbacks`` entry may be a built callback. ``no_grad`` lists regexes: a parameter whose
-        name one ``re.search``-es never trains (e.g. a backbone's bottom). The other arguments are
-        the constructor's, with its defaults.
+        name one ``re.search``-es never trains. The rest are the constructor's, with its defaults.
 
         Raises:
             ConfigurationError: a ``no_grad`` regex that is invalid or matches nothing; what the
@@ -243,16 +237,15 @@ class Trainer(Registrable, FromParams):
                 self.learning_rate_scheduler.step_batch()
             learning_rate_sums = [total + rate for total, rate in zip(learning_rate_sums, learning_rates)]
         seconds, steps = time.monotonic() - start, optimizer_steps_per_epoch(num_batches, accumulation)
-        metrics = distributed.average_over_processes(
-            {"loss": loss_sum.item() / max(trained_batches, 1), **self.model.get_metrics(reset=True)}, images, self.device)
+        metrics = {"loss": loss_sum.item() / max(trained_batches, 1), **self.model.get_metrics(reset=True)}
+        metrics = distributed.average_over_processes(metrics, images, self.device)
         images = int(distributed.sum_over_processes(images, self.device))
         return {**metrics, "num_images": images, "images_per_second": images / seconds,
                 **named_learning_rates([total / max(steps, 1) for total in learning_rate_sums])}
 
     def _end_batch(self, hooks: List[TrainerCallback], epoch: int, batch_index: int, learning_rates: List[float],
                    loss_sum: torch.Tensor, trained_batches: int) -> None:
-        """The callbacks' ``on_batch_end``, with the running metrics for those that ask (only then
-        are they copied from the device, which waits for it)."""
+        """The callbacks' ``on_batch_end``; running metrics (a wait for the device) for those that ask."""
         wants_metrics = [callback.wants_batch_metrics(epoch, batch_index) for callback in hooks]
         metrics = {}
         if any(wants_metrics):
@@ -300,9 +293,8 @@ class Trainer(Registrable, FromParams):
             metrics.update({f"validation_{k}": v for k, v in distributed.broadcast_from_main(validation).items()})
         metrics.update({k: v for k, v in training.items() if k.startswith("lr_group_")})
         for prefix, loader in (("training_", self.train_data_loader), ("validation_", self.validation_data_loader)):
-            skipped = getattr(getattr(loader, "dataset", None), "skipped_files", None)
-            if skipped is not None:  # files left out so far, at the scan and (lazy) when decoded
-                metrics[f"{prefix}num_skipped_files"] = len(skipped)
+            if hasattr(getattr(loader, "dataset", None), "skipped_files"):  # at the scan and (lazy) when decoded
+                metrics[f"{prefix}num_skipped_files"] = len(loader.dataset.skipped_files)
         metrics["epoch_duration_seconds"] = time.monotonic() - start
         if self.learning_rate_scheduler is not None:
             self.learning_rate_scheduler.step_epoch()
@@ -331,7 +323,9 @@ class Trainer(Registrable, FromParams):
             first_epoch = state["epoch"] + 1 if state else 0
             if state:
                 self.tracker, self.history = MetricTracker(**state["tracker"]), list(state["history"])
-            hooks = ([ProgressReport()] if distributed.is_main_process() else []) + self.callbacks
+            costs = planned_epoch_costs(self.model, self.optimizer, self.learning_rate_scheduler, self.num_epochs)
+            report = ProgressReport(self.metric_name, costs, keeps_best=self.checkpointer is not None)
+            hooks = ([report] if distributed.is_main_process() else []) + self.callbacks
             for callback in hooks:
                 callback.on_train_start(self.num_epochs, len(self.train_data_loader), first_epoch)
             try:

@@ -73,7 +73,7 @@ def test_a_lazy_dataset_reports_files_found_broken_mid_epoch_in_the_epoch_summar
     assert any(m.startswith("Training images: 7, validation images: 0, labels: {'Cat': 3, 'Dog': 4} (lazy:")
                for m in messages)
     epoch_summaries = [m for m in messages if m.startswith("epoch ")]
-    assert len(epoch_summaries) == 2 and all("training_num_skipped_files 1," in m for m in epoch_summaries)
+    assert len(epoch_summaries) == 2 and all(" · 1 file skipped · " in m for m in epoch_summaries)
     csv_named = f"Every skipped file, with its reason: {tmp_path / 'run' / 'skipped_files.csv'}"
     assert messages.count(csv_named) == 1 and messages.index(csv_named) > messages.index(epoch_summaries[-1])
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

@@ -127,6 +127,43 @@ def test_recover_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(digits_di
     assert (tmp_path / "run" / "model.tar.gz").is_file()
 
 
+class CtrlCAt(TrainerCallback):
+    """Presses Ctrl-C after batch ``batch_index`` of ``epoch``."""
+
+    def __init__(self, epoch: int, batch_index: int) -> None:
+        self.at = (epoch, batch_index)
+
+    def on_batch_end(self, epoch, batch_index, learning_rates, metrics):
+        if (epoch, batch_index) == self.at:
+            raise KeyboardInterrupt
+
+
+def kept_epoch_lines(caplog) -> list:
+    return [record.getMessage() for record in caplog.records if record.getMessage().startswith("kept epoch")]
+
+
+def test_a_run_ends_naming_the_kept_epoch_also_when_interrupted_and_when_recovered(digits_dir, tmp_path, caplog,
+                                                                                   uninterrupted_run):
+    config = tiny_digits_config(digits_dir)
+    caplog.set_level(logging.INFO, logger="allencv_lite")
+    with pytest.raises(KeyboardInterrupt):
+        train_model(config, tmp_path / "run", callbacks=[CtrlCAt(epoch=1, batch_index=5)])
+    first = json.loads((tmp_path / "run" / "metrics_epoch_0.json").read_text())
+    assert kept_epoch_lines(caplog) == [f"kept epoch 1 of 1: validation accuracy {first['validation_accuracy']:.3f} "
+                                        f"loss {first['validation_loss']:.3f} (the last)"]
+    caplog.clear()
+
+    train_model(config, tmp_path / "run", recover=True)
+
+    final = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    reference = json.loads((uninterrupted_run / "metrics.json").read_text())
+    assert final["best_epoch"] == reference["best_epoch"]
+    best = (f"validation accuracy {final['best_validation_accuracy']:.3f} loss {final['best_validation_loss']:.3f}")
+    last = (" (the last)" if final["best_epoch"] == NUM_EPOCHS - 1 else
+            f" (last epoch: accuracy {final['validation_accuracy']:.3f} loss {final['validation_loss']:.3f})")
+    assert kept_epoch_lines(caplog) == [f"kept epoch {final['best_epoch'] + 1} of {NUM_EPOCHS}: {best}{last}"]
+
+
 def files_as_they_are(serialization_dir: Path) -> dict:
     """Every file of a run with its modification time and contents."""
     return {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in serialization_dir.rglob("*")
