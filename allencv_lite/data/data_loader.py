@@ -182,7 +182,8 @@ class DataLoaderFactory(Registrable, FromParams):
         larger) is left out of every epoch (``drop_last``), with one warning: batch norm in
         training mode cannot normalize one image (a channel may hold a single value, PyTorch's
         "Expected more than 1 value per channel when training"), and even where it can, one
-        image's statistics are noise. Shuffled, a different image waits each epoch.
+        image's statistics are noise. Shuffled, a different image waits each epoch. (In a
+        distributed run the ``DistributedSampler`` pads the data instead.)
 
         Raises:
             ConfigurationError: batches of several images that would not stack (see
@@ -192,7 +193,9 @@ class DataLoaderFactory(Registrable, FromParams):
         pickle the dataset and it cannot be (see the module's docstring).
         """
         check_one_size_per_batch(dataset, self.batch_size)
-        drop_last = for_training and len(dataset) > self.batch_size > 1 and len(dataset) % self.batch_size == 1
+        distributed = torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1  # pads instead
+        drop_last = (for_training and not distributed and len(dataset) > self.batch_size > 1
+                     and len(dataset) % self.batch_size == 1)
         if drop_last:
             logger.warning("Leaving out the last training batch of each epoch, a lone image: batch norm in training mode "
                            "needs at least 2 images per batch. %d training images in batches of %d leave 1 over; add or "
