@@ -26,6 +26,7 @@ import torch
 from allencv_lite.common.checks import ConfigurationError, writing
 from allencv_lite.common.devices import select_device
 from allencv_lite.common.files import atomic_writer
+from allencv_lite.data.augmentation import Augmentation
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model
@@ -37,10 +38,6 @@ WEIGHTS_NAME = "weights.th"
 VOCABULARY_DIR = "vocabulary"
 META_NAME = "meta.json"
 REQUIRED_MEMBERS = (CONFIG_NAME, WEIGHTS_NAME, META_NAME, f"{VOCABULARY_DIR}/labels.txt")
-# Transforms that give the same output every time (at p=1): what prediction keeps of a
-# training augmentation when a config has no validation_dataset_reader.
-DETERMINISTIC_TRANSFORMS = ("resize", "normalize", "center_crop", "longest_max_size", "smallest_max_size",
-                            "pad_if_needed")
 
 logger = logging.getLogger(__name__)
 
@@ -166,17 +163,22 @@ def prediction_reader_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     """The reader config that prepares images for prediction and evaluation.
 
     This is ``validation_dataset_reader``, never the training augmentation. A config
-    without one validated with its ``dataset_reader``; then only that reader's
-    deterministic steps (:data:`DETERMINISTIC_TRANSFORMS` at ``p`` = 1: resizing, cropping
-    the centre, padding, normalizing) are kept, as torchvision's eval transforms do, and
-    the dropped ones are logged.
+    without one validated with its ``dataset_reader``; then only that reader's steps
+    registered as ``deterministic`` (:class:`~allencv_lite.data.augmentation.Traits`), at
+    ``p`` = 1, are kept (resizing, cropping the centre, padding, normalizing, and a user's own
+    transforms registered so), as torchvision's eval transforms do, and the dropped ones are
+    logged.
+
+    Raises:
+        ConfigurationError: a step names no registered transform (say, a plugin's that is not
+            imported: pass its package with ``--include-package``).
     """
     if "validation_dataset_reader" in config:
         return dict(config["validation_dataset_reader"])
     reader_config = dict(config["dataset_reader"])
     steps = reader_config.get("augmentation") or []
-    kept = [step for step in steps if isinstance(step, dict) and step.get("type") in DETERMINISTIC_TRANSFORMS
-            and step.get("p", 1) == 1]
+    kept = [step for step in steps if isinstance(step, dict) and step.get("p", 1) == 1
+            and Augmentation.traits_of(step.get("type", "")).deterministic]
     if len(kept) < len(steps):
         dropped = [step.get("type") if isinstance(step, dict) else step for step in steps if step not in kept]
         logger.warning("The config has no validation_dataset_reader; predicting with dataset_reader's "

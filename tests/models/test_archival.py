@@ -252,6 +252,26 @@ def test_without_a_validation_reader_prediction_keeps_only_the_deterministic_ste
     assert "without its random steps ['flip', 'vertical_flip', 'random_resized_crop', 'resize']" in caplog.text
 
 
+def test_a_users_own_transform_registered_as_deterministic_survives_into_the_archives_prediction_reader(tmp_path):
+    import albumentations
+
+    from allencv_lite.data.augmentation import Augmentation
+
+    @Augmentation.register("test_to_gray_always", exist_ok=True, deterministic=True)
+    def to_gray_always() -> albumentations.ToGray:
+        return albumentations.ToGray(p=1.0)
+
+    vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
+    model_config = {"type": "basic_image_classifier", "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
+                    "im2vec_encoder": {"type": "global_average"}}
+    model = Model.from_params(model_config, "model", vocab=vocab)
+    config = {"dataset_reader": {"type": "image_classification_directory",
+                                 "augmentation": [RESIZE, {"type": "test_to_gray_always"}, {"type": "flip"}]},
+              "model": model_config}
+    reader = load_archive(archive_model(tmp_path / "model.tar.gz", config, model.state_dict(), vocab)).dataset_reader
+    assert [type(step).__name__ for step in reader.transforms] == ["Resize", "ToGray", "Normalize"]
+
+
 def test_loading_never_reads_the_starting_weights_the_config_names(tmp_path):
     """The archive holds the trained weights; the checkpoint training started from may be gone."""
     vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
