@@ -18,7 +18,7 @@ from allencv_lite.data.dataset import Sample
 def check_validation_split(validation_split: float) -> None:
     """Raise ``ConfigurationError`` unless ``validation_split`` is a fraction strictly between 0 and 1."""
     if not 0.0 < validation_split < 1.0:
-        raise ConfigurationError(f"validation_split: {validation_split} is not a fraction between 0 and 1 "
+        raise ConfigurationError(f"validation_split: {validation_split:g} is not a fraction between 0 and 1 "
                                  "(exclusive); 0.2 holds out a fifth of each class's images for validation.")
 
 
