@@ -114,7 +114,7 @@ def decode_floor_loader(data_dir: Path, size: int, num_workers: int) -> LoaderMa
     reader = ImageClassificationDirectoryReader.from_params({"lazy": True, "augmentation": _augmentation(size)})
     dataset = reader.read(data_dir)
     labels = {label: index for index, label in enumerate(sorted(set(dataset.labels)))}
-    floor = DecodeOnly([(path, labels[label]) for path, label in dataset.samples], size, reader.draft_size)
+    floor = DecodeOnly([(path, labels[label]) for path, label in dataset.samples], size, reader.pipeline.draft_size)
     return lambda: DataLoader(floor, batch_size=BATCH_SIZE, shuffle=True, num_workers=num_workers)
 
 
