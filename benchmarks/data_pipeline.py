@@ -10,9 +10,7 @@ batches 32 images ``(32, 3, size, size)``:
 - allencv-lite: ``image_classification_directory`` (lazy) with ``resize``, ``flip``,
   ``normalize`` and its ``DataLoaderFactory``, exactly as a config builds them, with torch's
   threads in the main process fitted beside the workers as the trainer fits them each epoch
-  (``training/cpu_threads.py``: the batch normalization there then runs on one thread instead of
-  waking a thread pool that spins on the workers' cores; torchvision's loader measured the same
-  either way);
+  (``training/cpu_threads.py``; torchvision's loader measured the same either way);
 - torchvision: ``datasets.ImageFolder`` with ``transforms.v2`` as its documentation
   recommends (``ToImage``, ``Resize(antialias=True)``, ``RandomHorizontalFlip``,
   ``ToDtype(float32, scale=True)``, ``Normalize``) in a plain ``DataLoader``;

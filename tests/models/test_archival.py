@@ -310,9 +310,11 @@ def test_a_run_with_validation_split_archives_the_validation_files_for_reuse(dig
     reader_config = {"type": "image_classification_directory", "augmentation": [RESIZE, NORMALIZE],
                      "validation_split": 0.25, "seed": 5}
     config = {"dataset_reader": reader_config,
-              "validation_dataset_reader": {"type": "image_classification_directory", "augmentation": [RESIZE, NORMALIZE]},
+              "validation_dataset_reader": {"type": "image_classification_directory",
+                                            "augmentation": [RESIZE, NORMALIZE]},
               "train_data_path": str(digits_dir / "val"),
-              "model": {"type": "basic_image_classifier", "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
+              "model": {"type": "basic_image_classifier",
+                        "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
                         "im2vec_encoder": {"type": "global_average"}},
               "iterator": {"type": "basic", "batch_size": 64},
               "trainer": {"num_epochs": 1, "cuda_device": -1, "optimizer": {"type": "adam", "lr": 1e-2}}}
