@@ -10,8 +10,7 @@ batches 32 images ``(32, 3, size, size)``:
 - allencv-lite: ``image_classification_directory`` (lazy) with ``resize``, ``flip``,
   ``normalize`` and its ``DataLoaderFactory``, exactly as a config builds them, with torch's
   threads in the main process set beside the workers as the trainer sets them
-  (``training/cpu_threads.py``: the batch normalization there then leaves the workers' cores
-  to them; torchvision's loader measured the same either way);
+  (``training/cpu_threads.py``; torchvision's loader measured the same either way);
 - torchvision: ``datasets.ImageFolder`` with ``transforms.v2`` as its documentation
   recommends (``ToImage``, ``Resize(antialias=True)``, ``RandomHorizontalFlip``,
   ``ToDtype(float32, scale=True)``, ``Normalize``) in a plain ``DataLoader``;
@@ -113,7 +112,7 @@ def decode_floor_loader(data_dir: Path, size: int, num_workers: int) -> LoaderMa
     reader = ImageClassificationDirectoryReader.from_params({"lazy": True, "augmentation": _augmentation(size)})
     dataset = reader.read(data_dir)
     labels = {label: index for index, label in enumerate(sorted(set(dataset.labels)))}
-    floor = DecodeOnly([(path, labels[label]) for path, label in dataset.samples], size, reader.draft_size)
+    floor = DecodeOnly([(path, labels[label]) for path, label in dataset.samples], size, reader.pipeline.draft_size)
     return lambda: DataLoader(floor, batch_size=BATCH_SIZE, shuffle=True, num_workers=num_workers)
 
 
