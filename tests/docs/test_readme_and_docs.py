@@ -53,8 +53,9 @@ def test_the_recipes_table_names_every_config_with_a_measured_figure_recorded_in
         assert f"`{config.name}`" in results, f"benchmarks/RESULTS.md records nothing for {config.name}"
 
 
-def test_instructions_give_allencv_data_dir_as_an_absolute_path_since_kernels_run_in_notebooks():
-    """A relative ``ALLENCV_DATA_DIR`` would be resolved from ``notebooks/``, where a kernel runs."""
+def test_instructions_export_allencv_data_dir_as_an_absolute_path():
+    """An absolute path means the same in a kernel (which runs in ``notebooks/``), in ``cd notebooks &&
+    jupyter nbconvert`` and in a shell at the repository root."""
     for page in [REPO / "README.md", REPO / "docs" / "widgets.md", REPO / "docs" / "command_line.md"]:
         exports = re.findall(r"export ALLENCV_DATA_DIR=(\S+)", read(page))
         assert exports, page
