@@ -53,8 +53,27 @@ def test_a_last_training_batch_of_one_image_with_batch_norm_is_skipped_with_a_wa
 def test_a_training_folder_with_one_label_is_refused_naming_it_before_the_model_is_built(tmp_path):
     train = write_photos(tmp_path / "train", {"Cat": 3})
     with pytest.raises(ConfigurationError, match=r"train_data_path: .*train has only one label, 'Cat' \(3 images\); "
-                                                 r"classification needs at least two\."):
+                                                 r"classification needs at least two labels with images\."):
         train_model(small_photo_config(train, im2im_encoder={"type": "no_such_encoder"}), tmp_path / "run")
+
+
+def test_empty_class_folders_are_named_when_no_label_has_images(tmp_path):
+    train = tmp_path / "train"
+    for label in ("Cat", "Dog"):
+        (train / label).mkdir(parents=True)
+    with pytest.raises(ConfigurationError) as error:
+        train_model(small_photo_config(train), tmp_path / "run")
+    assert str(error.value) == (f"train_data_path: {train} has no images in its class folders 'Cat', 'Dog'; "
+                                "classification needs at least two labels with images. Put the images of each class "
+                                "into a folder of its own (<root>/<label>/<image>), or point train_data_path at the "
+                                "folder above.")
+
+
+def test_an_empty_class_folder_beside_one_label_is_named(tmp_path):
+    train = write_photos(tmp_path / "train", {"Cat": 3})
+    (train / "Dog").mkdir()
+    with pytest.raises(ConfigurationError, match=r"has only one label, 'Cat' \(3 images\), and no images in 'Dog'; "):
+        train_model(small_photo_config(train), tmp_path / "run")
 
 
 def test_an_image_smaller_than_a_crop_is_left_out_and_training_goes_on(center_crop_run):
