@@ -291,8 +291,9 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     if config.get("validation_data_path"):
         validation_data = validation_reader.read(config["validation_data_path"])
         validation_data.index_with(vocab)
-    logger.info("Training images: %d, validation images: %d, labels: %s%s", len(train_data),
-                len(validation_data) if validation_data is not None else 0, vocab.get_token_counts(),
+    logger.info("Training images: %d, %slabels: %s%s", len(train_data),  # no validation count where none is read
+                f"validation images: {len(validation_data)}, " if validation_data is not None else "",
+                vocab.get_token_counts(),
                 " (lazy: files whose header is readable; any found broken when decoded are counted in each "
                 "epoch's num_skipped_files)" if train_data.lazy else "")
     datasets = {"training": train_data, "validation": validation_data}
