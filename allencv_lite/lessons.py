@@ -19,6 +19,7 @@ from allencv_lite.data.digits import write_digits
 DATA_DIR_VARIABLE = "ALLENCV_DATA_DIR"
 CATS_DOGS_FOLDER = "cats_dogs"
 DIGITS_FOLDER = "digits"
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]  # the clone, for an editable install
 
 
 @dataclass(frozen=True)
@@ -58,37 +59,74 @@ def _has_splits(folder: Path) -> bool:
     return (folder / "train").is_dir() and (folder / "val").is_dir()
 
 
+def resolve_environment_path(value: Union[str, os.PathLike]) -> List[Path]:
+    """The places a path taken from the environment may mean, in the order they are tried.
+
+    A notebook's kernel runs inside ``notebooks/``, while the README's commands run from the
+    repository root, so a relative ``ALLENCV_DATA_DIR=data/cats_dogs`` is tried relative to the
+    working directory first and then relative to the repository root (the folder holding the
+    ``allencv_lite`` package of an editable install). An absolute path (``~`` expanded) is tried
+    as it is.
+
+    Returns:
+        One or two absolute paths; the caller uses the first that exists.
+    """
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return [path]
+    candidates = [Path.cwd() / path, REPOSITORY_ROOT / path]
+    return [candidate.resolve() for candidate in dict.fromkeys(candidates)]
+
+
 def find_lesson_data(data_root: Union[str, os.PathLike] = "data") -> LessonData:
     """The lesson's dataset, from the first of these that exists:
 
-    1. ``$ALLENCV_DATA_DIR`` (CI points it at the shared Cats-vs-Dogs photos);
+    1. ``$ALLENCV_DATA_DIR`` (CI points it at the shared Cats-vs-Dogs photos); a relative path is
+       looked up from the working directory, then from the repository root
+       (:func:`resolve_environment_path`), so the same variable works in a shell at the root and
+       in a notebook's kernel inside ``notebooks/``;
     2. ``<data_root>/cats_dogs``, where the Cats-and-Dogs download script puts its split;
     3. ``<data_root>/digits``, the embedded handwritten digits, written there on first use
        (offline, a few seconds; see :mod:`allencv_lite.data.digits`).
+
+    When ``$ALLENCV_DATA_DIR`` names a folder that exists nowhere, one line on standard error names
+    every path tried and the data used instead, and :attr:`LessonData.source` says the same.
 
     Args:
         data_root: the folder for downloaded and generated data (the repository's ``data/``;
             notebooks, which run inside ``notebooks/``, pass ``"../data"``).
 
     Raises:
-        ConfigurationError: ``$ALLENCV_DATA_DIR`` is set but has no ``train/`` and ``val/``
-            folders (an unset variable is fine; an empty one is treated as unset).
+        ConfigurationError: ``$ALLENCV_DATA_DIR`` names a folder that exists but has no ``train/``
+            and ``val/`` folders (an unset variable is fine; an empty one is treated as unset).
     """
     from_environment = os.environ.get(DATA_DIR_VARIABLE)
+    not_found = ""
     if from_environment:
-        root = Path(from_environment)
-        if not _has_splits(root):
-            raise ConfigurationError(f"{DATA_DIR_VARIABLE}={root} has no train/ and val/ folders; point it at a "
-                                     "folder laid out as train/<label>/<image> and val/<label>/<image>, or unset it "
-                                     "to use the embedded digits.")
-        return LessonData(root, root.name, f"${DATA_DIR_VARIABLE}")
+        tried = resolve_environment_path(from_environment)
+        root = next((candidate for candidate in tried if candidate.exists()), None)
+        if root is not None:
+            if not _has_splits(root):
+                raise ConfigurationError(f"{DATA_DIR_VARIABLE}={from_environment} ({root}) has no train/ and val/ "
+                                         "folders; point it at a folder laid out as train/<label>/<image> and "
+                                         "val/<label>/<image>, or unset it to use the embedded digits.")
+            return LessonData(root, root.name, f"${DATA_DIR_VARIABLE}")
+        not_found = f"{DATA_DIR_VARIABLE}={from_environment} was not found at {' nor at '.join(map(str, tried))}"
     downloaded = Path(data_root) / CATS_DOGS_FOLDER
     if _has_splits(downloaded):
-        return LessonData(downloaded, CATS_DOGS_FOLDER, "the downloaded PetImages split")
+        return _fallback(LessonData(downloaded, CATS_DOGS_FOLDER, "the downloaded PetImages split"), not_found)
     digits = Path(data_root) / DIGITS_FOLDER
     if not _has_splits(digits):
         write_digits(digits)
-    return LessonData(digits, DIGITS_FOLDER, "the embedded handwritten digits (scikit-learn)")
+    return _fallback(LessonData(digits, DIGITS_FOLDER, "the embedded handwritten digits (scikit-learn)"), not_found)
+
+
+def _fallback(data: LessonData, not_found: str) -> LessonData:
+    """``data``, after saying on standard error why the environment's folder was not used."""
+    if not not_found:
+        return data
+    print(f"{not_found}; using {data.source} in {data.root} instead.", file=sys.stderr)
+    return LessonData(data.root, data.name, f"{data.source}, since {not_found}")
 
 
 def sample_lesson_data(data: LessonData, destination: Union[str, os.PathLike], train_per_label: int,

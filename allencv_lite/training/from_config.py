@@ -152,13 +152,25 @@ def describe_completed_run(serialization_dir: Path, trainer_config: Dict[str, An
 
 def check_enough_labels(vocab: "Vocabulary", train_data_path: str) -> None:
     """Raise ``ConfigurationError`` unless the training data has at least two labels, which
-    classification needs (one label would be a model that always answers it)."""
+    classification needs (one label would be a model that always answers it). A class folder
+    without images gives no label, so the message names such folders."""
     counts = vocab.get_token_counts()
-    if len(counts) < 2:
+    if len(counts) >= 2:
+        return
+    from allencv_lite.data.dataset_readers.image_classification_directory import is_ignored
+
+    root = Path(train_data_path)
+    empty = sorted(folder.name for folder in root.iterdir()
+                   if folder.is_dir() and not is_ignored(folder.name) and folder.name not in counts) if root.is_dir() else []
+    empty_folders = ", ".join(f"'{name}'" for name in empty)
+    if counts:
         found = ", ".join(f"'{label}' ({count} images)" for label, count in counts.items())
-        raise ConfigurationError(f"train_data_path: {train_data_path} has only one label, {found}; classification "
-                                 "needs at least two. Add a folder of images for each other class "
-                                 "(<root>/<label>/<image>), or point train_data_path at the folder above.")
+        what = f"has only one label, {found}" + (f", and no images in {empty_folders}" if empty else "")
+    else:
+        what = f"has no images in its class folders {empty_folders}" if empty else "has no labelled images"
+    raise ConfigurationError(f"train_data_path: {train_data_path} {what}; classification needs at least two labels "
+                             "with images. Put the images of each class into a folder of its own "
+                             "(<root>/<label>/<image>), or point train_data_path at the folder above.")
 
 
 def held_out_for_validation(config: Dict[str, Any], reader: Any) -> bool:
@@ -296,8 +308,9 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
         validation_data = validation_reader.read(config["train_data_path"],
                                                  only=reader.validation_files(config["train_data_path"]))
         validation_data.index_with(vocab)
-    logger.info("Training images: %d, validation images: %d, labels: %s%s", len(train_data),
-                len(validation_data) if validation_data is not None else 0, vocab.get_token_counts(),
+    logger.info("Training images: %d, %slabels: %s%s", len(train_data),  # no validation count where none is read
+                f"validation images: {len(validation_data)}, " if validation_data is not None else "",
+                vocab.get_token_counts(),
                 " (lazy: files whose header is readable; any found broken when decoded are counted in each "
                 "epoch's num_skipped_files)" if train_data.lazy else "")
     datasets = {"training": train_data, "validation": validation_data}

@@ -118,6 +118,19 @@ def test_a_file_that_is_not_an_archive_is_reported(tmp_path):
         load_archive(text)
 
 
+@pytest.mark.parametrize("name, text", [("digits.jsonnet", "local size = 16;\n{model: {}}"),
+                                        ("config.json", '{"model": {}}'),
+                                        ("model.tar.gz", '  {"trainer": {}}')])
+def test_a_config_given_as_the_archive_says_to_train_it_first(tmp_path, name, text):
+    config = tmp_path / name
+    config.write_text(text)
+    with pytest.raises(ConfigurationError) as error:
+        load_archive(config)
+    assert str(error.value) == (f"{config} is a training config, not a trained model's archive: train it first "
+                                f"(allencv-lite train {config} -s runs/my_run, with the variables it reads, e.g. "
+                                "TRAIN_PATH=... VALIDATION_PATH=...), then pass runs/my_run/model.tar.gz.")
+
+
 def test_a_missing_archive_is_reported(tmp_path):
     with pytest.raises(ConfigurationError, match="nowhere.tar.gz does not exist"):
         load_archive(tmp_path / "nowhere.tar.gz")

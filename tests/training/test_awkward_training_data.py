@@ -53,8 +53,27 @@ def test_a_last_training_batch_of_one_image_with_batch_norm_is_left_out_with_a_w
 def test_a_training_folder_with_one_label_is_refused_naming_it_before_the_model_is_built(tmp_path):
     train = write_photos(tmp_path / "train", {"Cat": 3})
     with pytest.raises(ConfigurationError, match=r"train_data_path: .*train has only one label, 'Cat' \(3 images\); "
-                                                 r"classification needs at least two\."):
+                                                 r"classification needs at least two labels with images\."):
         train_model(small_photo_config(train, im2im_encoder={"type": "no_such_encoder"}), tmp_path / "run")
+
+
+def test_empty_class_folders_are_named_when_no_label_has_images(tmp_path):
+    train = tmp_path / "train"
+    for label in ("Cat", "Dog"):
+        (train / label).mkdir(parents=True)
+    with pytest.raises(ConfigurationError) as error:
+        train_model(small_photo_config(train), tmp_path / "run")
+    assert str(error.value) == (f"train_data_path: {train} has no images in its class folders 'Cat', 'Dog'; "
+                                "classification needs at least two labels with images. Put the images of each class "
+                                "into a folder of its own (<root>/<label>/<image>), or point train_data_path at the "
+                                "folder above.")
+
+
+def test_an_empty_class_folder_beside_one_label_is_named(tmp_path):
+    train = write_photos(tmp_path / "train", {"Cat": 3})
+    (train / "Dog").mkdir()
+    with pytest.raises(ConfigurationError, match=r"has only one label, 'Cat' \(3 images\), and no images in 'Dog'; "):
+        train_model(small_photo_config(train), tmp_path / "run")
 
 
 def test_an_image_smaller_than_a_crop_is_left_out_and_training_goes_on(center_crop_run):
@@ -70,7 +89,7 @@ def test_a_lazy_dataset_reports_files_found_broken_mid_epoch_in_the_epoch_summar
     caplog.set_level(logging.INFO, logger="allencv_lite")
     train_model(config, tmp_path / "run")
     messages = [record.getMessage() for record in caplog.records]
-    assert any(m.startswith("Training images: 7, validation images: 0, labels: {'Cat': 3, 'Dog': 4} (lazy:")
+    assert any(m.startswith("Training images: 7, labels: {'Cat': 3, 'Dog': 4} (lazy:")
                for m in messages)
     epoch_summaries = [m for m in messages if m.startswith("epoch ")]
     assert len(epoch_summaries) == 2 and all(" · 1 file skipped · " in m for m in epoch_summaries)
