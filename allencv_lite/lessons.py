@@ -7,6 +7,7 @@ lives here once rather than in six copies of the same cell.
 import os
 import random
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Union

@@ -11,7 +11,7 @@ from PIL import Image
 
 from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
 from allencv_lite.data.summaries import plot_samples
-from allencv_lite.interpretation import ClassificationInterpretation
+from allencv_lite.interpret.interpretation import ClassificationInterpretation
 from allencv_lite.training.learning_rate_schedulers import plan_learning_rates
 from allencv_lite.training.lr_finder import LearningRateFinderResult
 from allencv_lite.training.optimizers import REGEXES_KEY
