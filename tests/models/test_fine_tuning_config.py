@@ -7,7 +7,7 @@ import torch
 from allencv_lite.common.params import load_config
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models import Model
-from allencv_lite.modules.pretrained_weights import efficientnet_lite0_package_file
+from allencv_lite.modules.pretrained_weights import efficientnet_lite_package_file
 from allencv_lite.training.learning_rate_schedulers import plan_learning_rates
 from allencv_lite.training.optimizers import Optimizer
 from allencv_lite.training.trainer import freeze_parameters
@@ -26,7 +26,7 @@ def model(config) -> Model:
 
 
 def test_backbone_starts_from_the_offline_imagenet_weights(model):
-    package = torch.load(efficientnet_lite0_package_file(), map_location="cpu", weights_only=True)
+    package = torch.load(efficientnet_lite_package_file(0), map_location="cpu", weights_only=True)
     assert torch.equal(model._im2im_encoder.model.conv_stem.weight, package["_conv_stem.weight"])
 
 
