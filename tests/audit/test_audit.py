@@ -77,11 +77,11 @@ def test_decisions_are_never_written_into_the_data(planted_report):
         planted_report.accept("train/Stripes/flipped.jpg", planted_report.root / "cleaning.json")
 
 
-def test_the_data_folder_is_byte_identical_after_an_audit(planted_folder, tmp_path):
+def test_the_data_folder_is_byte_identical_after_an_audit(planted_folder, feature_cache, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(planted_folder, data)
     before = folder_fingerprint(data)
-    report = audit(data, cache_folder=tmp_path / "cache", progress=False)
+    report = audit(data, cache_folder=feature_cache, progress=False)
     report.save(tmp_path / "audit.json")
     assert folder_fingerprint(data) == before
 
@@ -101,8 +101,8 @@ def test_a_rerun_computes_only_the_changed_images(planted_folder, feature_cache,
 @pytest.mark.parametrize("layout, message", [
     ({}, "holds no images to audit"),
     ({"Cat": 6}, "has a single class, 'Cat'"),
-    ({"Cat": 6, "Dog": 3}, r"class folder 'Dog' \(3\) has fewer images than the 5 folds; add images to it or lower "
-                           r"--folds to 3"),
+    ({"Cat": 6, "Dog": 3}, r"class folder 'Dog' \(3\) has fewer images than the 5 folds of cross-validation; add "
+                           r"images to it or lower --folds to 3"),
 ])
 def test_data_the_audit_cannot_judge_gets_one_line_naming_the_folder(tmp_path, layout, message):
     root = tmp_path / "data"
