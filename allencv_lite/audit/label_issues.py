@@ -8,14 +8,27 @@ image's label by the probability of its given label (``self_confidence``): North
 Chuang, "Confident Learning: Estimating Uncertainty in Dataset Labels", JAIR 70 (2021),
 sections 3.1-3.2.
 """
-from typing import List, Sequence
+from typing import TYPE_CHECKING, List, Sequence
 
 import numpy as np
 
 from allencv_lite.common.checks import ConfigurationError
 
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+
 DEFAULT_FOLDS = 5
 DEFAULT_REGULARIZATION = 1.0  # scikit-learn's C (inverse L2 strength) on unit-length features
+MAX_ITERATIONS = 2000  # of scikit-learn's L-BFGS solver
+
+
+def fit_linear_probe(features: np.ndarray, labels: Sequence[str],
+                     regularization: float = DEFAULT_REGULARIZATION) -> "LogisticRegression":
+    """A logistic regression (scikit-learn, L2, ``C = regularization``) fitted on the L2-normalised
+    ``features`` ``(images, channels)`` and their ``labels``; predict with ``l2_normalise``d features."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=regularization, max_iter=MAX_ITERATIONS).fit(l2_normalise(features), list(labels))
 
 
 def l2_normalise(features: np.ndarray) -> np.ndarray:
@@ -53,7 +66,7 @@ def out_of_sample_probabilities(features: np.ndarray, labels: Sequence[int], num
         raise ConfigurationError(f"A class has {counts.min()} images, fewer than the {folds} folds; add images "
                                  "or lower --folds.")
     inputs = l2_normalise(features) if normalise else features
-    classifier = LogisticRegression(C=regularization, max_iter=2000)
+    classifier = LogisticRegression(C=regularization, max_iter=MAX_ITERATIONS)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return cross_val_predict(classifier, inputs, labels, cv=splitter, method="predict_proba")
 

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from allencv_lite.audit.duplicates import nearest_neighbours
+from allencv_lite.audit.label_issues import fit_linear_probe, l2_normalise
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.files import write_text_atomically
-from allencv_lite.data.cleaning import EXCLUDE, CleaningDecisions, relabel
+from allencv_lite.data.cleaning import EXCLUDE, CleaningDecisions, relabel, relative_key
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -144,6 +145,26 @@ class AuditReport:
         from allencv_lite.audit.plots import plot_label_issues
 
         return plot_label_issues(self, k, ncols, figsize)
+
+    def linear_probe_accuracy(self, train_samples: Sequence[Tuple[str, str]],
+                              validation_samples: Sequence[Tuple[str, str]]) -> float:
+        """The validation accuracy of a logistic regression trained on the audited features of
+        ``train_samples``: a retrain in seconds, to compare labels before and after cleaning.
+
+        Args:
+            train_samples, validation_samples: ``(image path, label)`` pairs as a reader gives them
+                (``dataset.samples``, so a ``cleaning_file`` is applied), images of this audit.
+
+        Raises:
+            ConfigurationError: an image that is not in this audit.
+        """
+        def rows(samples: Sequence[Tuple[str, str]]) -> Tuple[np.ndarray, List[str]]:
+            indices = [self._index(relative_key(path, self.root)) for path, _ in samples]
+            return self.features[indices], [label for _, label in samples]
+
+        classifier = fit_linear_probe(*rows(train_samples))
+        features, labels = rows(validation_samples)
+        return float(np.mean(classifier.predict(l2_normalise(features)) == np.array(labels)))
 
     def split_root(self, path: str) -> Path:
         """The folder a reader reads for the image ``path`` (its split folder, or ``root``)."""

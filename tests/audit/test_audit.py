@@ -111,3 +111,13 @@ def test_data_the_audit_cannot_judge_gets_one_line_naming_the_folder(tmp_path, l
     with pytest.raises(ConfigurationError, match=message) as error:
         audit(root, cache_folder=tmp_path / "cache", progress=False)
     assert str(root) in str(error.value)
+
+
+def test_a_linear_probe_on_the_audited_features_tells_the_planted_classes_apart(planted_report):
+    root = planted_report.root
+    train = [(str(root / path), label) for path, label, split in
+             zip(planted_report.images.path, planted_report.images.label, planted_report.images.split) if split == "train"]
+    validation = [(str(root / path), label) for path, label, split in
+                  zip(planted_report.images.path, planted_report.images.label, planted_report.images.split)
+                  if split == "val"]
+    assert planted_report.linear_probe_accuracy(train, validation) == 1.0
