@@ -152,8 +152,9 @@ def audit(folder: Union[str, os.PathLike], backbone: str = DEFAULT_BACKBONE, arc
               table.split[p.first] != table.split[p.second])
              for p in find_duplicates(extracted.hashes, extracted.features, near_duplicate_similarity)]
     pair_table = pd.DataFrame(pairs, columns=PAIR_COLUMNS + ["across_splits"])
-    within = pair_table[~pair_table.across_splits][PAIR_COLUMNS].reset_index(drop=True)
-    across = pair_table[pair_table.across_splits][PAIR_COLUMNS].reset_index(drop=True)
+    across_splits = pair_table.across_splits.to_numpy(dtype=bool)
+    within = pair_table.loc[~across_splits, PAIR_COLUMNS].reset_index(drop=True)
+    across = pair_table.loc[across_splits, PAIR_COLUMNS].reset_index(drop=True)
     settings = {"folds": folds, "seed": seed, "near_duplicate_similarity": near_duplicate_similarity,
                 "normalise": normalise, "features_computed": extracted.computed, "classes": classes}
     return AuditReport(root, table, extracted.features, probabilities, classes, issues, within, across, skipped, feature_backbone.name,

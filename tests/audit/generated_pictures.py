@@ -1,11 +1,12 @@
 """Generated pictures for the audit tests: two classes a pretrained backbone tells apart
-(stripes and dots), and near copies of a picture."""
-import io
+(stripes and dots); near copies are made as the benchmark makes them."""
 from pathlib import Path
 from typing import Dict
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from benchmarks.audit import near_copy  # noqa: F401 - resized to 90 %, JPEG quality 75
 
 SIDE = 96  # pixels
 
@@ -28,15 +29,6 @@ def dots(rng: np.random.Generator) -> Image.Image:
         cx, cy, r = rng.integers(0, SIDE, 2).tolist() + [int(rng.integers(5, 20))]
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
     return image
-
-
-def near_copy(path: Path) -> bytes:
-    """``path``'s picture resized to 90 % and re-encoded as JPEG quality 75: a near duplicate."""
-    image = Image.open(path).convert("RGB")
-    image = image.resize((int(image.width * 0.9), int(image.height * 0.9)), Image.BICUBIC)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=75)
-    return buffer.getvalue()
 
 
 def write_dataset(root: Path, per_class: Dict[str, int], seed: int) -> None:

@@ -121,3 +121,10 @@ def test_a_linear_probe_on_the_audited_features_tells_the_planted_classes_apart(
                   zip(planted_report.images.path, planted_report.images.label, planted_report.images.split)
                   if split == "val"]
     assert planted_report.linear_probe_accuracy(train, validation) == 1.0
+
+
+def test_a_folder_without_duplicates_gives_empty_tables(feature_cache, tmp_path):
+    write_dataset(tmp_path / "data", {"Stripes": 5, "Dots": 5}, seed=3)
+    report = audit(tmp_path / "data", cache_folder=feature_cache, progress=False)
+    assert report.to_json()["duplicates"] == report.to_json()["leakage"] == []
+    assert len(report.images) == 10 and "0 duplicate pairs (0 exact), 0 train/validation leakage pairs" in report.summary()
