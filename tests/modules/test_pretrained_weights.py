@@ -95,10 +95,12 @@ def test_a_key_outside_the_naming_is_an_error(package_weights):
         efficientnet_pytorch_to_timm({**package_weights, "_se_reduce.weight": torch.zeros(1)}, model)
 
 
-def test_offline_weights_exist_for_tf_efficientnet_lite0_only():
+def test_offline_weights_exist_for_tf_efficientnet_lite0_and_lite2_only():
     assert offline_imagenet_file("tf_efficientnet_lite0") == efficientnet_lite0_package_file()
+    assert offline_imagenet_file("tf_efficientnet_lite2").name == "efficientnet-lite2-9656183e.pth"
     with pytest.raises(ConfigurationError, match=r"No offline ImageNet weights for timm model 'efficientnet_lite0'; "
-                                                 r"available offline: \['tf_efficientnet_lite0'\]\. .*pretrained_file"):
+                                                 r"available offline: \['tf_efficientnet_lite0', "
+                                                 r"'tf_efficientnet_lite2'\]\. .*pretrained_file"):
         offline_imagenet_file("efficientnet_lite0")
 
 
