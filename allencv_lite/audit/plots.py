@@ -27,14 +27,15 @@ def plot_label_issues(report: "AuditReport", k: int = 6, ncols: int = 3,
     ``neighbours`` nearest training images titled with their labels.
 
     Returns:
-        an open matplotlib ``Figure`` (not registered with pyplot: a notebook shows it once, and
-        ``figure.savefig`` writes it).
+        a matplotlib ``Figure``, closed in pyplot as the other plot helpers' are (a notebook shows
+        it once, as the cell's value).
     """
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt
 
     worst = report.label_issues.head(k)
+    ncols = max(1, min(ncols, len(worst)))
     nrows = max(1, -(-len(worst) // ncols))
-    figure = Figure(figsize=figsize or (3.0 * ncols, 4.0 * nrows), dpi=100)
+    figure = plt.figure(figsize=figsize or (3.0 * ncols, 4.0 * nrows), dpi=100)
     grid = figure.add_gridspec(2 * nrows, ncols, height_ratios=[3, 1] * nrows)
     nearest = report.neighbours(list(worst.path), k=neighbours) if len(worst) else None
     for index, issue in enumerate(worst.itertuples()):
@@ -50,7 +51,8 @@ def plot_label_issues(report: "AuditReport", k: int = 6, ncols: int = 3,
                                 for path in close.path]))
         strip.set_axis_off()
         strip.set_title("nearest training images: " + ", ".join(close.label), fontsize=8)
-    figure.suptitle("Likeliest label errors (out of sample), worst first")
-    figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9 if nrows == 1 else 0.94, hspace=0.5,
-                           wspace=0.1)
+    height = figure.get_figheight()
+    figure.suptitle("Likeliest label errors (out of sample), worst first", y=1 - 0.1 / height)
+    figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.85 / height, hspace=0.5, wspace=0.1)
+    plt.close(figure)
     return figure

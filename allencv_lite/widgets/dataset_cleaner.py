@@ -302,7 +302,8 @@ class DatasetCleaner(SavedPicture, widgets.VBox):
         tile_height = 3.6 if with_neighbours else 3.0
         figure = Figure(figsize=(2.6 * columns, tile_height * rows + 0.4), dpi=100)
         figure.suptitle(f"page {self.page + 1} of {self.num_pages}, most suspicious first; "
-                        f"{len(self.decisions)} decisions in {self.cleaning_file.name}", fontsize=10)
+                        f"{len(self.decisions)} decisions in {self.cleaning_file.name}", fontsize=10,
+                        y=1 - 0.08 / figure.get_figheight())
         grid = figure.add_gridspec(rows * (2 if with_neighbours else 1), columns,
                                    height_ratios=[3, 1] * rows if with_neighbours else None)
         for index, tile in enumerate(self.tiles):
@@ -320,7 +321,7 @@ class DatasetCleaner(SavedPicture, widgets.VBox):
                 strip.imshow(np.hstack([square_thumbnail(read_image(near.path), NEIGHBOUR_SIDE) for near in item.neighbours]))
                 strip.set_axis_off()
                 strip.set_title("nearest: " + ", ".join(near.label for near in item.neighbours), fontsize=8)
-        figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.5 / figure.get_figheight(),
+        figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.9 / figure.get_figheight(),
                                hspace=0.45, wspace=0.08)
         return "image/jpeg", figure_bytes(figure, "jpeg")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from allencv_lite.audit import audit
+from allencv_lite.audit.duplicates import NEAR_DUPLICATE_SIMILARITY
 from allencv_lite.audit.features import extract_features, pretrained_backbone
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.cleaning import CleaningDecisions
@@ -35,7 +36,7 @@ def test_a_resized_reencoded_copy_is_a_near_duplicate_and_nothing_else_is(plante
     near = planted_report.duplicates[~planted_report.duplicates.exact]
     assert [(row.path, row.other_path) for row in near.itertuples()] == [
         ("train/Stripes/stripes1.jpg", "train/Stripes/stripes1_small.jpg")]
-    assert 0.95 <= near.similarity.iloc[0] < 1.0
+    assert NEAR_DUPLICATE_SIMILARITY <= near.similarity.iloc[0] < 1.0
 
 
 def test_a_copy_across_splits_is_leakage_not_a_duplicate(planted_report):
