@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from allencv_lite.audit import audit
-from allencv_lite.audit.duplicates import NEAR_DUPLICATE_SIMILARITY
 from allencv_lite.audit.features import extract_features, pretrained_backbone
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.cleaning import CleaningDecisions
-from generated_pictures import near_copy, write_dataset
+from generated_pictures import PLANTED_THRESHOLD, near_copy, write_dataset
 
 
 def folder_fingerprint(root: Path) -> dict:
@@ -36,7 +35,7 @@ def test_a_resized_reencoded_copy_is_a_near_duplicate_and_nothing_else_is(plante
     near = planted_report.duplicates[~planted_report.duplicates.exact]
     assert [(row.path, row.other_path) for row in near.itertuples()] == [
         ("train/Stripes/stripes1.jpg", "train/Stripes/stripes1_small.jpg")]
-    assert NEAR_DUPLICATE_SIMILARITY <= near.similarity.iloc[0] < 1.0
+    assert PLANTED_THRESHOLD <= near.similarity.iloc[0] < 1.0
 
 
 def test_a_copy_across_splits_is_leakage_not_a_duplicate(planted_report):
@@ -82,7 +81,7 @@ def test_the_data_folder_is_byte_identical_after_an_audit(planted_folder, featur
     data = tmp_path / "data"
     shutil.copytree(planted_folder, data)
     before = folder_fingerprint(data)
-    report = audit(data, cache_folder=feature_cache, progress=False)
+    report = audit(data, cache_folder=feature_cache, progress=False, near_duplicate_similarity=PLANTED_THRESHOLD)
     report.save(tmp_path / "audit.json")
     assert folder_fingerprint(data) == before
 
@@ -126,6 +125,7 @@ def test_a_linear_probe_on_the_audited_features_tells_the_planted_classes_apart(
 
 def test_a_folder_without_duplicates_gives_empty_tables(feature_cache, tmp_path):
     write_dataset(tmp_path / "data", {"Stripes": 5, "Dots": 5}, seed=3)
-    report = audit(tmp_path / "data", cache_folder=feature_cache, progress=False)
+    report = audit(tmp_path / "data", cache_folder=feature_cache, progress=False,
+                   near_duplicate_similarity=PLANTED_THRESHOLD)
     assert report.to_json()["duplicates"] == report.to_json()["leakage"] == []
     assert len(report.images) == 10 and "0 duplicate pairs (0 exact), 0 train/validation leakage pairs" in report.summary()

@@ -12,9 +12,11 @@ def test_audit_prints_a_summary_and_writes_the_json(planted_folder, feature_cach
                  str(feature_cache)]) == 0
     out = capsys.readouterr().out
     assert "label issue  train/Stripes/flipped.jpg: labelled Stripes, looks like Dots" in out
-    assert "1 train/validation leakage pairs" in out
     written = json.loads(output_file.read_text())
     assert written["label_issues"][0]["path"] == "train/Stripes/flipped.jpg"
+    assert {"paths": ["train/Dots/dots2.jpg", "val/Dots/leaked.jpg"], "similarity": 1.0, "exact": True} in \
+        written["leakage"]
+    assert f"{len(written['leakage'])} train/validation leakage pairs" in out
     assert [p.name for p in tmp_path.iterdir()] == ["audit.json"]
 
 

@@ -9,6 +9,7 @@ import os
 import random
 
 from allencv_lite.audit import audit
+from benchmarks.audit import near_copy
 from allencv_lite.data.dataset import SkippedFiles
 from allencv_lite.data.dataset_readers.image_classification_directory import find_labelled_images
 
@@ -31,3 +32,15 @@ def test_planted_label_errors_are_flagged_with_at_least_90_percent_precision(cat
     precision = len(flagged & flipped) / len(flagged)
     recall = len(flagged & flipped) / len(flipped)
     assert precision >= 0.9 and recall >= 0.85, (precision, recall)
+
+
+def test_a_resized_reencoded_photo_is_found_at_the_default_threshold(cats_dogs_dir, tmp_path):
+    for label in ("Cat", "Dog"):
+        (tmp_path / label).mkdir()
+        for name in sorted(os.listdir(cats_dogs_dir / "train" / label))[:10]:
+            os.symlink(cats_dogs_dir / "train" / label / name, tmp_path / label / name)
+    original = sorted(os.listdir(tmp_path / "Dog"))[0]
+    (tmp_path / "Dog" / "copy.jpg").write_bytes(near_copy(tmp_path / "Dog" / original))
+    report = audit(tmp_path, progress=False)
+    assert [({row.path, row.other_path}, row.exact) for row in report.duplicates.itertuples()] == [
+        ({f"Dog/{original}", "Dog/copy.jpg"}, False)]
