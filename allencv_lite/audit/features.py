@@ -110,7 +110,8 @@ def pretrained_backbone(name: str = DEFAULT_BACKBONE) -> FeatureBackbone:
     if name not in PRETRAINED_BACKBONES:
         raise ConfigurationError(f"--backbone '{name}' is not known; use one of {sorted(PRETRAINED_BACKBONES)}, "
                                  "or --archive model.tar.gz for a trained model's backbone.")
-    im2im = TimmEncoder(PRETRAINED_BACKBONES[name], pretrained=True, requires_grad=False)
+    # channels_last: 1.45x faster here (64 photos, load average 3.5: 4.4-4.9 s against 6.4-7.8 s)
+    im2im = TimmEncoder(PRETRAINED_BACKBONES[name], pretrained=True, requires_grad=False, channels_last=True)
     config = im2im.model.pretrained_cfg
     crop = config["input_size"][1]
     reader = ImageClassificationDirectoryReader(augmentation=[

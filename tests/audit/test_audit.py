@@ -129,3 +129,13 @@ def test_a_folder_without_duplicates_gives_empty_tables(feature_cache, tmp_path)
                    near_duplicate_similarity=PLANTED_THRESHOLD)
     assert report.to_json()["duplicates"] == report.to_json()["leakage"] == []
     assert len(report.images) == 10 and "0 duplicate pairs (0 exact), 0 train/validation leakage pairs" in report.summary()
+
+
+def test_an_archive_s_backbone_and_reader_give_the_features(digits_archive, digits_dir, tmp_path):
+    for digit in ("0", "1", "2"):
+        (tmp_path / "data" / digit).mkdir(parents=True)
+        for image in sorted((digits_dir / "val" / digit).iterdir())[:6]:
+            shutil.copy(image, tmp_path / "data" / digit / image.name)
+    report = audit(tmp_path / "data", archive=str(digits_archive), cache_folder=tmp_path / "cache", progress=False)
+    assert report.backbone.startswith("archive:") and report.features.shape == (18, 16)
+    assert [path.name.startswith(report.backbone.replace(":", "-")) for path in (tmp_path / "cache").iterdir()] == [True]
