@@ -27,8 +27,8 @@ def plot_label_issues(report: "AuditReport", k: int = 6, ncols: int = 3,
     ``neighbours`` nearest training images titled with their labels.
 
     Returns:
-        a matplotlib ``Figure``, closed in pyplot as the other plot helpers' are (a notebook shows
-        it once, as the cell's value).
+        the matplotlib ``Figure``, left open as the other plot helpers' are: a notebook shows it
+        once at the end of the cell, and ``figure.savefig`` writes it.
     """
     import matplotlib.pyplot as plt
 
@@ -54,5 +54,4 @@ def plot_label_issues(report: "AuditReport", k: int = 6, ncols: int = 3,
     height = figure.get_figheight()
     figure.suptitle("Likeliest label errors (out of sample), worst first", y=1 - 0.1 / height)
     figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.85 / height, hspace=0.5, wspace=0.1)
-    plt.close(figure)
     return figure

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.interpretation import ClassificationInterpretation
+from allencv_lite.interpret.interpretation import ClassificationInterpretation
 from allencv_lite.widgets import DatasetCleaner
 
 
