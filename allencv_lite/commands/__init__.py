@@ -1,16 +1,17 @@
 """The ``allencv-lite`` command line: ``train``, ``find-lr``, ``predict``, ``evaluate`` (as ``allennlp``
-has them) and ``serve`` (the web demo, as ``allennlp.service.server_simple``)."""
+has them), ``serve`` (the web demo, as ``allennlp.service.server_simple``) and ``audit`` (label
+issues, duplicates and leakage in a dataset)."""
 import argparse
 import signal
 import sys
 from typing import List, Optional
 
-from allencv_lite.commands import evaluate, find_learning_rate, predict, serve, train
+from allencv_lite.commands import audit, evaluate, find_learning_rate, predict, serve, train
 from allencv_lite.common.exit_status import exit_status
 from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 
-SUBCOMMANDS = (train, find_learning_rate, predict, evaluate, serve)
+SUBCOMMANDS = (train, find_learning_rate, predict, evaluate, serve, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

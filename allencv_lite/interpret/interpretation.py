@@ -241,14 +241,21 @@ class ClassificationInterpretation:
         return figure
 
     def plot_top_losses(self, k: int = 9, ncols: int = 3, figsize: Optional[Tuple[float, float]] = None,
-                        heatmap: bool = False) -> "Figure":
+                        heatmap: bool = False, audit: Optional[Any] = None) -> "Figure":
         """A grid of the ``k`` images with the highest loss, as decoded from disk, each titled
         with the predicted label and its probability, the actual label, and the loss.
+
+        On images the model trained on, that loss is in-sample: it ranks what the model failed to
+        memorise, not what is mislabelled. Given an ``audit``
+        (:class:`~allencv_lite.audit.report.AuditReport`), the grid shows instead its ``k`` worst
+        label issues, ranked out of sample, each with the suggested label and its three nearest
+        training images (:meth:`AuditReport.plot_label_issues`).
 
         Args:
             heatmap: draw over each image its Grad-CAM heatmap for the *predicted* label
                 (:func:`allencv_lite.interpret.grad_cam.explain`; red where the evidence for the mistake
                 lies), as fastai's ``plot_top_losses(heatmap=True)`` does.
+            audit: an audit of the data: draw its worst label issues instead (see above).
 
         Returns:
             the matplotlib ``Figure``, left open (see :meth:`plot_confusion_matrix`).
@@ -259,6 +266,8 @@ class ClassificationInterpretation:
         """
         import matplotlib.pyplot as plt
 
+        if audit is not None:
+            return audit.plot_label_issues(k, ncols, figsize)
         if heatmap and (self.model is None or self.dataset_reader is None):
             raise ConfigurationError("plot_top_losses(heatmap=True) needs the model: build the interpretation with "
                                      "ClassificationInterpretation.from_archive(...) or from_model(...).")

@@ -5,6 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
+from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset_readers import DatasetReader
 from allencv_lite.interpret.grad_cam import explain_file
 from allencv_lite.interpret.interpretation import ClassificationInterpretation
@@ -33,15 +34,23 @@ def files_under(root):
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
+def test_ranking_by_an_archive_s_in_sample_loss_is_an_explicit_choice_that_says_what_it_means(archive, folder,
+                                                                                             tmp_path):
+    with pytest.raises(ConfigurationError, match=r"in-sample.*DatasetCleaner\(audit\(DATA_DIR\), folder\)"):
+        DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json")
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", in_sample=True)
+    assert "Ranked in-sample: by the loss of a model trained on these very images" in cleaner.ranking.value
+
+
 def test_images_are_ranked_by_loss_worst_first_as_the_top_losses(archive, folder, tmp_path):
-    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json")
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", in_sample=True)
     top = ClassificationInterpretation.from_archive(archive, folder, progress=False).top_losses(18)
     assert [item.path for item in cleaner.items] == [sample["path"] for sample in top]
     assert [item.score for item in cleaner.items] == pytest.approx([sample["loss"] for sample in top])
 
 
 def test_each_tile_shows_the_key_label_prediction_probability_and_loss(archive, folder, tmp_path):
-    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", num_images=4)
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", in_sample=True, num_images=4)
     assert len(cleaner.tiles) == 4
     item = cleaner.tiles[0].item
     caption = cleaner.tiles[0].caption.value
@@ -54,7 +63,7 @@ def test_each_tile_shows_the_key_label_prediction_probability_and_loss(archive, 
 
 def test_decisions_are_saved_at_once_and_no_file_is_deleted_or_moved(archive, folder, tmp_path):
     before = files_under(folder)
-    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json")
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", in_sample=True)
     first, second, third = (tile.item.key for tile in cleaner.tiles[:3])
     cleaner.tiles[0].action.value = "exclude"
     other = "0" if cleaner.tiles[1].item.label != "0" else "1"
@@ -68,11 +77,11 @@ def test_decisions_are_saved_at_once_and_no_file_is_deleted_or_moved(archive, fo
 
 def test_reopening_shows_the_saved_decisions_and_the_reader_applies_them(archive, folder, tmp_path):
     cleaning_file = tmp_path / "cleaning.json"
-    cleaner = DatasetCleaner(archive, folder, cleaning_file=cleaning_file)
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=cleaning_file, in_sample=True)
     excluded = cleaner.tiles[0].item
     cleaner.tiles[0].action.value = "exclude"
 
-    reopened = DatasetCleaner(archive, folder, cleaning_file=cleaning_file)
+    reopened = DatasetCleaner(archive, folder, cleaning_file=cleaning_file, in_sample=True)
     assert [tile.action.value for tile in reopened.tiles[:2]] == ["exclude", ""]
     dataset = DatasetReader.from_params({"type": "image_classification_directory",
                                          "cleaning_file": str(cleaning_file)}).read(folder)
@@ -80,7 +89,7 @@ def test_reopening_shows_the_saved_decisions_and_the_reader_applies_them(archive
 
 
 def test_the_heatmap_checkbox_draws_the_grad_cam_of_the_predicted_label(archive, folder, tmp_path):
-    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", num_images=2)
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", in_sample=True, num_images=2)
     plain = cleaner.tiles[0].image.value
     cleaner.heatmap_toggle.value = True
     item = cleaner.tiles[0].item
@@ -89,7 +98,7 @@ def test_the_heatmap_checkbox_draws_the_grad_cam_of_the_predicted_label(archive,
 
 
 def test_pages_move_through_the_ranking(archive, folder, tmp_path):
-    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", num_images=8)
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", in_sample=True, num_images=8)
     assert cleaner.previous_button.disabled and "page 1 of 3 (18 images" in cleaner.page_label.value
     cleaner.next_button.click()
     assert [tile.item for tile in cleaner.tiles] == cleaner.items[8:16]
@@ -102,7 +111,7 @@ def test_unlabelled_images_are_ranked_by_uncertainty_and_offer_a_label(archive, 
     loose.mkdir()
     for image in sorted(folder.glob("*/*.png")):
         shutil.copy(image, loose / f"{image.parent.name}_{image.name}")
-    cleaner = DatasetCleaner(archive, loose, cleaning_file=tmp_path / "cleaning.json")
+    cleaner = DatasetCleaner(archive, loose, cleaning_file=tmp_path / "cleaning.json", in_sample=True)
     scores = [item.score for item in cleaner.items]
     assert len(scores) == 18 and scores == sorted(scores, reverse=True)
     assert all(item.label is None and item.score == pytest.approx(1 - item.probability) for item in cleaner.items)
@@ -114,7 +123,8 @@ def test_a_saved_notebook_shows_the_page_and_each_new_decision(displayed, archiv
     from IPython.display import display
 
 
-    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", num_images=4, ncols=2)
+    cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", in_sample=True, num_images=4,
+                             ncols=2)
     display(cleaner)
     cleaner.tiles[0].action.value = "exclude"
     first, *updates = displayed
@@ -123,6 +133,6 @@ def test_a_saved_notebook_shows_the_page_and_each_new_decision(displayed, archiv
     assert first["data"]["text/plain"] == updates[-1]["data"]["text/plain"]  # nbval compares it: no state in it
     mime_type, before = picture_of(first["data"])
     _, after = picture_of(updates[-1]["data"])
-    assert mime_type == "image/jpeg" and before.shape == after.shape == (2 * 192 + 24, 2 * 160, 3)
+    assert mime_type == "image/jpeg" and before.shape == after.shape == (640, 520, 3)  # 260-pixel tiles, 9-point text
     assert np.abs(before.astype(int) - after).mean() > 0  # the first tile's caption now says "exclude"
     assert len(updates[-1]["data"][mime_type]) < 100_000

@@ -1,0 +1,40 @@
+"""``allencv-lite audit DATA_DIR --output-file audit.json``: the summary, the JSON, and one line for bad input."""
+import json
+
+import pytest
+
+from allencv_lite.commands import main
+
+
+def test_audit_prints_a_summary_and_writes_the_json(planted_folder, feature_cache, tmp_path, capsys):
+    output_file = tmp_path / "audit.json"
+    assert main(["audit", str(planted_folder), "--output-file", str(output_file), "--cache-dir",
+                 str(feature_cache)]) == 0
+    out = capsys.readouterr().out
+    assert "label issue  train/Stripes/flipped.jpg: labelled Stripes, looks like Dots" in out
+    written = json.loads(output_file.read_text())
+    assert written["label_issues"][0]["path"] == "train/Stripes/flipped.jpg"
+    assert {"paths": ["train/Dots/dots2.jpg", "val/Dots/leaked.jpg"], "similarity": 1.0, "exact": True} in \
+        written["leakage"]
+    assert f"{len(written['leakage'])} train/validation leakage pairs" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["audit.json"]
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--folds", "1"], "--folds must be at least 2"),
+    (["--backbone", "resnet"], "--backbone 'resnet' is not known; use one of ['efficientnet_lite0', "
+                               "'efficientnet_lite2']"),
+    (["--output-file", "{data}/audit.json"], "is inside the audited folder"),
+    (["--output-file", "{tmp}/missing/audit.json"], "its folder {tmp}/missing does not exist"),
+])
+def test_bad_arguments_get_one_line_before_any_work(planted_folder, tmp_path, capsys, arguments, message):
+    arguments = [argument.format(data=planted_folder, tmp=tmp_path) for argument in arguments]
+    assert main(["audit", str(planted_folder), "--cache-dir", str(tmp_path / "cache"), *arguments]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message.format(tmp=tmp_path) in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_missing_data_dir_is_named(tmp_path, capsys):
+    assert main(["audit", str(tmp_path / "nowhere")]) == 2
+    assert f"DATA_DIR {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
