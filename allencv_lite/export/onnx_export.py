@@ -93,13 +93,13 @@ def check_exportable_forward(model: Model, height: int, width: int, source: str)
 
 
 def onnx_graph(model: Model, height: int, width: int, source: str) -> bytes:
-    """``model``'s forward as a serialized ONNX graph: input ``image`` ``(batch, 3, height, width)``
-    float32 with a dynamic ``batch``, outputs ``logits`` and ``probs`` ``(batch, num_labels)``.
+    """``model``'s forward (checked by :func:`check_exportable_forward`) as a serialized ONNX
+    graph: input ``image`` ``(batch, 3, height, width)`` float32 with a dynamic ``batch``, outputs
+    ``logits`` and ``probs`` ``(batch, num_labels)``.
 
     Raises:
-        ConfigurationError: see :func:`check_exportable_forward`; torch's exporter fails on it.
+        ConfigurationError: torch's exporter fails on it, naming ``source``.
     """
-    check_exportable_forward(model, height, width, source)
     example = torch.zeros(EXAMPLE_BATCH_SIZE, 3, height, width)
     try:
         program = torch.onnx.export(_LogitsAndProbs(model).eval(), (example,), dynamo=True, verbose=False,
@@ -166,6 +166,7 @@ def export_onnx(archive_file: Union[str, os.PathLike], output_file: Union[str, o
     labels = [archive.vocab.get_token_from_index(i, DEFAULT_NAMESPACE)
               for i in range(archive.vocab.get_vocab_size(DEFAULT_NAMESPACE))]
     preprocessing = describe_preprocessing(reader, source)
+    check_exportable_forward(model, preprocessing["height"], preprocessing["width"], source)
     samples = check_samples(archive, source, check_images, labels)
     graph = onnx_graph(model, preprocessing["height"], preprocessing["width"], source)
 

@@ -2,7 +2,7 @@
 that ``predict``, ``evaluate`` and ``serve`` take either file and give the same records::
 
     archive = load_model_file("model.onnx")        # or "model.tar.gz"
-    predictor = Predictor.from_archive(archive)    # the same ImagePredictor, the same output
+    predictor = ImagePredictor.from_archive(archive)  # the same predictor, the same output records
 
 :func:`load_model_file` is the one entry point of the commands: an archive goes to
 :func:`~allencv_lite.models.archival.load_archive`; a ``.onnx`` file is read with the
