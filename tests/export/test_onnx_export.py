@@ -70,6 +70,16 @@ def test_predict_on_the_onnx_file_gives_the_archives_records(digits_export, digi
             assert exported["probabilities"][label] == pytest.approx(probability, abs=PROBABILITY_TOLERANCE)
 
 
+def test_an_explanation_of_an_onnx_prediction_says_to_use_the_archive(digits_export, digits_dir, tmp_path, capsys):
+    source = tmp_path / "explain.jsonl"
+    image = str(sorted((digits_dir / "heldout").iterdir())[0])
+    source.write_text(json.dumps({"image_path": image, "explain": True}) + "\n")
+    assert main(["predict", str(digits_export.model_file), str(source)]) == 1
+    record = json.loads(capsys.readouterr().err.splitlines()[0])
+    assert record["error"].startswith("Grad-CAM needs the model's layers and gradients, and this model has none (an "
+                                      "ONNX export, run by onnxruntime)")
+
+
 def test_evaluate_on_the_onnx_file_gives_the_archives_accuracy(digits_export, digits_archive, digits_dir, capsys):
     def accuracy(model_file: Path) -> str:
         assert main(["evaluate", str(model_file), str(digits_dir / "val")]) == 0
