@@ -3,9 +3,9 @@
 Static quantization: weights are stored as int8 per output channel, and each activation gets a
 fixed int8 range measured by running the float graph on calibration images (min-max), written as
 QuantizeLinear/DequantizeLinear pairs (the QDQ format) that onnxruntime fuses into int8 kernels.
-Dynamic quantization (ranges measured on every input) quantizes only the matrix products of a
-CNN, and its convolutions run slower than float ones (ConvInteger); benchmarks/RESULTS.md has
-both, measured. The calibration images should not be the ones the int8 graph is then judged on:
+Dynamic quantization (each activation's range measured on every input, at run time) made
+EfficientNet-Lite0's convolutions 8-11x slower than float ones and cost 0.8 points of accuracy,
+where static kept every label (benchmarks/RESULTS.md, "ONNX export"). The calibration images should not be the ones the int8 graph is then judged on:
 :func:`~allencv_lite.export.onnx_export.export_onnx` takes the training images.
 """
 import tempfile
