@@ -101,6 +101,8 @@ def onnx_graph(model: Model, height: int, width: int, source: str) -> bytes:
         ConfigurationError: torch's exporter fails on it, naming ``source``.
     """
     example = torch.zeros(EXAMPLE_BATCH_SIZE, 3, height, width)
+    # No fallback to the TorchScript exporter: dynamo exports a classifier on every registered
+    # backbone (tests/modules/test_im2im_encoder_contract.py), EfficientNet-Lite0 in channels_last too.
     try:
         program = torch.onnx.export(_LogitsAndProbs(model).eval(), (example,), dynamo=True, verbose=False,
                                     input_names=[INPUT_NAME], output_names=[LOGITS_NAME, PROBS_NAME],
