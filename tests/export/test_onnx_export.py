@@ -1,10 +1,11 @@
 """``allencv-lite export``: an ONNX graph that matches torch, used by predict, evaluate and a
 standalone script, and refused with one line whenever it would not be faithful."""
+import base64
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import onnxruntime
@@ -86,6 +87,24 @@ def test_evaluate_on_the_onnx_file_gives_the_archives_accuracy(digits_export, di
         return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("accuracy"))
 
     assert accuracy(digits_export.model_file) == accuracy(digits_archive)
+
+
+def test_the_demo_server_answers_from_the_onnx_file_as_from_the_archive(digits_export, digits_archive, digits_dir):
+    from allencv_lite.export.onnx_model import load_model_file
+    from allencv_lite.predictors.image_predictor import ImagePredictor
+    from allencv_lite.service.server_simple import make_app
+
+    picture = base64.b64encode(sorted((digits_dir / "val" / "7").iterdir())[0].read_bytes()).decode()
+
+    def answer(model_file: Path) -> dict:
+        client = make_app(ImagePredictor.from_archive(load_model_file(model_file))).test_client()
+        response = client.post("/predict", json={"image": picture})
+        assert response.status_code == 200
+        return response.get_json()
+
+    from_export, from_archive = answer(digits_export.model_file), answer(digits_archive)
+    assert from_export["label"] == from_archive["label"]
+    assert from_export["probabilities"] == pytest.approx(from_archive["probabilities"], abs=PROBABILITY_TOLERANCE)
 
 
 # Run the script with these modules unimportable: only numpy, Pillow and onnxruntime may be used.
@@ -188,11 +207,12 @@ class NoisyClassifier(ScoresOnlyClassifier):
         return {"logits": logits, "probs": torch.softmax(logits + torch.randn_like(logits), dim=-1)}
 
 
-def archive_of(model_type: str, digits_dir: Path, folder: Path) -> Path:
+def archive_of(model_type: str, digits_dir: Path, folder: Path, extra_step: Optional[dict] = None,
+               validation_data_path: Optional[Path] = None) -> Path:
     reader = {"type": "image_classification_directory",
-              "augmentation": [{"type": "resize", "height": 16, "width": 16}]}
+              "augmentation": [{"type": "resize", "height": 16, "width": 16}] + ([extra_step] if extra_step else [])}
     config = {"dataset_reader": reader, "validation_dataset_reader": reader, "model": {"type": model_type},
-              "validation_data_path": str(digits_dir / "val")}
+              "validation_data_path": str(validation_data_path or digits_dir / "val")}
     vocab = Vocabulary.from_labels(str(digit) for digit in range(10))
     model = Model.from_params({"type": model_type}, "model", vocab=vocab)
     return archive_model(folder / "model.tar.gz", config, model.state_dict(), vocab)
@@ -219,3 +239,18 @@ def test_a_failed_check_names_the_worst_image_and_leaves_the_previous_export_unt
     assert message.endswith("Nothing was written.")
     assert previous.read_bytes() == b"the previous export"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx", "model.tar.gz"]
+
+
+def test_a_validation_step_the_json_cannot_describe_is_named(digits_dir, tmp_path, capsys):
+    archive = archive_of("noisy_classifier", digits_dir, tmp_path, extra_step={"type": "clahe", "p": 1.0})
+    line = error_line(["export", str(archive), "--output-file", str(tmp_path / "model.onnx")], capsys)
+    assert line.startswith(f"allencv-lite: error: {archive}: validation_dataset_reader.augmentation[1] (CLAHE) cannot "
+                           "be written for use without allencv-lite; an export supports resize, smallest_max_size")
+
+
+def test_validation_images_missing_from_this_machine_ask_for_check_images(digits_dir, tmp_path, capsys):
+    archive = archive_of("noisy_classifier", digits_dir, tmp_path, validation_data_path=tmp_path / "gone")
+    line = error_line(["export", str(archive), "--output-file", str(tmp_path / "model.onnx")], capsys)
+    assert line == (f"allencv-lite: error: {archive}: its validation images {tmp_path / 'gone'} are not on this "
+                    "machine; pass --check-images with images or folders of images (<root>/<label>/<image>) to "
+                    "verify the export on.")
