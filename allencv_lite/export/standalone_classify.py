@@ -26,7 +26,7 @@ that, step by step, as allencv-lite does when it predicts:
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import onnxruntime
@@ -79,7 +79,7 @@ def apply_step(image: np.ndarray, step: Dict[str, Any]) -> np.ndarray:
     raise ValueError(f"unknown preprocessing step {kind!r}")
 
 
-def read_rgb(path: str, draft_size: Sequence[int] = None) -> np.ndarray:
+def read_rgb(path: str, draft_size: Optional[Sequence[int]] = None) -> np.ndarray:
     """The picture at ``path`` as upright RGB ``uint8`` ``(height, width, 3)``."""
     with Image.open(path) as image:
         if draft_size and image.format == "JPEG":
@@ -94,7 +94,7 @@ def read_rgb(path: str, draft_size: Sequence[int] = None) -> np.ndarray:
 class OnnxImageClassifier:
     """``model.onnx`` and the ``model.json`` beside it (or ``description_file``)."""
 
-    def __init__(self, model_file: str, description_file: str = None) -> None:
+    def __init__(self, model_file: str, description_file: Optional[str] = None) -> None:
         description_file = description_file or str(Path(model_file).with_suffix(".json"))
         with open(description_file, encoding="utf-8") as file:
             self.description = json.load(file)
