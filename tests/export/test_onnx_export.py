@@ -207,6 +207,19 @@ class NoisyClassifier(ScoresOnlyClassifier):
         return {"logits": logits, "probs": torch.softmax(logits + torch.randn_like(logits), dim=-1)}
 
 
+@Model.register("tempered_classifier")
+class TemperedClassifier(ScoresOnlyClassifier):
+    """Probabilities with a temperature buffer, as BasicImageClassifier's temperature scaling keeps it."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        super().__init__(vocab)
+        self.register_buffer("temperature", torch.tensor(0.25))
+
+    def forward(self, image: torch.Tensor) -> Dict[str, torch.Tensor]:
+        logits = self.linear(image.mean(dim=(2, 3)))
+        return {"logits": logits, "probs": torch.softmax(logits / self.temperature, dim=-1)}
+
+
 def archive_of(model_type: str, digits_dir: Path, folder: Path, extra_step: Optional[dict] = None,
                validation_data_path: Optional[Path] = None) -> Path:
     reader = {"type": "image_classification_directory",
@@ -254,3 +267,15 @@ def test_validation_images_missing_from_this_machine_ask_for_check_images(digits
     assert line == (f"allencv-lite: error: {archive}: its validation images {tmp_path / 'gone'} are not on this "
                     "machine; pass --check-images with images or folders of images (<root>/<label>/<image>) to "
                     "verify the export on.")
+
+
+def test_the_temperature_travels_in_the_graph_and_is_recorded_in_the_json(digits_dir, tmp_path):
+    archive = archive_of("tempered_classifier", digits_dir, tmp_path)
+    images = sorted((digits_dir / "val" / "5").iterdir())[:8]
+    result = export_onnx(archive, tmp_path / "model.onnx", check_images=images)
+    assert json.loads(result.description_file.read_text())["temperature"] == 0.25
+    assert result.parity.max_difference <= PROBABILITY_TOLERANCE  # the probabilities with the temperature
+    session = onnxruntime.InferenceSession(str(result.model_file), providers=["CPUExecutionProvider"])
+    logits, probs = session.run(["logits", "probs"], {"image": np.random.default_rng(0).normal(
+        size=(4, 3, 16, 16)).astype(np.float32)})
+    np.testing.assert_allclose(probs, torch.softmax(torch.from_numpy(logits) / 0.25, dim=-1).numpy(), atol=1e-6)
