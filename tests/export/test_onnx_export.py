@@ -1,7 +1,9 @@
-"""``allencv-lite export``: an ONNX graph that matches torch, used by predict, evaluate and a
-standalone script, and refused with one line whenever it would not be faithful."""
+"""The ONNX export: a graph that matches torch, a description that lets a standalone script and
+the demo repeat the archive's answers, int8 with its report, and nothing written when it would not
+be faithful. (The command line's side is in tests/commands/test_export_command.py.)"""
 import base64
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,6 @@ import onnxruntime
 import pytest
 import torch
 
-from allencv_lite.commands import main
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 from allencv_lite.export.onnx_export import PROBABILITY_TOLERANCE, export_onnx
@@ -20,12 +21,6 @@ from allencv_lite.models.archival import archive_model, load_archive
 from allencv_lite.models.model import Model
 
 DIGITS_VALIDATION_IMAGES = 358  # data_scripts/make_digits_dataset.py: 20 % of 1787
-
-
-@pytest.fixture(scope="module")
-def digits_export(digits_archive, tmp_path_factory):
-    """The tiny digits CNN exported (and verified on its 358 validation images) once for this module."""
-    return export_onnx(digits_archive, tmp_path_factory.mktemp("export") / "model.onnx")
 
 
 def test_the_export_matches_torch_on_every_validation_image(digits_export):
@@ -52,41 +47,6 @@ def test_the_exported_graph_takes_any_batch_size(digits_export, batch_size):
     logits, probs = session.run(["logits", "probs"], {"image": np.zeros((batch_size, 3, 16, 16), np.float32)})
     assert logits.shape == probs.shape == (batch_size, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
-
-
-def predicted(arguments, capsys) -> list:
-    assert main(["predict", *arguments]) == 0
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-
-
-def test_predict_on_the_onnx_file_gives_the_archives_records(digits_export, digits_archive, digits_dir, capsys):
-    images = [str(path) for path in sorted((digits_dir / "heldout").iterdir())]
-    from_export = predicted([str(digits_export.model_file), *images, "--batch-size", "4"], capsys)
-    from_archive = predicted([str(digits_archive), *images, "--batch-size", "4"], capsys)
-    assert [record["label"] for record in from_export] == [record["label"] for record in from_archive]
-    assert [[top["label"] for top in r["top_k"]] for r in from_export] == \
-        [[top["label"] for top in r["top_k"]] for r in from_archive]
-    for exported, archived in zip(from_export, from_archive):
-        for label, probability in archived["probabilities"].items():
-            assert exported["probabilities"][label] == pytest.approx(probability, abs=PROBABILITY_TOLERANCE)
-
-
-def test_an_explanation_of_an_onnx_prediction_says_to_use_the_archive(digits_export, digits_dir, tmp_path, capsys):
-    source = tmp_path / "explain.jsonl"
-    image = str(sorted((digits_dir / "heldout").iterdir())[0])
-    source.write_text(json.dumps({"image_path": image, "explain": True}) + "\n")
-    assert main(["predict", str(digits_export.model_file), str(source)]) == 1
-    record = json.loads(capsys.readouterr().err.splitlines()[0])
-    assert record["error"].startswith("Grad-CAM needs the model's layers and gradients, and this model has none (an "
-                                      "ONNX export, run by onnxruntime)")
-
-
-def test_evaluate_on_the_onnx_file_gives_the_archives_accuracy(digits_export, digits_archive, digits_dir, capsys):
-    def accuracy(model_file: Path) -> str:
-        assert main(["evaluate", str(model_file), str(digits_dir / "val")]) == 0
-        return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("accuracy"))
-
-    assert accuracy(digits_export.model_file) == accuracy(digits_archive)
 
 
 def test_the_demo_server_answers_from_the_onnx_file_as_from_the_archive(digits_export, digits_archive, digits_dir):
@@ -149,41 +109,7 @@ def test_int8_quantization_reports_its_agreement_and_accuracy_against_the_float_
     assert "QuantizeLinear" in int8_ops and "DequantizeLinear" in int8_ops
 
 
-# ---- bad input: one line each, and nothing written ---------------------------------------------
-
-
-def error_line(arguments, capsys) -> str:
-    assert main(arguments) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
-
-
-def test_exporting_a_config_says_to_train_it_first(tmp_path, capsys):
-    line = error_line(["export", "training_config/digits.jsonnet", "--output-file", str(tmp_path / "m.onnx")], capsys)
-    assert "training_config/digits.jsonnet is a config, not a trained model: train it first" in line
-    assert not list(tmp_path.iterdir())
-
-
-def test_exporting_a_corrupt_archive_says_so(digits_archive, tmp_path, capsys):
-    corrupt = tmp_path / "corrupt.tar.gz"
-    corrupt.write_bytes(digits_archive.read_bytes()[:2000])
-    line = error_line(["export", str(corrupt), "--output-file", str(tmp_path / "m.onnx")], capsys)
-    assert f"Archive {corrupt} is corrupt or truncated" in line
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["corrupt.tar.gz"]
-
-
-def test_an_onnx_file_without_its_description_says_what_is_missing(digits_export, tmp_path, capsys):
-    lonely = tmp_path / "lonely.onnx"
-    lonely.write_bytes(digits_export.model_file.read_bytes())
-    line = error_line(["predict", str(lonely), "image.png"], capsys)
-    assert line == (f"allencv-lite: error: {lonely} has no lonely.json beside it, which says how to prepare images "
-                    "for it; `allencv-lite export` writes both: copy lonely.json with it, or export again.")
-
-
-def test_the_output_file_must_end_in_onnx(digits_archive, tmp_path, capsys):
-    line = error_line(["export", str(digits_archive), "--output-file", str(tmp_path / "model.bin")], capsys)
-    assert "must end in .onnx" in line
+# ---- bad models and bad preprocessing: nothing written --------------------------------------
 
 
 @Model.register("scores_only_classifier")
@@ -231,11 +157,12 @@ def archive_of(model_type: str, digits_dir: Path, folder: Path, extra_step: Opti
     return archive_model(folder / "model.tar.gz", config, model.state_dict(), vocab)
 
 
-def test_a_model_with_no_exportable_forward_is_refused(digits_dir, tmp_path, capsys):
+def test_a_model_with_no_exportable_forward_is_refused(digits_dir, tmp_path):
     archive = archive_of("scores_only_classifier", digits_dir, tmp_path)
-    line = error_line(["export", str(archive), "--output-file", str(tmp_path / "model.onnx")], capsys)
-    assert line == (f"allencv-lite: error: {archive}: the model (ScoresOnlyClassifier) has no exportable forward: "
-                    "forward(image) must return 'logits' and 'probs' of shape (batch, 10), got {'scores': (2, 10)}.")
+    with pytest.raises(ConfigurationError) as error:
+        export_onnx(archive, tmp_path / "model.onnx")
+    assert str(error.value) == (f"{archive}: the model (ScoresOnlyClassifier) has no exportable forward: forward(image) "
+                                "must return 'logits' and 'probs' of shape (batch, 10), got {'scores': (2, 10)}.")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.tar.gz"]
 
 
@@ -254,19 +181,22 @@ def test_a_failed_check_names_the_worst_image_and_leaves_the_previous_export_unt
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx", "model.tar.gz"]
 
 
-def test_a_validation_step_the_json_cannot_describe_is_named(digits_dir, tmp_path, capsys):
+def test_a_validation_step_the_json_cannot_describe_is_named(digits_dir, tmp_path):
     archive = archive_of("noisy_classifier", digits_dir, tmp_path, extra_step={"type": "clahe", "p": 1.0})
-    line = error_line(["export", str(archive), "--output-file", str(tmp_path / "model.onnx")], capsys)
-    assert line.startswith(f"allencv-lite: error: {archive}: validation_dataset_reader.augmentation[1] (CLAHE) cannot "
-                           "be written for use without allencv-lite; an export supports resize, smallest_max_size")
+    with pytest.raises(ConfigurationError, match=re.escape(
+            f"{archive}: validation_dataset_reader.augmentation[1] (CLAHE) cannot be written for use without "
+            "allencv-lite; an export supports resize, smallest_max_size")):
+        export_onnx(archive, tmp_path / "model.onnx")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.tar.gz"]
 
 
-def test_validation_images_missing_from_this_machine_ask_for_check_images(digits_dir, tmp_path, capsys):
+def test_validation_images_missing_from_this_machine_ask_for_check_images(digits_dir, tmp_path):
     archive = archive_of("noisy_classifier", digits_dir, tmp_path, validation_data_path=tmp_path / "gone")
-    line = error_line(["export", str(archive), "--output-file", str(tmp_path / "model.onnx")], capsys)
-    assert line == (f"allencv-lite: error: {archive}: its validation images {tmp_path / 'gone'} are not on this "
-                    "machine; pass --check-images with images or folders of images (<root>/<label>/<image>) to "
-                    "verify the export on.")
+    with pytest.raises(ConfigurationError) as error:
+        export_onnx(archive, tmp_path / "model.onnx")
+    assert str(error.value) == (f"{archive}: its validation images {tmp_path / 'gone'} are not on this machine; pass "
+                                "--check-images with images or folders of images (<root>/<label>/<image>) to verify "
+                                "the export on.")
 
 
 def test_the_temperature_travels_in_the_graph_and_is_recorded_in_the_json(digits_dir, tmp_path):
