@@ -77,7 +77,8 @@ def describe_preprocessing(reader: ImageDatasetReader, source: str) -> Dict[str,
                                  "so the model cannot be exported with a fixed input; add a resize to "
                                  "validation_dataset_reader.augmentation and retrain.")
     height, width = reader.output_size
-    return {"steps": steps, "jpeg_draft_size": list(reader.draft_size) if reader.draft_size else None,
+    draft_size = reader.pipeline.draft_size
+    return {"steps": steps, "jpeg_draft_size": list(draft_size) if draft_size else None,
             "height": height, "width": width, "channel_order": "RGB", "layout": "NCHW"}
 
 
