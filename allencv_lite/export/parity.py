@@ -8,7 +8,7 @@ lies, and each side's accuracy when the images have labels.
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -95,8 +95,8 @@ def torch_probabilities(model: torch.nn.Module) -> Probabilities:
     return run
 
 
-def onnx_probabilities(session: "onnxruntime.InferenceSession", input_name: str, output_name: str) -> Probabilities:  # noqa: F821
-    """An onnxruntime session's output ``output_name`` for a numpy batch fed as ``input_name``."""
+def onnx_probabilities(session: Any, input_name: str, output_name: str) -> Probabilities:
+    """An ``onnxruntime.InferenceSession``'s output ``output_name`` for a numpy batch fed as ``input_name``."""
     return lambda images: session.run([output_name], {input_name: images})[0]
 
 

@@ -5,7 +5,8 @@ fixed int8 range measured by running the float graph on calibration images (min-
 QuantizeLinear/DequantizeLinear pairs (the QDQ format) that onnxruntime fuses into int8 kernels.
 Dynamic quantization (each activation's range measured on every input, at run time) made
 EfficientNet-Lite0's convolutions 8-11x slower than float ones and cost 0.8 points of accuracy,
-where static kept every label (benchmarks/RESULTS.md, "ONNX export"). The calibration images should not be the ones the int8 graph is then judged on:
+where static kept every label (benchmarks/RESULTS.md, "ONNX export"). The calibration images
+should not be the ones the int8 graph is then judged on:
 :func:`~allencv_lite.export.onnx_export.export_onnx` takes the training images.
 """
 import tempfile
