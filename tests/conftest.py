@@ -56,6 +56,15 @@ def digits_archive(digits_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def digits_export(digits_archive, tmp_path_factory):
+    """``digits_archive`` exported to ONNX (``model.onnx``, ``model.json``, ``standalone_classify.py``)
+    and verified on its 358 validation images: the ``ExportResult`` (about 10 s on 2 busy cores)."""
+    from allencv_lite.export.onnx_export import export_onnx
+
+    return export_onnx(digits_archive, tmp_path_factory.mktemp("digits_export") / "model.onnx")
+
+
+@pytest.fixture(scope="session")
 def center_crop_run(tmp_path_factory) -> Path:
     """The serialization folder of a linear model trained for one epoch on 48×48 images
     center-cropped to 32×32 (no resize first), whose training folder also holds ``Cat/small.png``,

@@ -6,12 +6,12 @@ import signal
 import sys
 from typing import List, Optional
 
-from allencv_lite.commands import audit, evaluate, find_learning_rate, predict, serve, train
+from allencv_lite.commands import audit, evaluate, export, find_learning_rate, predict, serve, train
 from allencv_lite.common.exit_status import exit_status
 from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 
-SUBCOMMANDS = (train, find_learning_rate, predict, evaluate, serve, audit)
+SUBCOMMANDS = (train, find_learning_rate, predict, evaluate, serve, audit, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,12 +20,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.output_file and not Path(args.output_file).parent.is_dir():  # say so before the work, not after
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
+    from allencv_lite.export.onnx_model import load_model_file
     from allencv_lite.interpret.interpretation import ClassificationInterpretation, format_metrics_table
-    from allencv_lite.models.archival import load_archive
     from allencv_lite.predictors.test_time_augmentation import check_tta
 
     check_tta(args.tta, "--tta")
-    archive = load_archive(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
+    archive = load_model_file(args.archive_file, cuda_device=args.cuda_device, weights_file=args.weights_file)
     try:
         interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size,
                                                                    tta=args.tta)
@@ -46,7 +46,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
         description="Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on "
                     "DATA_PATH (<root>/<label>/<image>), as `allennlp evaluate`. Images are prepared by the "
                     "archive's validation reader.")
-    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train` (or the run folder holding it)")
+    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train` (or the run folder holding it), "
+                                             "or model.onnx from `allencv-lite export`")
     parser.add_argument("data_path", help="folder with one sub-folder of images per label")
     parser.add_argument("--output-file", default=None, help="write the metrics as JSON here")
     parser.add_argument("--weights-file", default=None, help="use these weights instead of the archived ones")

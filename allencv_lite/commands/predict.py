@@ -140,10 +140,10 @@ def run_predict(args: argparse.Namespace) -> int:
     """
     if args.batch_size < 1:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
-    from allencv_lite.models.archival import load_archive
+    from allencv_lite.export.onnx_model import load_model_file
     from allencv_lite.predictors.predictor import Predictor
 
-    archive = load_archive(args.archive_file, cuda_device=args.cuda_device)
+    archive = load_model_file(args.archive_file, cuda_device=args.cuda_device)
     predictor = Predictor.from_archive(archive, args.predictor)
     source = open_inputs(args.input_file)
     sink = _open(args.output_file, "w", "output file") if args.output_file else None
@@ -182,7 +182,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                                    "image file given as INPUT. A bad line gives an "
                                    "error record with its line number and the others still run. Exit status: 0 "
                                    "all lines predicted, 1 some line failed, 2 bad archive or arguments, 130 Ctrl-C.")
-    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train` (or the run folder holding it)")
+    parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train` (or the run folder holding it), "
+                                             "or model.onnx from `allencv-lite export`")
     parser.add_argument("input_file", nargs="+", metavar="INPUT",
                         help='a JSON-lines file, one object per line such as {"image_path": "cat.jpg"} (- reads '
                              "stdin); or image files, each predicted as its own line")

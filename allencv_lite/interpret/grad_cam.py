@@ -57,8 +57,8 @@ def target_layer_of(model: Model, target_layer: Optional[Layer] = None) -> torch
     backbone's own choice (``model._im2im_encoder.grad_cam_layer()``).
 
     Raises:
-        ConfigurationError: no such module name, or a model without a backbone
-            (``im2im_encoder``) and no ``target_layer``.
+        ConfigurationError: no such module name, a model without parameters (an ONNX export), or
+            a model without a backbone (``im2im_encoder``) and no ``target_layer``.
     """
     if isinstance(target_layer, torch.nn.Module):
         return target_layer
@@ -68,6 +68,9 @@ def target_layer_of(model: Model, target_layer: Optional[Layer] = None) -> torch
             raise ConfigurationError(f"target_layer '{target_layer}' is not a module of the model; its modules "
                                      f"include {list(modules)[1:6]} (see model.named_modules()).")
         return modules[target_layer]
+    if next(model.parameters(), None) is None:
+        raise ConfigurationError("Grad-CAM needs the model's layers and gradients, and this model has none (an ONNX "
+                                 "export, run by onnxruntime); explain with the archive it came from (model.tar.gz).")
     encoder = getattr(model, "_im2im_encoder", None)
     if encoder is None:
         raise ConfigurationError("Grad-CAM needs a convolutional layer, and this model has no im2im_encoder; pass "

@@ -35,7 +35,7 @@ from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.models.archival import Archive
-from allencv_lite.models.model import Model
+from allencv_lite.models.model import Model, model_device
 from allencv_lite.predictors.test_time_augmentation import average_probabilities, check_tta
 
 if TYPE_CHECKING:
@@ -303,7 +303,7 @@ def dataset_logits(model: Model, dataset: ImageDataset, batch_size: int = 32, pr
     Raises:
         ConfigurationError: none of the images could be decoded.
     """
-    device = next(model.parameters()).device
+    device = model_device(model)
     model.eval()
     indices: List[int] = []
     logits: List[torch.Tensor] = []

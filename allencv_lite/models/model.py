@@ -29,5 +29,11 @@ class Model(torch.nn.Module, Registrable, FromParams):
         return output_dict
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter; the CPU for a model without parameters (an
+    ONNX export run by onnxruntime, :class:`~allencv_lite.export.onnx_model.OnnxClassifier`)."""
+    return next((parameter.device for parameter in model.parameters()), torch.device("cpu"))
+
+
 # The built-in implementations, each imported when a config first names it.
 Model.register_lazily("basic_image_classifier", "allencv_lite.models.basic_image_classifier")

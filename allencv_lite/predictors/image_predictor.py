@@ -12,7 +12,7 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import array_to_rgb, to_upright_rgb_array
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
-from allencv_lite.models.model import Model
+from allencv_lite.models.model import Model, model_device
 from allencv_lite.predictors.predictor import JsonDict, Predictor
 from allencv_lite.predictors.test_time_augmentation import average_probabilities, check_tta
 
@@ -129,7 +129,7 @@ class ImagePredictor(Predictor):
             raise ConfigurationError(f"Images of different sizes {sorted({tuple(t.shape) for t in tensors})} cannot "
                                      "share a batch; add a resize to validation_dataset_reader.augmentation, or "
                                      "predict one image at a time (--batch-size 1).")
-        device = next(self.model.parameters()).device
+        device = model_device(self.model)
         probs = average_probabilities(self.model, torch.stack(tensors).to(device), self.tta).cpu()
         outputs = [self._to_json(row) for row in probs.tolist()]
         for x, picture, output in zip(inputs, pictures, outputs):

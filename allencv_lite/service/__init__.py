@@ -7,7 +7,9 @@ DEFAULT_MAX_UPLOAD_MB = 10.0  # uploads larger than this many MiB are refused wi
 def add_server_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of the demo server, for `allencv-lite serve` and `python -m allencv_lite.service.server_simple`
     (each adds ``--include-package`` with :func:`~allencv_lite.common.plugins.add_include_package_argument`)."""
-    parser.add_argument("--archive-path", required=True, help="model.tar.gz from `allencv-lite train` (or the run folder holding it)")
+    parser.add_argument("--archive-path", required=True,
+                        help="model.tar.gz from `allencv-lite train` (or the run folder holding it), or model.onnx "
+                             "from `allencv-lite export`")
     parser.add_argument("--predictor", default="default_image", help="registered predictor name")
     parser.add_argument("--title", default="allencv-lite demo", help="the page's title")
     parser.add_argument("--classification", action="store_true",

@@ -38,7 +38,7 @@ from allencv_lite.common.exit_status import exit_status
 from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 from allencv_lite.data.image_loading import UnreadableImageError
-from allencv_lite.models.archival import load_archive
+from allencv_lite.export.onnx_model import load_model_file
 from allencv_lite.predictors.predictor import JsonDict, Predictor
 from allencv_lite.service import DEFAULT_MAX_UPLOAD_MB, add_server_arguments
 
@@ -160,7 +160,7 @@ def run_server(args: argparse.Namespace) -> int:
     """
     if args.max_upload_mb <= 0:
         raise ConfigurationError(f"--max-upload-mb must be positive, got {args.max_upload_mb}.")
-    predictor = Predictor.from_archive(load_archive(args.archive_path, cuda_device=args.cuda_device), args.predictor)
+    predictor = Predictor.from_archive(load_model_file(args.archive_path, cuda_device=args.cuda_device), args.predictor)
     app = make_app(predictor, title=args.title, classification=args.classification,
                    max_upload_bytes=int(args.max_upload_mb * 2**20))
     if args.host not in LOOPBACK_HOSTS:

@@ -72,3 +72,24 @@ def test_a_classifier_takes_its_pooling_channels_from_the_encoder(name):
                               vocab=Vocabulary.from_labels(["Cat", "Dog", "Dog"])).eval()
     with torch.no_grad():
         assert model(torch.randn(2, 3, 64, 64))["probs"].shape == (2, 2)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_CONFIGS))
+def test_a_classifier_on_the_encoder_exports_to_onnx_with_the_same_probabilities(name):
+    import numpy as np
+    import onnxruntime
+
+    from allencv_lite.data.vocabulary import Vocabulary
+    from allencv_lite.export.onnx_export import onnx_graph
+    from allencv_lite.models import BasicImageClassifier
+    from allencv_lite.modules import Im2VecEncoder
+
+    torch.manual_seed(0)
+    model = BasicImageClassifier(Vocabulary.from_labels(["cat", "dog", "bird"]),
+                                 Im2VecEncoder.from_params({"type": "global_average"}),
+                                 Im2ImEncoder.from_params({"type": name, **SMALL_CONFIGS[name]})).eval()
+    session = onnxruntime.InferenceSession(onnx_graph(model, 64, 64, name), providers=["CPUExecutionProvider"])
+    images = torch.randn(3, 3, 64, 64)  # another batch size than the export's example
+    with torch.inference_mode():
+        expected = model(image=images)["probs"].numpy()
+    np.testing.assert_allclose(session.run(["probs"], {"image": images.numpy()})[0], expected, atol=1e-5)
