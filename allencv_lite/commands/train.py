@@ -315,11 +315,27 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
     announced = count_skipped_files(datasets)  # build_trainer has named skipped_files.csv for these
     metrics = trainer.train()
     if distributed.is_main_process():
+        metrics.update(calibrate_after_training(trainer))
         write_skipped_files(serialization_dir, datasets, announced)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
         archive_model(serialization_dir / ARCHIVE_NAME, config, trainer.model.state_dict(), vocab)
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)
     return trainer.model
+
+
+def calibrate_after_training(trainer: "Trainer") -> Dict[str, float]:
+    """Fit the trained model's temperature on the validation data unless the trainer block says
+    ``"calibrate": false`` (see :func:`~allencv_lite.interpret.calibration.calibrate_model`);
+    returns what to add to ``metrics.json`` (nothing when not calibrated)."""
+    from allencv_lite.interpret.calibration import calibrate_model
+
+    if not trainer.calibrate:
+        return {}
+    if trainer.validation_data_loader is None or not hasattr(trainer.model, "set_temperature"):
+        logger.info("Temperature scaling skipped: it needs validation_data_path and a model with a temperature "
+                    "(basic_image_classifier); set \"calibrate\": false in the trainer block to silence this.")
+        return {}
+    return calibrate_model(trainer.model, trainer.validation_data_loader)
 
 
 def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

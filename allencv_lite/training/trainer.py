@@ -220,6 +220,9 @@ class Trainer(Registrable, FromParams):
             ignored, with a warning, on the CPU.
         callbacks: hooks called during training (see :class:`TrainerCallback`), in process 0;
             in a config, a list of blocks such as ``{"type": "tensorboard"}``.
+        calibrate: once training is over, ``train_model`` fits the model's temperature on the
+            validation data (temperature scaling, see
+            :func:`~allencv_lite.interpret.calibration.calibrate_model`); ``false`` leaves it at 1.
 
     Raises:
         ConfigurationError: ``patience`` or ``num_gradient_accumulation_steps`` below 1, a bad
@@ -238,7 +241,7 @@ class Trainer(Registrable, FromParams):
                  grad_clipping: Optional[float] = None, num_gradient_accumulation_steps: int = 1,
                  learning_rate_scheduler: Optional[LearningRateScheduler] = None,
                  num_serialized_models_to_keep: Optional[int] = 2, use_amp: bool = False,
-                 callbacks: Optional[List[TrainerCallback]] = None) -> None:
+                 callbacks: Optional[List[TrainerCallback]] = None, calibrate: bool = True) -> None:
         if patience is not None and patience < 1:
             raise ConfigurationError(f"patience: must be a positive number of epochs, got {patience}.")
         if num_gradient_accumulation_steps < 1:
@@ -267,6 +270,7 @@ class Trainer(Registrable, FromParams):
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # the fastest convolution algorithms for these (fixed) image sizes
         self.callbacks = list(callbacks or []) if distributed.is_main_process() else []
+        self.calibrate = calibrate
         self.history: List[Dict[str, Any]] = []  # one metrics dict per finished epoch
         self._parallel_model: Optional[torch.nn.Module] = None  # DDP wrapper, rebuilt when freezing changes
         self._trainable_groups: Optional[List[bool]] = None  # as the scheduler last requested; None: no request
@@ -289,7 +293,7 @@ class Trainer(Registrable, FromParams):
             grad_norm: Optional[float] = _defaults["grad_norm"], grad_clipping: Optional[float] = _defaults["grad_clipping"],
             num_gradient_accumulation_steps: int = _defaults["num_gradient_accumulation_steps"],
             num_serialized_models_to_keep: Optional[int] = _defaults["num_serialized_models_to_keep"],
-            use_amp: bool = _defaults["use_amp"]) -> "Trainer":
+            use_amp: bool = _defaults["use_amp"], calibrate: bool = _defaults["calibrate"]) -> "Trainer":
         """The ``trainer`` block's schema (AllenNLP's ``GradientDescentTrainer.from_partial_objects``):
         build, in order, what depends on what came before, then the trainer.
 
@@ -331,7 +335,7 @@ class Trainer(Registrable, FromParams):
                    should_log_learning_rate=should_log_learning_rate, grad_norm=grad_norm, grad_clipping=grad_clipping,
                    num_gradient_accumulation_steps=num_gradient_accumulation_steps,
                    learning_rate_scheduler=scheduler, num_serialized_models_to_keep=num_serialized_models_to_keep,
-                   use_amp=use_amp, callbacks=built_callbacks)
+                   use_amp=use_amp, callbacks=built_callbacks, calibrate=calibrate)
 
     del _defaults
 
