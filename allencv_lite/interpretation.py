@@ -34,7 +34,13 @@ from allencv_lite.data.dataset import ImageDataset
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
-from allencv_lite.interpret.calibration import NUM_BINS, calibration_scores, plot_reliability_diagram, reliability_bins
+from allencv_lite.interpret.calibration import (
+    NUM_BINS,
+    calibration_scores,
+    model_temperature,
+    plot_reliability_diagram,
+    reliability_bins,
+)
 from allencv_lite.interpret.selective_classification import accuracy_at_thresholds, threshold_for_accuracy
 from allencv_lite.models.archival import Archive
 from allencv_lite.models.model import Model
@@ -113,7 +119,7 @@ class ClassificationInterpretation:
         labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
         targets = torch.tensor([vocab.get_token_index(dataset.samples[i][1], DEFAULT_NAMESPACE) for i in indices],
                                dtype=torch.long)
-        temperature = 1.0 if tta else float(getattr(model, "temperature", 1.0))
+        temperature = 1.0 if tta else model_temperature(model)
         return cls(labels=labels, paths=[dataset.samples[i][0] for i in indices], logits=logits, targets=targets,
                    skipped=sum(dataset.skipped.values()), temperature=temperature, model=model,
                    dataset_reader=dataset.reader)

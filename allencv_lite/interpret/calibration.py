@@ -164,6 +164,13 @@ def plot_reliability_diagram(bins: ReliabilityBins, ax: Optional["Axes"] = None,
     return ax.figure
 
 
+def model_temperature(model: torch.nn.Module) -> float:
+    """The temperature its ``probs`` divide the logits by: the ``temperature`` buffer of a
+    :class:`~allencv_lite.models.basic_image_classifier.BasicImageClassifier`, 1.0 for a model without one."""
+    temperature = getattr(model, "temperature", None)
+    return 1.0 if temperature is None else float(temperature)
+
+
 def model_logits(model: torch.nn.Module, batches: Iterable) -> Tuple[torch.Tensor, torch.Tensor]:
     """The raw ``logits`` ``(N, C)`` and ``label`` ``(N,)`` of every batch (``image`` ``(batch,
     3, height, width)`` and ``label`` ``(batch,)``, or ``None`` for a batch with no readable

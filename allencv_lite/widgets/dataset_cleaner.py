@@ -19,6 +19,7 @@ from allencv_lite.data.dataset_readers.image_classification_directory import has
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.grad_cam import explain_file
+from allencv_lite.interpret.calibration import model_temperature
 from allencv_lite.interpretation import dataset_logits
 from allencv_lite.models.archival import Archive
 from allencv_lite.widgets.image_encoding import figure_bytes, png_bytes
@@ -69,7 +70,7 @@ def rank_for_review(archive: Archive, dataset: ImageDataset, folder: Union[str, 
     labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
     dataset.index_with(vocab)
     indices, logits = dataset_logits(archive.model, dataset, batch_size=batch_size, progress=progress)
-    probabilities = torch.softmax(logits, dim=-1)
+    probabilities = torch.softmax(logits / model_temperature(archive.model), dim=-1)  # what the predictor says
     items = []
     for row, index in zip(probabilities, indices):
         path, label = dataset.samples[index]
