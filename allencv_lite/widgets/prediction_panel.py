@@ -44,7 +44,8 @@ class PredictionPanel(SavedPicture, widgets.VBox):
     Attributes:
         drop_zone: the :class:`ImageDropZone` (button and drop box); ``image``: the shown
             picture; ``label``: the ``HTML`` with the predicted label (or the message); ``bars``: ``{label: FloatProgress}``
-            with values in [0, 1]; ``prediction``: the predictor's last output, or ``None``;
+            with values in [0, 1]; ``prediction``: the predictor's last output as the slider reads it
+            (with ``not_sure``), or ``None``;
             ``heatmap_toggle``: the ``ToggleButton`` that shows the Grad-CAM overlay instead of
             the plain picture; ``min_confidence``: the ``FloatSlider`` in [0, 1] (starting at the
             predictor's ``min_confidence``, else 0: always answer).
