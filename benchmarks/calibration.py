@@ -25,7 +25,7 @@ import torch
 
 from allencv_lite.common.params import load_config
 from allencv_lite.interpret.calibration import calibration_scores, fit_temperature
-from allencv_lite.interpretation import ClassificationInterpretation
+from allencv_lite.interpret.interpretation import ClassificationInterpretation
 from allencv_lite.models.archival import load_archive
 
 
@@ -66,7 +66,7 @@ def measure(archive_file: Path, validation_path: str, test_path: Optional[str], 
 
 
 def train(config_file: Path, train_path: str, validation_path: str, workdir: Path) -> Path:
-    from allencv_lite.commands.train import train_model
+    from allencv_lite.training.from_config import train_model
 
     config = load_config(config_file, ext_vars={"TRAIN_PATH": train_path, "VALIDATION_PATH": validation_path})
     train_model(config, workdir / "run")

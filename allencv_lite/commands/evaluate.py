@@ -22,7 +22,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         check_probability(args.target_accuracy, "--target-accuracy")
     if args.output_file and not Path(args.output_file).parent.is_dir():  # say so before the work, not after
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
-    from allencv_lite.interpretation import (
+    from allencv_lite.interpret.interpretation import (
         ClassificationInterpretation,
         format_calibration_table,
         format_metrics_table,

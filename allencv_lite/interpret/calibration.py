@@ -142,14 +142,14 @@ def plot_reliability_diagram(bins: ReliabilityBins, ax: Optional["Axes"] = None,
         title: the axes' title; the ECE is added to it.
 
     Returns:
-        the matplotlib ``Figure`` (a new one is closed in pyplot, so Jupyter shows it once, as
-        the cell's value; ``figure.savefig("reliability.png")`` saves it).
+        the matplotlib ``Figure``, left open as the other plot helpers leave theirs (see
+        :meth:`~allencv_lite.interpret.interpretation.ClassificationInterpretation.plot_confusion_matrix`);
+        ``figure.savefig("reliability.png")`` saves it.
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
-        figure, ax = plt.subplots(figsize=(4.2, 4.2))
-        plt.close(figure)
+        _, ax = plt.subplots(figsize=(4.2, 4.2))
     filled = bins.count > 0
     lefts, width = bins.edges[:-1][filled].numpy(), float(bins.edges[1] - bins.edges[0])
     accuracy, confidence = bins.accuracy[filled].numpy(), bins.confidence[filled].numpy()

@@ -90,7 +90,7 @@ def test_training_fits_the_temperature_and_archives_it(digits_archive):
 
 
 def test_calibrate_false_in_the_trainer_block_leaves_the_temperature_at_one(digits_dir, tmp_path):
-    from allencv_lite.commands.train import train_model
+    from allencv_lite.training.from_config import train_model
 
     config = json.loads(json.dumps(DIGITS_CONFIG).replace("DIGITS", str(digits_dir)))
     config["trainer"]["calibrate"] = False
