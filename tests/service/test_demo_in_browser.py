@@ -109,8 +109,7 @@ def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_ur
 
 
 def test_below_min_confidence_the_page_says_not_sure_with_the_top_two_labels(digits_archive, digits_predictor,
-                                                                             tmp_path):
-    require_browser()
+                                                                             tmp_path, chromium_launch_options):
     from playwright.sync_api import expect, sync_playwright
 
     photo = a_photo(tmp_path)
@@ -118,7 +117,7 @@ def test_below_min_confidence_the_page_says_not_sure_with_the_top_two_labels(dig
                     key=lambda pair: -pair[1])
     with running_demo(digits_archive, "Digits Classifier", "--min-confidence", f"{ranked[0][1] + 1e-3}") as url, \
             sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium_launch_options)
         try:
             page = browser.new_page(viewport={"width": 960, "height": 720})
             page.goto(url)
