@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from allencv_lite.commands.help_format import DefaultsHelpFormatter
-from allencv_lite.common.checks import ConfigurationError, Interrupted
+from allencv_lite.common.checks import ConfigurationError, Interrupted, check_probability
 from allencv_lite.common.files import write_text_atomically
 
 
@@ -18,10 +18,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """
     if args.batch_size < 1:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    if args.target_accuracy is not None:
+        check_probability(args.target_accuracy, "--target-accuracy")
     if args.output_file and not Path(args.output_file).parent.is_dir():  # say so before the work, not after
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
     from allencv_lite.export.onnx_model import load_model_file
-    from allencv_lite.interpret.interpretation import ClassificationInterpretation, format_metrics_table
+    from allencv_lite.interpret.interpretation import (
+        ClassificationInterpretation,
+        format_calibration_table,
+        format_metrics_table,
+        format_selective_table,
+    )
     from allencv_lite.predictors.test_time_augmentation import check_tta
 
     check_tta(args.tta, "--tta")
@@ -30,10 +37,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
         interpretation = ClassificationInterpretation.from_archive(archive, args.data_path, batch_size=args.batch_size,
                                                                    tta=args.tta)
         metrics = interpretation.metrics()
+        if args.target_accuracy is not None:
+            metrics["target_accuracy"] = {"accuracy": args.target_accuracy,
+                                          "threshold": interpretation.threshold_for_accuracy(args.target_accuracy)}
     except KeyboardInterrupt:
         raise Interrupted(f"evaluate stopped before it had predicted every image of {args.data_path}; nothing was "
                           "written (the metrics are printed and written only at the end).") from None
     print(format_metrics_table(metrics))
+    print()
+    print(format_calibration_table(metrics["calibration"]))
+    print()
+    print(format_selective_table(metrics["selective"], **({} if args.target_accuracy is None else {
+        "target": metrics["target_accuracy"]["threshold"], "target_accuracy": args.target_accuracy})))
     if args.output_file:
         write_text_atomically(json.dumps(metrics, indent=2), args.output_file)
     return 0
@@ -44,7 +59,9 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser = subparsers.add_parser(
         "evaluate", formatter_class=DefaultsHelpFormatter, help="evaluate a trained model on labelled images",
         description="Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on "
-                    "DATA_PATH (<root>/<label>/<image>), as `allennlp evaluate`. Images are prepared by the "
+                    "DATA_PATH (<root>/<label>/<image>), as `allennlp evaluate`; how calibrated its probabilities "
+                    "are (ECE, NLL, Brier score, before and after temperature scaling); and its accuracy when it "
+                    "answers only above a confidence (selective classification). Images are prepared by the "
                     "archive's validation reader.")
     parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train` (or the run folder holding it), "
                                              "or model.onnx from `allencv-lite export`")
@@ -56,5 +73,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--tta", action="append", default=None, metavar="VIEW",
                         help="test-time augmentation: also predict from these views of each image and average the "
                              "probabilities (repeatable; flip, center_crop, corner_crops)")
+    parser.add_argument("--target-accuracy", type=float, default=None, metavar="FRACTION",
+                        help="also print the lowest --min-confidence (for predict and serve) at which the answered "
+                             "images reach this accuracy, e.g. 0.99; choose it on validation images")
     parser.set_defaults(func=run_evaluate)
     return parser

@@ -15,6 +15,7 @@ from allencv_lite.commands.help_format import DefaultsHelpFormatter
 from allencv_lite.common.checks import ConfigurationError, Interrupted
 from allencv_lite.common.text import plural
 from allencv_lite.data.image_loading import IMAGE_EXTENSIONS, UnreadableImageError
+from allencv_lite.predictors import add_min_confidence_argument, min_confidence_option
 
 if TYPE_CHECKING:  # imported where used, so that the command line starts without torch
     from allencv_lite.predictors.predictor import JsonDict, Predictor
@@ -140,11 +141,12 @@ def run_predict(args: argparse.Namespace) -> int:
     """
     if args.batch_size < 1:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    options = min_confidence_option(args.min_confidence)
     from allencv_lite.export.onnx_model import load_model_file
     from allencv_lite.predictors.predictor import Predictor
 
     archive = load_model_file(args.archive_file, cuda_device=args.cuda_device)
-    predictor = Predictor.from_archive(archive, args.predictor)
+    predictor = Predictor.from_archive(archive, args.predictor, **options)
     source = open_inputs(args.input_file)
     sink = _open(args.output_file, "w", "output file") if args.output_file else None
     failures = lines = 0
@@ -192,5 +194,6 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     parser.add_argument("--batch-size", type=int, default=1, help="images per forward pass")
     parser.add_argument("--cuda-device", type=int, default=-1, help="-1 for CPU, else the GPU index")
     parser.add_argument("--silent", action="store_true", help="do not print predictions to stdout")
+    add_min_confidence_argument(parser)
     parser.set_defaults(func=run_predict)
     return parser

@@ -31,6 +31,17 @@ def check_dimensions_match(dimension_1: int, dimension_2: int, dimension_1_name:
                                  f"({dimension_2}).{' ' + fix if fix else ''}")
 
 
+def check_probability(value: float, name: str) -> float:
+    """``value`` if it is a number in [0, 1] (a probability, a confidence, an accuracy).
+
+    Raises:
+        ConfigurationError: ``<name> must be between 0 and 1 (e.g. 0.8), got <value>.``
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ConfigurationError(f"{name} must be between 0 and 1 (e.g. 0.8), got {value!r}.")
+    return float(value)
+
+
 class Interrupted(Exception):
     """Ctrl-C stopped a command. The message says, in one line, what was finished, where it
     was written and how to go on; the command line prints it and exits with status 130

@@ -9,10 +9,12 @@ its logits, so that the usual questions are one call away, as with fastai's
     interp.plot_confusion_matrix()  # a matplotlib Figure
     interp.plot_top_losses(9)       # the 9 images the model got most wrong
     interp.plot_top_losses(9, heatmap=True)  # ... with where the model looked (Grad-CAM)
+    interp.plot_reliability_diagram()  # are its probabilities honest? (before and after calibration)
 
 The metrics are torchmetrics' functional multiclass metrics; ``allencv-lite evaluate``
 prints them with :func:`format_metrics_table`.
 """
+import math
 import os
 import textwrap
 from dataclasses import dataclass, field
@@ -34,6 +36,14 @@ from allencv_lite.data.augmentation_pipeline import AugmentationPipeline
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
+from allencv_lite.interpret.calibration import (
+    NUM_BINS,
+    calibration_scores,
+    model_temperature,
+    plot_reliability_diagram,
+    reliability_bins,
+)
+from allencv_lite.interpret.selective_classification import accuracy_at_thresholds, threshold_for_accuracy
 from allencv_lite.models.archival import Archive
 from allencv_lite.models.model import Model, model_device
 from allencv_lite.predictors.test_time_augmentation import average_probabilities, check_tta
@@ -53,9 +63,13 @@ class ClassificationInterpretation:
     Attributes:
         labels: label names, in vocabulary (index) order; ``C`` of them.
         paths: the image file of each of the ``N`` evaluated samples.
-        logits: float ``(N, C)``, the model's scores before softmax.
+        logits: float ``(N, C)``, the model's raw scores before softmax.
         targets: long ``(N,)``, the index of each sample's actual label.
         skipped: images left out because they could not be decoded.
+        temperature: the model's temperature (see
+            :func:`~allencv_lite.interpret.calibration.fit_temperature`): its probabilities are
+            ``softmax(logits / temperature)``. 1.0 with test-time augmentation, whose logits are
+            already the log of the averaged (calibrated) probabilities.
         model, dataset_reader: the model and what prepared its images, a reader or the dataset's
             ``AugmentationPipeline`` (either has ``load_image`` and ``image_to_tensor``; set by
             :meth:`from_model` and :meth:`from_archive`), for the heatmaps of
@@ -67,6 +81,7 @@ class ClassificationInterpretation:
     logits: torch.Tensor
     targets: torch.Tensor
     skipped: int = 0
+    temperature: float = 1.0
     model: Optional[Model] = field(default=None, repr=False, compare=False)
     dataset_reader: Optional[Union[ImageDatasetReader, AugmentationPipeline]] = field(default=None, repr=False, compare=False)
 
@@ -109,8 +124,10 @@ class ClassificationInterpretation:
         labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
         targets = torch.tensor([vocab.get_token_index(dataset.samples[i][1], DEFAULT_NAMESPACE) for i in indices],
                                dtype=torch.long)
+        temperature = 1.0 if tta else model_temperature(model)
         return cls(labels=labels, paths=[dataset.samples[i][0] for i in indices], logits=logits, targets=targets,
-                   skipped=sum(dataset.skipped.values()), model=model, dataset_reader=dataset.pipeline)
+                   skipped=sum(dataset.skipped.values()), temperature=temperature, model=model,
+                   dataset_reader=dataset.pipeline)
 
     @classmethod
     def from_archive(cls, archive: Archive, data_path: Union[str, os.PathLike], batch_size: int = 32,
@@ -128,8 +145,8 @@ class ClassificationInterpretation:
 
     @property
     def probabilities(self) -> torch.Tensor:
-        """Softmax of the logits, ``(N, C)``."""
-        return torch.softmax(self.logits, dim=-1)
+        """The model's probabilities, ``softmax(logits / temperature)``, ``(N, C)``."""
+        return torch.softmax(self.logits / self.temperature, dim=-1)
 
     @property
     def predictions(self) -> torch.Tensor:
@@ -138,8 +155,8 @@ class ClassificationInterpretation:
 
     @property
     def losses(self) -> torch.Tensor:
-        """Cross-entropy per sample, ``-log p(actual label)`` in nats, ``(N,)``."""
-        return torch.nn.functional.cross_entropy(self.logits, self.targets, reduction="none")
+        """Cross-entropy per sample, ``-log p(actual label)`` in nats of :attr:`probabilities`, ``(N,)``."""
+        return torch.nn.functional.cross_entropy(self.logits / self.temperature, self.targets, reduction="none")
 
     def confusion_matrix(self) -> torch.Tensor:
         """Counts ``(C, C)``: row = actual label, column = predicted label (torchmetrics' convention)."""
@@ -154,10 +171,13 @@ class ClassificationInterpretation:
         are torchmetrics' ``average="macro"``.
 
         Returns:
-            A JSON-serialisable dict: ``accuracy``, ``loss`` (mean cross-entropy),
-            ``num_images``, ``num_skipped``, ``labels``, ``per_class`` (``{label:
-            {"precision", "recall", "f1", "support"}}``), ``macro_avg`` and
-            ``confusion_matrix`` (list of rows, row = actual label).
+            A JSON-serialisable dict: ``accuracy``, ``loss`` (mean cross-entropy of the raw logits,
+            the training's ``validation_loss``), ``num_images``, ``num_skipped``, ``labels``,
+            ``per_class`` (``{label: {"precision", "recall", "f1", "support"}}``), ``macro_avg``,
+            ``confusion_matrix`` (list of rows, row = actual label), ``calibration`` (see
+            :meth:`calibration`) and ``selective`` (accuracy against coverage at
+            :data:`~allencv_lite.interpret.selective_classification.DEFAULT_THRESHOLDS`, see
+            :func:`~allencv_lite.interpret.selective_classification.accuracy_at_thresholds`).
         """
         num_classes = len(self.labels)
         args = (self.logits, self.targets)
@@ -170,7 +190,7 @@ class ClassificationInterpretation:
         support = torch.bincount(self.targets, minlength=num_classes).tolist()
         return {
             "accuracy": float(multiclass_accuracy(*args, num_classes=num_classes, average="micro")),
-            "loss": float(self.losses.mean()),
+            "loss": float(torch.nn.functional.cross_entropy(self.logits, self.targets)),
             "num_images": len(self.paths),
             "num_skipped": self.skipped,
             "labels": list(self.labels),
@@ -179,7 +199,24 @@ class ClassificationInterpretation:
                           for i, label in enumerate(self.labels)},
             "macro_avg": macro,
             "confusion_matrix": self.confusion_matrix().tolist(),
+            "calibration": self.calibration(),
+            "selective": accuracy_at_thresholds(self.probabilities, self.targets),
         }
+
+    def calibration(self) -> Dict[str, Any]:
+        """How honest the probabilities are, before (temperature 1) and after temperature scaling:
+        ``{"temperature": T, "uncalibrated": scores, "calibrated": scores}``, each ``scores``
+        ``{"ece", "nll", "brier"}`` (:func:`~allencv_lite.interpret.calibration.calibration_scores`:
+        15-bin ECE as a fraction, NLL in nats, Brier score)."""
+        return {"temperature": self.temperature,
+                "uncalibrated": calibration_scores(self.logits, self.targets),
+                "calibrated": calibration_scores(self.logits, self.targets, self.temperature)}
+
+    def threshold_for_accuracy(self, target_accuracy: float) -> Optional[Dict[str, float]]:
+        """The lowest ``min_confidence`` at which the answered images are ``target_accuracy``
+        right, with the coverage it leaves (see
+        :func:`~allencv_lite.interpret.selective_classification.threshold_for_accuracy`), or ``None``."""
+        return threshold_for_accuracy(self.probabilities, self.targets, target_accuracy)
 
     def top_losses(self, k: int = 9) -> List[Dict[str, Any]]:
         """The ``k`` samples with the highest loss (the model's worst mistakes), worst first.
@@ -238,6 +275,25 @@ class ClassificationInterpretation:
                 ax.text(column, row, f"{value:.2f}" if normalize else f"{int(value)}", ha="center", va="center",
                         color="white" if value > threshold else "black")
         figure.tight_layout()
+        return figure
+
+    def plot_reliability_diagram(self, num_bins: int = NUM_BINS) -> "Figure":
+        """Reliability diagrams (Guo et al. 2017, figure 1; see
+        :func:`~allencv_lite.interpret.calibration.plot_reliability_diagram`): accuracy against
+        confidence in ``num_bins`` bins, before temperature scaling and, beside it, after (one
+        diagram when the temperature is 1).
+
+        Returns:
+            the matplotlib ``Figure``, left open (see :meth:`plot_confusion_matrix`).
+        """
+        import matplotlib.pyplot as plt
+
+        temperatures = [1.0] if self.temperature == 1.0 else [1.0, self.temperature]
+        figure, axes = plt.subplots(1, len(temperatures), figsize=(4.2 * len(temperatures), 4.2), squeeze=False)
+        for ax, temperature in zip(axes.flat, temperatures):
+            bins = reliability_bins(torch.softmax(self.logits / temperature, dim=-1), self.targets, num_bins)
+            plot_reliability_diagram(bins, ax=ax, title="uncalibrated" if temperature == 1.0 else
+                                     f"temperature {temperature:.2f}")
         return figure
 
     def plot_top_losses(self, k: int = 9, ncols: int = 3, figsize: Optional[Tuple[float, float]] = None,
@@ -350,4 +406,34 @@ def format_metrics_table(metrics: Dict[str, Any]) -> str:
     lines.append(" " * width + "".join(f"  {label:>{cell}}" for label in labels))
     for label, row in zip(labels, metrics["confusion_matrix"]):
         lines.append(f"{label:<{width}}" + "".join(f"  {n:>{cell}}" for n in row))
+    return "\n".join(lines)
+
+
+def format_calibration_table(calibration: Dict[str, Any]) -> str:
+    """:meth:`ClassificationInterpretation.calibration` as plain text: ECE, NLL and Brier score
+    before and after temperature scaling (lower is better for all three)."""
+    lines = [f"calibration (temperature {calibration['temperature']:.3f}; lower is better)",
+             f"{'':<13}  {'ECE':>6}  {'NLL':>6}  {'Brier':>6}"]
+    for name in ("uncalibrated", "calibrated"):
+        scores = calibration[name]
+        lines.append(f"{name:<13}  {scores['ece']:6.2%}  {scores['nll']:6.4f}  {scores['brier']:6.4f}")
+    return "\n".join(lines)
+
+
+def format_selective_table(selective: List[Dict[str, float]], target: Optional[Dict[str, float]] = None,
+                           target_accuracy: Optional[float] = None) -> str:
+    """Accuracy against coverage (``metrics()["selective"]``) as plain text, one row per
+    ``min_confidence``; with ``target_accuracy``, a last line with the threshold that reaches it
+    (``target``, from :meth:`ClassificationInterpretation.threshold_for_accuracy`) or that none does."""
+    lines = ["answering only when confident (below min confidence: not sure)",
+             f"{'min confidence':>14}  {'answered':>8}  {'coverage':>8}  {'accuracy':>8}"]
+    for row in selective:
+        accuracy = "-" if row["accuracy"] is None else f"{row['accuracy']:.1%}"
+        lines.append(f"{row['min_confidence']:14.2f}  {row['answered']:8d}  {row['coverage']:8.1%}  {accuracy:>8}")
+    if target_accuracy is not None:
+        lines.append(f"no min confidence reaches accuracy {target_accuracy:.1%} on these images" if target is None
+                     else f"accuracy {target_accuracy:.1%} needs --min-confidence "
+                          f"{math.floor(target['min_confidence'] * 1e6) / 1e6:.6f}: it "
+                          f"answers {target['answered']} images ({target['coverage']:.1%}) at accuracy "
+                          f"{target['accuracy']:.1%}")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 """Image classification: backbone, pooling to a vector, one linear layer."""
+import math
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import torch
@@ -23,6 +24,14 @@ class BasicImageClassifier(Model):
     ``(batch, num_labels)``; with ``label`` ``(batch,)`` also the cross-entropy ``loss``
     (a scalar) and running accuracy (``torchmetrics``, imported at the first labelled batch,
     so that prediction never pays for importing it).
+
+    ``probs`` is ``softmax(logits / temperature)``: the buffer ``temperature`` (a 0-dim float
+    tensor, 1.0 until :meth:`set_temperature`) is the temperature scaling of Guo et al. 2017,
+    "On Calibration of Modern Neural Networks", section 4.2, fitted after training by
+    :func:`~allencv_lite.interpret.calibration.fit_temperature`. It is saved with the weights, so
+    every predictor, the panel, the demo and an export apply it; the loss, the accuracy and
+    ``logits`` stay raw (dividing by T > 0 changes no prediction). Weights saved before the
+    buffer existed load with 1.0.
 
     Args:
         vocab: labels live in its ``"labels"`` namespace.
@@ -65,6 +74,25 @@ class BasicImageClassifier(Model):
         self._label_smoothing = label_smoothing
         self._classification_layer = torch.nn.Linear(im2vec_encoder.get_output_dim(), self._num_labels)
         self._accuracy: Optional["torchmetrics.Metric"] = None  # see _running_accuracy
+        self.register_buffer("temperature", torch.tensor(1.0))
+
+    def set_temperature(self, temperature: float) -> None:
+        """Divide the logits by ``temperature`` before the softmax of ``probs`` from now on
+        (above 1 softens the probabilities, below 1 sharpens them).
+
+        Raises:
+            ValueError: ``temperature`` is not a finite number above 0.
+        """
+        if not (math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a finite number above 0, got {temperature}.")
+        self.temperature.fill_(temperature)
+
+    def _load_from_state_dict(self, state_dict: Dict[str, Any], prefix: str, *args: Any) -> None:
+        """Weights saved before the ``temperature`` buffer existed load with 1.0, the softmax they
+        were trained and archived with (torch's hook for old state dicts, as ``BatchNorm`` uses it
+        for ``num_batches_tracked``)."""
+        state_dict.setdefault(prefix + "temperature", torch.ones((), device=self.temperature.device))
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def forward(self, image: torch.Tensor, label: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Classify a batch.
@@ -74,12 +102,13 @@ class BasicImageClassifier(Model):
             label: long ``(batch,)`` label indices, optional.
 
         Returns:
-            ``logits`` and ``probs`` ``(batch, num_labels)``; ``loss`` (scalar, with the label
-            smoothing) if ``label``.
+            ``logits`` and ``probs`` ``(batch, num_labels)`` (``probs`` is
+            ``softmax(logits / temperature)``); ``loss`` (scalar, from the raw logits, with the
+            label smoothing) if ``label``.
         """
         features = self._im2im_encoder(image) if self._im2im_encoder is not None else image
         logits = self._classification_layer(self._dropout(self._im2vec_encoder(features)))
-        output = {"logits": logits, "probs": torch.softmax(logits, dim=-1)}
+        output = {"logits": logits, "probs": torch.softmax(logits / self.temperature, dim=-1)}
         if label is not None:
             output["loss"] = torch.nn.functional.cross_entropy(logits, label, label_smoothing=self._label_smoothing)
             self._running_accuracy(logits.device).update(logits.detach(), label)

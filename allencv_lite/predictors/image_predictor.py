@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.checks import ConfigurationError, check_probability
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import array_to_rgb, to_upright_rgb_array
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
@@ -38,6 +38,25 @@ def decode_base64(text: str) -> bytes:
                                  "base64.b64encode(open('cat.jpg', 'rb').read()).decode().") from None
 
 
+def apply_min_confidence(record: JsonDict, min_confidence: Optional[float]) -> JsonDict:
+    """The prediction ``record`` (with ``probabilities``, ``{label: probability}``) answered
+    only when its top probability is at least ``min_confidence`` (selective classification,
+    see :mod:`~allencv_lite.interpret.selective_classification`): a copy with ``"not_sure"``
+    (bool) and ``"label"`` the top label, or ``None`` when not sure, in which case ``"top_2"``
+    lists the two most probable labels (``{"label", "probability"}``, most probable first) for
+    the person to choose from. ``None`` leaves the record as it is.
+    """
+    if min_confidence is None:
+        return record
+    ranked = sorted(record["probabilities"].items(), key=lambda pair: -pair[1])
+    answer = {key: value for key, value in record.items() if key != "top_2"}
+    answer["not_sure"] = ranked[0][1] < min_confidence
+    answer["label"] = None if answer["not_sure"] else ranked[0][0]
+    if answer["not_sure"]:
+        answer["top_2"] = [{"label": label, "probability": p} for label, p in ranked[:2]]
+    return answer
+
+
 @Predictor.register("default_image")
 class ImagePredictor(Predictor):
     """Classifies images given as ``{"image_path": "cat.jpg"}`` or ``{"image": "<base64 bytes>"}``,
@@ -50,8 +69,14 @@ class ImagePredictor(Predictor):
         {"label": "Cat", "probabilities": {"Cat": 0.93, "Dog": 0.07},
          "top_k": [{"label": "Cat", "probability": 0.93}, {"label": "Dog", "probability": 0.07}]}
 
-    ``probabilities`` lists every label in vocabulary order; ``top_k`` the ``top_k`` most
-    probable, most probable first. An input with ``"explain": true`` also gets
+    ``probabilities`` lists every label in vocabulary order (the model's calibrated ``probs``);
+    ``top_k`` the ``top_k`` most probable, most probable first. With ``min_confidence`` set, every
+    record also has ``"not_sure"``, and one whose top probability is below it answers "not sure"
+    (see :func:`apply_min_confidence`)::
+
+        {"label": null, "not_sure": true, "top_2": [{"label": "Cat", "probability": 0.55},
+         {"label": "Dog", "probability": 0.45}], "probabilities": {...}, "top_k": [...]}
+ An input with ``"explain": true`` also gets
     ``"explanation"``: the picture with the Grad-CAM heatmap of the predicted label drawn over
     it (:meth:`explain_image`), as a PNG data URL (``data:image/png;base64,...``) at most
     ``EXPLANATION_MAX_SIDE`` pixels on its longest side.
@@ -63,18 +88,21 @@ class ImagePredictor(Predictor):
         tta: test-time augmentation, e.g. ``["flip"]``: average the probabilities over the
             image and these fixed views of it (see
             :mod:`~allencv_lite.predictors.test_time_augmentation`; one forward pass per view).
+        min_confidence: below this top probability, in [0, 1], the answer is "not sure"
+            (``None``: always answer). Choose it with ``allencv-lite evaluate --target-accuracy``.
 
     Raises:
-        ConfigurationError: ``top_k`` < 1, an unknown ``tta`` view.
+        ConfigurationError: ``top_k`` < 1, an unknown ``tta`` view, ``min_confidence`` outside [0, 1].
     """
 
     def __init__(self, model: Model, dataset_reader: ImageDatasetReader, top_k: int = 5,
-                 tta: Optional[Sequence[str]] = None) -> None:
+                 tta: Optional[Sequence[str]] = None, min_confidence: Optional[float] = None) -> None:
         super().__init__(model, dataset_reader)
         if top_k < 1:
             raise ConfigurationError(f"top_k must be at least 1, got {top_k}.")
         self.top_k = top_k
         self.tta = check_tta(tta)
+        self.min_confidence = None if min_confidence is None else check_probability(min_confidence, "min_confidence")
         vocab = model.vocab
         self.labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE)
                        for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
@@ -176,11 +204,11 @@ class ImagePredictor(Predictor):
 
     def _to_json(self, probabilities: List[float]) -> JsonDict:
         ranked = sorted(zip(self.labels, probabilities), key=lambda pair: -pair[1])
-        return {
+        return apply_min_confidence({
             "label": ranked[0][0],
             "probabilities": dict(zip(self.labels, probabilities)),
             "top_k": [{"label": label, "probability": p} for label, p in ranked[: self.top_k]],
-        }
+        }, self.min_confidence)
 
     def predict_image(self, image: ImageInput) -> JsonDict:
         """Classify one PIL image or ``uint8`` array ``(height, width, 3)``.

@@ -1,6 +1,8 @@
 """Serving a trained model: a web demo (``server_simple``) on Flask, imported only when served."""
 import argparse
 
+from allencv_lite.predictors import add_min_confidence_argument
+
 DEFAULT_MAX_UPLOAD_MB = 10.0  # uploads larger than this many MiB are refused with 413
 
 
@@ -20,4 +22,5 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_MB,
                         help="larger uploads are refused with 413 (MiB)")
     parser.add_argument("--cuda-device", type=int, default=-1, help="-1 for CPU, else the GPU index")
+    add_min_confidence_argument(parser)
     return parser

@@ -39,6 +39,7 @@ from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.export.onnx_model import load_model_file
+from allencv_lite.predictors import min_confidence_option
 from allencv_lite.predictors.predictor import JsonDict, Predictor
 from allencv_lite.service import DEFAULT_MAX_UPLOAD_MB, add_server_arguments
 
@@ -155,12 +156,15 @@ def run_server(args: argparse.Namespace) -> int:
     Flask's ``app.run``). The port is bound before "Serving ..." is logged, so the line is true.
 
     Raises:
-        ConfigurationError: bad archive or predictor name, a non-positive upload limit, or a
+        ConfigurationError: bad archive or predictor name, a non-positive upload limit, a
+            ``--min-confidence`` outside [0, 1], or a
             host and port that cannot be listened on (in use, not this machine's).
     """
     if args.max_upload_mb <= 0:
         raise ConfigurationError(f"--max-upload-mb must be positive, got {args.max_upload_mb}.")
-    predictor = Predictor.from_archive(load_model_file(args.archive_path, cuda_device=args.cuda_device), args.predictor)
+    options = min_confidence_option(args.min_confidence)
+    predictor = Predictor.from_archive(load_model_file(args.archive_path, cuda_device=args.cuda_device),
+                                       args.predictor, **options)
     app = make_app(predictor, title=args.title, classification=args.classification,
                    max_upload_bytes=int(args.max_upload_mb * 2**20))
     if args.host not in LOOPBACK_HOSTS:

@@ -328,6 +328,21 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     return trainer, vocab, datasets
 
 
+def calibrate_after_training(trainer: "Trainer") -> Dict[str, float]:
+    """Fit the trained model's temperature on the validation data unless the trainer block says
+    ``"calibrate": false`` (see :func:`~allencv_lite.interpret.calibration.calibrate_model`);
+    returns what to add to ``metrics.json`` (nothing when not calibrated)."""
+    from allencv_lite.interpret.calibration import calibrate_model
+
+    if not trainer.calibrate:
+        return {}
+    if trainer.validation_data_loader is None or not hasattr(trainer.model, "set_temperature"):
+        logger.info("Temperature scaling skipped: it needs validation images and a model with a temperature "
+                    "(basic_image_classifier); set \"calibrate\": false in the trainer block to silence this.")
+        return {}
+    return calibrate_model(trainer.model, trainer.validation_data_loader)
+
+
 def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, force: bool, recover: bool,
                            callbacks: Optional[List["TrainerCallback"]]) -> "Model":
     from allencv_lite.common.files import write_text_atomically
@@ -345,6 +360,7 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
     announced = count_skipped_files(datasets)  # build_trainer has named skipped_files.csv for these
     metrics = trainer.train()
     if distributed.is_main_process():
+        metrics.update(calibrate_after_training(trainer))
         write_skipped_files(serialization_dir, datasets, announced)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
         validation = datasets["validation"]

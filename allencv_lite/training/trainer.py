@@ -73,6 +73,9 @@ class Trainer(Registrable, FromParams):
         callbacks: hooks called during training, in process 0 (:class:`TrainerCallback`).
         num_threads: torch's threads while training (``None``: the usable cores less the data
             loader's workers; :mod:`~allencv_lite.training.cpu_threads`).
+        calibrate: once training is over, ``train_model`` fits the model's temperature on the
+            validation data (temperature scaling, see
+            :func:`~allencv_lite.interpret.calibration.calibrate_model`); ``false`` leaves it at 1.
 
     Raises:
         ConfigurationError: ``patience``, ``num_gradient_accumulation_steps`` or ``num_threads``
@@ -91,7 +94,8 @@ class Trainer(Registrable, FromParams):
                  grad_clipping: Optional[float] = None, num_gradient_accumulation_steps: int = 1,
                  learning_rate_scheduler: Optional[LearningRateScheduler] = None,
                  num_serialized_models_to_keep: Optional[int] = 2, use_amp: bool = False,
-                 callbacks: Optional[List[TrainerCallback]] = None, num_threads: Optional[int] = None) -> None:
+                 callbacks: Optional[List[TrainerCallback]] = None, num_threads: Optional[int] = None,
+                 calibrate: bool = True) -> None:
         if patience is not None and patience < 1:
             raise ConfigurationError(f"patience: must be a positive number of epochs, got {patience}.")
         for key, count in {"num_gradient_accumulation_steps": num_gradient_accumulation_steps,
@@ -120,6 +124,7 @@ class Trainer(Registrable, FromParams):
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # the fastest convolution algorithms for these (fixed) image sizes
         self.callbacks = list(callbacks or []) if distributed.is_main_process() else []
+        self.calibrate = calibrate
         self.history: List[Dict[str, Any]] = []  # one metrics dict per finished epoch
         self._parallel_model: Optional[torch.nn.Module] = None  # DDP wrapper, rebuilt when freezing changes
         self._trainable_groups: Optional[List[bool]] = None  # as the scheduler last requested; None: no request
@@ -141,7 +146,8 @@ class Trainer(Registrable, FromParams):
             num_gradient_accumulation_steps: int = _defaults["num_gradient_accumulation_steps"],
             num_serialized_models_to_keep: Optional[int] = _defaults["num_serialized_models_to_keep"],
             use_amp: bool = _defaults["use_amp"],
-            num_threads: Optional[int] = _defaults["num_threads"]) -> "Trainer":
+            num_threads: Optional[int] = _defaults["num_threads"],
+            calibrate: bool = _defaults["calibrate"]) -> "Trainer":
         """The ``trainer`` block's schema (AllenNLP's ``GradientDescentTrainer.from_partial_objects``),
         built in order: freeze what ``no_grad`` names, the ``optimizer`` over the trainable
         parameters, the ``learning_rate_scheduler`` over it (for ``num_epochs`` of this process's
@@ -173,7 +179,7 @@ class Trainer(Registrable, FromParams):
                    should_log_learning_rate=should_log_learning_rate, grad_norm=grad_norm, grad_clipping=grad_clipping,
                    num_gradient_accumulation_steps=num_gradient_accumulation_steps,
                    learning_rate_scheduler=scheduler, num_serialized_models_to_keep=num_serialized_models_to_keep,
-                   use_amp=use_amp, callbacks=built_callbacks, num_threads=num_threads)
+                   use_amp=use_amp, callbacks=built_callbacks, num_threads=num_threads, calibrate=calibrate)
 
     del _defaults
 

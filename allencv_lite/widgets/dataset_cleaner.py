@@ -20,6 +20,7 @@ from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.dataset_readers.image_classification_directory import has_image_extension, is_ignored
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
+from allencv_lite.interpret.calibration import model_temperature
 from allencv_lite.interpret.grad_cam import explain_file
 from allencv_lite.interpret.interpretation import dataset_logits
 from allencv_lite.models.archival import Archive
@@ -95,7 +96,7 @@ def rank_for_review(archive: Archive, dataset: ImageDataset, folder: Union[str, 
     labels = [vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(vocab.get_vocab_size(DEFAULT_NAMESPACE))]
     dataset.index_with(vocab)
     indices, logits = dataset_logits(archive.model, dataset, batch_size=batch_size, progress=progress)
-    probabilities = torch.softmax(logits, dim=-1)
+    probabilities = torch.softmax(logits / model_temperature(archive.model), dim=-1)  # what the predictor says
     items = []
     for row, index in zip(probabilities, indices):
         path, label = dataset.samples[index]

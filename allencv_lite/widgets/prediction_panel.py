@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from allencv_lite.data.image_loading import UnreadableImageError
+from allencv_lite.predictors.image_predictor import apply_min_confidence
 from allencv_lite.predictors.predictor import JsonDict, Predictor
 from allencv_lite.widgets.image_drop_zone import ImageDropZone
 from allencv_lite.widgets.image_encoding import figure_bytes, png_bytes, thumbnail
@@ -26,7 +27,11 @@ class PredictionPanel(SavedPicture, widgets.VBox):
     ``last_modified`` and ``content`` (a ``memoryview`` of the file's bytes); the most recent
     file is classified. A file that is not an image gives a message instead of a prediction.
     The "Grad-CAM heatmap" toggle draws, over the picture, where the evidence for the predicted
-    label lies (``predictor.explain_image``; red strongest). A saved notebook shows a picture of the last image, label and bars (see :class:`SavedPicture`).
+    label lies (``predictor.explain_image``; red strongest). Below the "Not sure below" slider's
+    confidence the answer is "not sure" with the two most probable labels
+    (:func:`~allencv_lite.predictors.image_predictor.apply_min_confidence`); moving it re-reads the
+    last prediction without running the model again. A saved notebook shows a picture of the last
+    image, label and bars (see :class:`SavedPicture`).
 
     Args:
         predictor: a predictor whose ``decode(bytes)`` turns a file's bytes into a ``uint8``
@@ -39,9 +44,11 @@ class PredictionPanel(SavedPicture, widgets.VBox):
     Attributes:
         drop_zone: the :class:`ImageDropZone` (button and drop box); ``image``: the shown
             picture; ``label``: the ``HTML`` with the predicted label (or the message); ``bars``: ``{label: FloatProgress}``
-            with values in [0, 1]; ``prediction``: the predictor's last output, or ``None``;
+            with values in [0, 1]; ``prediction``: the predictor's last output as the slider reads it
+            (with ``not_sure``), or ``None``;
             ``heatmap_toggle``: the ``ToggleButton`` that shows the Grad-CAM overlay instead of
-            the plain picture.
+            the plain picture; ``min_confidence``: the ``FloatSlider`` in [0, 1] (starting at the
+            predictor's ``min_confidence``, else 0: always answer).
     """
 
     def __init__(self, predictor: Predictor, thumbnail_size: int = 256) -> None:
@@ -54,17 +61,24 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         self.heatmap_toggle = widgets.ToggleButton(value=False, description="Grad-CAM heatmap", icon="eye",
                                                    tooltip="Draw where the model looks over the picture",
                                                    layout=widgets.Layout(width="auto"))
+        self.min_confidence = widgets.FloatSlider(value=getattr(predictor, "min_confidence", None) or 0.0, min=0.0,
+                                                  max=1.0, step=0.01, description="Not sure below",
+                                                  style={"description_width": "initial"}, readout_format=".0%")
         self._picture: Optional[np.ndarray] = None  # the last image, full size
+        self._name = ""  # the last image's file name
+        self._answer: Optional[JsonDict] = None  # the predictor's last output, before the slider
         self._caption = "Choose or drop an image to classify."  # the label's text, for the saved picture
         self._shown_image: Optional[np.ndarray] = None  # the thumbnail on screen
         self.label = widgets.HTML(self._caption)
         self.bars: Dict[str, widgets.FloatProgress] = {}
         self.bar_rows = widgets.VBox()
-        super().__init__([widgets.HBox([self.drop_zone, self.heatmap_toggle], layout=widgets.Layout(grid_gap="8px")),
+        super().__init__([widgets.HBox([self.drop_zone, self.heatmap_toggle, self.min_confidence],
+                                       layout=widgets.Layout(grid_gap="8px")),
                           widgets.HBox([self.image, widgets.VBox([self.label, self.bar_rows])])])
         self.add_class("allencv-prediction-panel")
         self.drop_zone.observe(self._on_upload, "value")
         self.heatmap_toggle.observe(self._on_toggle, "value")
+        self.min_confidence.observe(self._on_min_confidence, "value")
 
     def _on_upload(self, change: Dict[str, Any]) -> None:
         files = change["new"]
@@ -78,7 +92,7 @@ class PredictionPanel(SavedPicture, widgets.VBox):
         try:
             image = self.predictor.decode(content)
         except UnreadableImageError as error:
-            self.prediction, self._shown_image, self._picture = None, None, None
+            self.prediction, self._answer, self._shown_image, self._picture = None, None, None, None
             self.image.layout.display = "none"
             self._caption = f"{name}: {error.for_people()}"
             self.label.value = (f"<span class='allencv-upload-error' style='color: #b00020'>"
@@ -86,22 +100,38 @@ class PredictionPanel(SavedPicture, widgets.VBox):
             self._show_bars({})
             self.refresh_saved_picture()
             return None
-        self.prediction = self.predictor.predict_image(image)
-        self._picture = image
+        self._answer, self._picture, self._name = self.predictor.predict_image(image), image, name
+        self._show_answer()
         self._draw_picture()
-        probability = self.prediction["probabilities"][self.prediction["label"]]
-        self._caption = f"{name}: {self.prediction['label']} ({probability:.1%})"
-        self.label.value = (f"{html.escape(name)}: <b class='allencv-predicted-label'>"
-                            f"{html.escape(self.prediction['label'])}</b> ({probability:.1%})")
         self._show_bars(self.prediction["probabilities"])
         self.refresh_saved_picture()
         return self.prediction
 
+    def _show_answer(self) -> None:
+        """The label line of the last prediction, "not sure" below the slider's confidence."""
+        self.prediction = apply_min_confidence(self._answer, self.min_confidence.value)
+        if self.prediction["not_sure"]:
+            candidates = " or ".join(f"{top['label']} ({top['probability']:.1%})" for top in self.prediction["top_2"])
+            self._caption = f"{self._name}: not sure: {candidates}"
+            self.label.value = (f"{html.escape(self._name)}: <b class='allencv-not-sure'>not sure</b>: "
+                                f"{html.escape(candidates)}")
+            return
+        probability = self.prediction["probabilities"][self.prediction["label"]]
+        self._caption = f"{self._name}: {self.prediction['label']} ({probability:.1%})"
+        self.label.value = (f"{html.escape(self._name)}: <b class='allencv-predicted-label'>"
+                            f"{html.escape(self.prediction['label'])}</b> ({probability:.1%})")
+
+    def _on_min_confidence(self, change: Dict[str, Any]) -> None:
+        if self._answer is not None and self._picture is not None:
+            self._show_answer()
+            self.refresh_saved_picture()
+
     def _draw_picture(self) -> None:
         """Show the last image, with the Grad-CAM heatmap over it while the toggle is down."""
         picture = self._picture
-        if self.heatmap_toggle.value:
-            picture = self.predictor.explain_image(picture, self.prediction["label"])
+        if self.heatmap_toggle.value:  # the top label's evidence, also when not sure
+            probabilities = self.prediction["probabilities"]
+            picture = self.predictor.explain_image(picture, max(probabilities, key=probabilities.get))
         self.image.value = png_bytes(picture, self.thumbnail_size)
         self._shown_image = thumbnail(picture, self.thumbnail_size)
         self.image.layout.display = None

@@ -14,7 +14,12 @@ from typing import List, Optional, Tuple
 import pytest
 
 from allencv_lite.commands import main
-from allencv_lite.interpret.interpretation import ClassificationInterpretation, format_metrics_table
+from allencv_lite.interpret.interpretation import (
+    ClassificationInterpretation,
+    format_calibration_table,
+    format_metrics_table,
+    format_selective_table,
+)
 from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors import Predictor
 
@@ -28,6 +33,29 @@ def test_evaluate_prints_the_table_and_writes_the_metrics_json(digits_archive, d
     assert written == expected
     assert format_metrics_table(written) in capsys.readouterr().out
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # written atomically, nothing left over
+
+
+def test_evaluate_prints_calibration_and_accuracy_against_coverage_with_the_threshold_for_an_accuracy(
+        digits_archive, digits_dir, tmp_path, capsys):
+    output_file = tmp_path / "metrics.json"
+    assert main(["evaluate", str(digits_archive), str(digits_dir / "val"), "--target-accuracy", "0.9",
+                 "--output-file", str(output_file)]) == 0
+    written = json.loads(output_file.read_text())
+    interpretation = ClassificationInterpretation.from_archive(load_archive(digits_archive), digits_dir / "val",
+                                                               progress=False)
+    assert written["target_accuracy"] == {"accuracy": 0.9, "threshold": interpretation.threshold_for_accuracy(0.9)}
+    assert written["calibration"]["temperature"] == interpretation.temperature != 1.0
+    out = capsys.readouterr().out
+    assert format_calibration_table(written["calibration"]) in out
+    assert format_selective_table(written["selective"], written["target_accuracy"]["threshold"], 0.9) in out
+    assert "accuracy 90.0% needs --min-confidence " in out
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1"])
+def test_a_target_accuracy_outside_0_and_1_is_one_line(digits_archive, digits_dir, capsys, value):
+    assert main(["evaluate", str(digits_archive), str(digits_dir / "val"), "--target-accuracy", value]) == 2
+    assert capsys.readouterr().err == (f"allencv-lite: error: --target-accuracy must be between 0 and 1 (e.g. 0.8), "
+                                       f"got {float(value)!r}.\n")
 
 
 def test_evaluate_on_a_label_the_model_does_not_know_exits_2(digits_archive, digits_dir, tmp_path, capsys):

@@ -119,6 +119,26 @@ def test_bad_arguments_exit_2_with_a_message(digits_archive, mixed_input, tmp_pa
     assert message in capsys.readouterr().err
 
 
+def test_min_confidence_makes_unsure_lines_not_sure_with_the_top_two_labels(digits_archive, digit_paths, capsys):
+    assert main(["predict", str(digits_archive), *digit_paths]) == 0
+    answers = records(capsys.readouterr().out)
+    threshold = sorted(max(answer["probabilities"].values()) for answer in answers)[2]  # the third least confident
+    assert main(["predict", str(digits_archive), *digit_paths, "--min-confidence", str(threshold)]) == 0
+    unsure = records(capsys.readouterr().out)
+    assert [answer["not_sure"] for answer in unsure] == [max(a["probabilities"].values()) < threshold for a in answers]
+    assert sum(answer["not_sure"] for answer in unsure) == 2
+    for answer, before in zip(unsure, answers):
+        assert answer["label"] == (None if answer["not_sure"] else before["label"])
+        assert ("top_2" in answer) == answer["not_sure"]
+
+
+@pytest.mark.parametrize("value", ["-0.5", "2"])
+def test_a_min_confidence_outside_0_and_1_is_one_line(digits_archive, digit_paths, capsys, value):
+    assert main(["predict", str(digits_archive), *digit_paths, "--min-confidence", value]) == 2
+    assert capsys.readouterr().err == (f"allencv-lite: error: --min-confidence must be between 0 and 1 (e.g. 0.8), "
+                                       f"got {float(value)}.\n")
+
+
 def test_a_missing_archive_exits_2(tmp_path, mixed_input, capsys):
     assert main(["predict", str(tmp_path / "model.tar.gz"), str(mixed_input)]) == 2
     assert "model.tar.gz does not exist" in capsys.readouterr().err

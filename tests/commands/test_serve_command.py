@@ -26,6 +26,11 @@ def test_a_non_positive_upload_limit_exits_2_before_loading(tmp_path, capsys):
     assert "--max-upload-mb must be positive, got 0.0" in capsys.readouterr().err
 
 
+def test_a_min_confidence_outside_0_and_1_exits_2_in_one_line_before_loading(tmp_path, capsys):
+    assert main(["serve", "--archive-path", str(tmp_path / "model.tar.gz"), "--min-confidence", "1.5"]) == 2
+    assert capsys.readouterr().err == "allencv-lite: error: --min-confidence must be between 0 and 1 (e.g. 0.8), got 1.5.\n"
+
+
 def test_the_module_entry_point_runs_the_serve_command(tmp_path, capsys):
     """``python -m allencv_lite.service.server_simple ARGS`` exits with ``server_simple.main(ARGS)``."""
     assert server_simple.main(["--archive-path", str(tmp_path / "model.tar.gz"), "--classification"]) == 2

@@ -110,6 +110,30 @@ def test_archive_evaluation_agrees_with_the_predictor(digits_archive, digits_dir
                                                                 for d in range(10)]
 
 
+def test_the_archives_probabilities_are_the_predictors_calibrated_ones(digits_archive, digits_dir):
+    archive = load_archive(digits_archive)
+    interpretation = ClassificationInterpretation.from_archive(archive, digits_dir / "val", progress=False)
+    assert interpretation.temperature == pytest.approx(float(archive.model.temperature)) != 1.0
+    first = Predictor.from_archive(archive, "default_image").predict_json({"image_path": interpretation.paths[0]})
+    assert list(first["probabilities"].values()) == pytest.approx(interpretation.probabilities[0].tolist(), abs=1e-6)
+
+
+def test_calibration_scores_before_and_after_the_temperature(known):
+    known.temperature = 2.0
+    calibration = known.metrics()["calibration"]
+    assert calibration["temperature"] == 2.0
+    # Before: every image at confidence 0.787 with accuracy 4/6; after, at e/(e+2) = 0.576.
+    assert calibration["uncalibrated"]["ece"] == pytest.approx(np.exp(2) / (np.exp(2) + 2) - 4 / 6)
+    assert calibration["calibrated"]["ece"] == pytest.approx(4 / 6 - np.e / (np.e + 2))
+
+
+def test_the_reliability_diagram_shows_before_and_after_side_by_side(known):
+    assert [ax.get_title() for ax in known.plot_reliability_diagram().axes] == ["uncalibrated · ECE 12.0%"]
+    known.temperature = 2.0
+    assert [ax.get_title() for ax in known.plot_reliability_diagram().axes] == [
+        "uncalibrated · ECE 12.0%", "temperature 2.00 · ECE 9.1%"]
+
+
 def test_unreadable_images_are_counted_as_skipped(digits_archive, digits_dir, tmp_path):
     for digit in ("0", "1"):
         shutil.copytree(digits_dir / "val" / digit, tmp_path / digit)

@@ -118,3 +118,34 @@ def test_a_channel_mismatch_fails_when_the_model_is_built_naming_both_keys_and_v
     assert str(error.value) == ('model.im2vec_encoder.input_channels (2048) must match the channels im2im_encoder '
                                 '(ResnetEncoder) outputs (512). Set "input_channels": 512, or leave the key out to '
                                 'take it from there.')
+
+
+def test_probs_are_the_softmax_of_the_logits_divided_by_the_temperature(small_classifier):
+    small_classifier.eval()
+    image = torch.rand(3, 3, 8, 8)
+    assert float(small_classifier.temperature) == 1.0
+    small_classifier.set_temperature(2.0)
+    output = small_classifier(image=image, label=torch.tensor([0, 1, 1]))
+    assert torch.allclose(output["probs"], torch.softmax(output["logits"] / 2.0, dim=-1))
+    assert torch.allclose(output["loss"], torch.nn.functional.cross_entropy(output["logits"], torch.tensor([0, 1, 1])))
+
+
+@pytest.mark.parametrize("temperature", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_temperature_that_is_not_a_positive_number_is_refused(small_classifier, temperature):
+    with pytest.raises(ValueError, match="temperature must be a finite number above 0"):
+        small_classifier.set_temperature(temperature)
+
+
+def test_the_temperature_is_saved_with_the_weights(small_classifier, vocab):
+    small_classifier.set_temperature(0.7)
+    torch.manual_seed(1)
+    copy = BasicImageClassifier(vocab, FlattenEncoder(8, 1, 1), FeedforwardEncoder(hidden_channels=[4, 8]))
+    copy.load_state_dict(small_classifier.state_dict())
+    assert float(copy.temperature) == pytest.approx(0.7)
+
+
+def test_weights_saved_before_the_temperature_existed_load_with_temperature_one(small_classifier, vocab):
+    small_classifier.set_temperature(3.0)
+    old_weights = {name: tensor for name, tensor in small_classifier.state_dict().items() if name != "temperature"}
+    small_classifier.load_state_dict(old_weights)  # strict, as load_archive loads
+    assert float(small_classifier.temperature) == 1.0

@@ -112,6 +112,23 @@ def test_the_validation_reader_prepares_images_never_the_training_augmentation(a
     assert predicted == pytest.approx(as_validated, abs=1e-6)
 
 
+def test_below_min_confidence_the_answer_is_not_sure_with_the_top_two_labels(archive, predictor, three_file):
+    answer = predictor.predict_json({"image_path": str(three_file)})
+    (first, p_first), (second, p_second) = sorted(answer["probabilities"].items(), key=lambda pair: -pair[1])[:2]
+    unsure = ImagePredictor(archive.model, archive.dataset_reader, min_confidence=p_first + 1e-3)
+    assert unsure.predict_json({"image_path": str(three_file)}) == {
+        **answer, "label": None, "not_sure": True,
+        "top_2": [{"label": first, "probability": p_first}, {"label": second, "probability": p_second}]}
+    sure = ImagePredictor(archive.model, archive.dataset_reader, min_confidence=p_first - 1e-3)
+    assert sure.predict_json({"image_path": str(three_file)}) == {**answer, "not_sure": False}
+
+
+@pytest.mark.parametrize("min_confidence", [-0.1, 1.5])
+def test_a_min_confidence_outside_0_and_1_is_refused(archive, min_confidence):
+    with pytest.raises(ConfigurationError, match=r"min_confidence must be between 0 and 1 \(e.g. 0.8\), got "):
+        ImagePredictor(archive.model, archive.dataset_reader, min_confidence=min_confidence)
+
+
 def test_missing_input_key_names_the_keys_it_needs(predictor):
     with pytest.raises(ConfigurationError, match=r"needs 'image_path' or 'image' \(base64\); got keys \['path'\]"):
         predictor.predict_json({"path": "cat.jpg"})

@@ -39,12 +39,13 @@ def a_photo(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def running_demo(archive: Path, title: str):
-    """``python -m allencv_lite.service.server_simple`` for ``archive`` on a free loopback port; yields its URL."""
+def running_demo(archive: Path, title: str, *options: str):
+    """``python -m allencv_lite.service.server_simple`` for ``archive`` (and more ``options``) on a free
+    loopback port; yields its URL."""
     port = free_loopback_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "allencv_lite.service.server_simple", "--archive-path", str(archive),
-         "--predictor", "default_image", "--title", title, "--classification", "--port", str(port)],
+         "--predictor", "default_image", "--title", title, "--classification", "--port", str(port), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -105,6 +106,29 @@ def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_ur
             browser.close()
     print(f"screenshot: {screenshot}")
     assert screenshot.stat().st_size > 0
+
+
+def test_below_min_confidence_the_page_says_not_sure_with_the_top_two_labels(digits_archive, digits_predictor,
+                                                                             tmp_path, chromium_launch_options):
+    from playwright.sync_api import expect, sync_playwright
+
+    photo = a_photo(tmp_path)
+    ranked = sorted(digits_predictor.predict_json({"image_path": str(photo)})["probabilities"].items(),
+                    key=lambda pair: -pair[1])
+    with running_demo(digits_archive, "Digits Classifier", "--min-confidence", f"{ranked[0][1] + 1e-3}") as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium_launch_options)
+        try:
+            page = browser.new_page(viewport={"width": 960, "height": 720})
+            page.goto(url)
+            page.set_input_files("#file-input", str(photo))
+            expect(page.locator("#prediction")).to_be_visible(timeout=30_000)
+            expect(page.locator("#predicted-label")).to_have_text("not sure")
+            expect(page.locator("#predicted-probability")).to_have_text(
+                f"{ranked[0][0]} {100 * ranked[0][1]:.1f}% or {ranked[1][0]} {100 * ranked[1][1]:.1f}%")
+            expect(page.locator(".bar-row")).to_have_count(len(ranked))
+        finally:
+            browser.close()
 
 
 @pytest.mark.parametrize("name, data, sentence", [

@@ -48,6 +48,23 @@ def test_a_json_base64_image_gets_the_same_answer_as_the_upload(client, digit_pn
     assert response.get_json() == upload(client, digit_pngs[3]).get_json()
 
 
+def test_below_min_confidence_the_demo_answers_not_sure_with_the_top_two_labels(digits_archive, digit_pngs):
+    from allencv_lite.models.archival import load_archive
+    from allencv_lite.predictors import Predictor
+
+    archive = load_archive(digits_archive)
+    confident = upload(make_app(Predictor.from_archive(archive, "default_image")).test_client(), digit_pngs[3]).get_json()
+    top = max(confident["probabilities"].values())
+    for min_confidence, not_sure in ((top + 1e-3, True), (top - 1e-3, False)):
+        answer = upload(make_app(Predictor.from_archive(archive, "default_image", min_confidence=min_confidence)).test_client(),
+                        digit_pngs[3]).get_json()
+        assert answer["not_sure"] is not_sure
+        assert answer["label"] == (None if not_sure else confident["label"])
+        assert [top["label"] for top in answer.get("top_2", [])] == (
+            [label for label, _ in sorted(confident["probabilities"].items(), key=lambda pair: -pair[1])[:2]]
+            if not_sure else [])
+
+
 @pytest.mark.parametrize("send, message", [
     (lambda c: upload(c, b"GIF89a but not really", "fake.gif"), "That file is not an image we can read."),
     (lambda c: c.post("/predict", json={"image": "%%%"}), "'image' is not valid base64"),

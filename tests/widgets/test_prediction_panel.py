@@ -100,3 +100,24 @@ def test_with_the_toggle_down_each_new_picture_is_shown_with_its_heatmap(dog_pre
     assert panel.image.layout.display == "none"
     panel.drop_zone.value = uploaded("my_dog.png", gradient_png)
     np.testing.assert_array_equal(decode_png(panel.image.value), dog_predictor.explain_image(gradient_image, "Dog"))
+
+
+def test_below_the_slider_the_panel_says_not_sure_with_the_top_two_labels_and_back(dog_predictor, gradient_png):
+    panel = PredictionPanel(dog_predictor)
+    assert panel.min_confidence.value == 0.0  # the predictor has no min_confidence: always answer
+    panel.drop_zone.value = uploaded("my_dog.png", gradient_png)
+    panel.min_confidence.value = 0.995  # above P(Dog) = 0.9933: the same prediction, read again
+    assert panel.prediction["label"] is None and panel.prediction["not_sure"]
+    assert panel.label.value == "my_dog.png: <b class='allencv-not-sure'>not sure</b>: Dog (99.3%) or Cat (0.7%)"
+    assert list(panel.bars) == ["Dog", "Cat"]
+    panel.min_confidence.value = 0.99
+    assert panel.prediction["label"] == "Dog" and "<b class='allencv-predicted-label'>Dog</b>" in panel.label.value
+
+
+def test_the_slider_starts_at_the_predictors_min_confidence(dog_predictor, gradient_png):
+    from allencv_lite.predictors import ImagePredictor
+
+    unsure = ImagePredictor(dog_predictor.model, dog_predictor.dataset_reader, min_confidence=0.999)
+    panel = PredictionPanel(unsure)
+    assert panel.min_confidence.value == 0.999
+    assert panel.show_prediction("my_dog.png", gradient_png)["not_sure"]

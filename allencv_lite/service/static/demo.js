@@ -61,8 +61,14 @@ function drawBars(probabilities) {
 function showOutput(output) {
   statusLine.textContent = "";
   if (classification && output.probabilities) {
-    predictedLabel.textContent = output.label;
-    predictedProbability.textContent = percent(output.probabilities[output.label]);
+    if (output.not_sure) {
+      // Below the server's --min-confidence: no answer, the two most probable labels instead.
+      predictedLabel.textContent = "not sure";
+      predictedProbability.textContent = output.top_2.map((top) => `${top.label} ${percent(top.probability)}`).join(" or ");
+    } else {
+      predictedLabel.textContent = output.label;
+      predictedProbability.textContent = percent(output.probabilities[output.label]);
+    }
     prediction.hidden = false;
     drawBars(output.probabilities);
     if (output.explanation) {
