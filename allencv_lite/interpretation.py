@@ -29,6 +29,7 @@ from torchmetrics.functional.classification import (
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.progress import progress_bar
 from allencv_lite.data.dataset import ImageDataset
+from allencv_lite.data.augmentation_pipeline import AugmentationPipeline
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
@@ -52,7 +53,8 @@ class ClassificationInterpretation:
         logits: float ``(N, C)``, the model's scores before softmax.
         targets: long ``(N,)``, the index of each sample's actual label.
         skipped: images left out because they could not be decoded.
-        model, dataset_reader: the model and the reader that prepared its images (set by
+        model, dataset_reader: the model and what prepared its images, a reader or the dataset's
+            ``AugmentationPipeline`` (either has ``load_image`` and ``image_to_tensor``; set by
             :meth:`from_model` and :meth:`from_archive`), for the heatmaps of
             :meth:`plot_top_losses`.
     """
@@ -63,7 +65,7 @@ class ClassificationInterpretation:
     targets: torch.Tensor
     skipped: int = 0
     model: Optional[Model] = field(default=None, repr=False, compare=False)
-    dataset_reader: Optional[ImageDatasetReader] = field(default=None, repr=False, compare=False)
+    dataset_reader: Optional[Union[ImageDatasetReader, AugmentationPipeline]] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.logits.ndim != 2 or self.logits.shape[1] != len(self.labels):
@@ -105,7 +107,7 @@ class ClassificationInterpretation:
         targets = torch.tensor([vocab.get_token_index(dataset.samples[i][1], DEFAULT_NAMESPACE) for i in indices],
                                dtype=torch.long)
         return cls(labels=labels, paths=[dataset.samples[i][0] for i in indices], logits=logits, targets=targets,
-                   skipped=sum(dataset.skipped.values()), model=model, dataset_reader=dataset.reader)
+                   skipped=sum(dataset.skipped.values()), model=model, dataset_reader=dataset.pipeline)
 
     @classmethod
     def from_archive(cls, archive: Archive, data_path: Union[str, os.PathLike], batch_size: int = 32,

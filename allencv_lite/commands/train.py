@@ -159,6 +159,13 @@ def check_enough_labels(vocab: "Vocabulary", train_data_path: str) -> None:
                                  "(<root>/<label>/<image>), or point train_data_path at the folder above.")
 
 
+def held_out_for_validation(config: Dict[str, Any], reader: Any) -> bool:
+    """Whether validation reads the part of ``train_data_path`` that the training reader's
+    ``validation_split`` holds out: the reader has one, and the config does not set
+    ``validation_data_path`` (``None`` there, as the learning-rate finder sets it, means no validation)."""
+    return getattr(reader, "validation_split", None) is not None and "validation_data_path" not in config
+
+
 def count_skipped_files(datasets: Dict[str, Any]) -> int:
     """How many files the datasets (``None`` for one not read) have left out so far."""
     return sum(len(dataset.skipped_files) for dataset in datasets.values() if dataset is not None)
@@ -240,7 +247,8 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     """Seed, build the model (checking its wiring before any image is decoded: the labels come
     from the data's names), read the data, and build the trainer (optimizer, scheduler, data
     loaders) the experiment ``config`` describes; returns the trainer, the label vocabulary and
-    the ``"training"`` and ``"validation"`` datasets (``None`` without ``validation_data_path``).
+    the ``"training"`` and ``"validation"`` datasets (``None`` without ``validation_data_path`` or the
+    reader's ``validation_split``, which holds the validation part out of ``train_data_path``).
     With a ``serialization_dir``, writes ``skipped_files.csv`` there.
 
     Raises:
@@ -255,6 +263,9 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
 
     set_seeds(config)
     reader = DatasetReader.from_params(config["dataset_reader"], "dataset_reader")
+    if config.get("validation_data_path") and getattr(reader, "validation_split", None) is not None:
+        raise ConfigurationError("dataset_reader.validation_split holds out validation images from train_data_path, "
+                                 "but validation_data_path names a validation folder too; remove one of them.")
     validation_reader = (DatasetReader.from_params(config["validation_dataset_reader"], "validation_dataset_reader")
                          if "validation_dataset_reader" in config else reader)
     loader_key = "data_loader" if "data_loader" in config else "iterator"
@@ -278,6 +289,10 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     validation_data = None
     if config.get("validation_data_path"):
         validation_data = validation_reader.read(config["validation_data_path"])
+        validation_data.index_with(vocab)
+    elif held_out_for_validation(config, reader):  # the files the training reader's validation_split left out
+        validation_data = validation_reader.read(config["train_data_path"],
+                                                 only=reader.validation_files(config["train_data_path"]))
         validation_data.index_with(vocab)
     logger.info("Training images: %d, validation images: %d, labels: %s%s", len(train_data),
                 len(validation_data) if validation_data is not None else 0, vocab.get_token_counts(),
@@ -317,7 +332,10 @@ def _train_in_this_process(config: Dict[str, Any], serialization_dir: Path, forc
     if distributed.is_main_process():
         write_skipped_files(serialization_dir, datasets, announced)
         write_text_atomically(json.dumps(metrics, indent=2), serialization_dir / "metrics.json")
-        archive_model(serialization_dir / ARCHIVE_NAME, config, trainer.model.state_dict(), vocab)
+        validation = datasets["validation"]
+        archive_model(serialization_dir / ARCHIVE_NAME, config, trainer.model.state_dict(), vocab,
+                      validation_files=(validation.relative_paths()
+                                        if validation is not None and not config.get("validation_data_path") else None))
         logger.info("Wrote %s", serialization_dir / ARCHIVE_NAME)
     return trainer.model
 

@@ -8,6 +8,7 @@ from allencv_lite.common.lazy_exports import lazy_exports
 _READERS = "allencv_lite.data.dataset_readers"
 __getattr__, __dir__ = lazy_exports(__name__, {
     "Augmentation": "allencv_lite.data.augmentation",
+    "AugmentationPipeline": "allencv_lite.data.augmentation_pipeline",
     "DataLoaderFactory": "allencv_lite.data.data_loader",
     "ImageDataLoader": "allencv_lite.data.data_loader",
     "ImageDataset": "allencv_lite.data.dataset",

@@ -19,12 +19,20 @@ image at any depth. Steps that would give the images of one batch different size
 
 ``to_tensor_v2`` is not for configs: the reader adds it as the last step. Register your own with
 ``@Augmentation.register("my_transform")`` on a class or function returning an
-albumentations transform.
+albumentations transform, declaring its traits there (:class:`Traits`)::
+
+    @Augmentation.register("to_gray_always", deterministic=True)
+    def to_gray_always() -> albumentations.ToGray:
+        return albumentations.ToGray(p=1.0)
+
+A deterministic step is kept when a model predicts with its training reader (see
+:func:`~allencv_lite.models.archival.prediction_reader_config`); the others are dropped there.
 """
 import inspect
 import os
 import re
-from typing import Any, Callable, List, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Dict, List, Optional, TypeVar
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # importing albumentations must not phone home
 
@@ -53,6 +61,25 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What a registered transform does, declared where it is registered.
+
+    Attributes:
+        deterministic: applied with ``p`` 1 it gives the same output for the same input and draws
+            no random number (a resize, a centre crop, ``normalize``): prediction keeps it.
+        working_size: a deterministic resize or crop that keeps ``uint8`` pixels, so an eager
+            dataset may apply a leading run of them once, when it decodes (see
+            :attr:`~allencv_lite.data.augmentation_pipeline.AugmentationPipeline.working_size_steps`).
+    """
+
+    deterministic: bool = False
+    working_size: bool = False
+
+
 class Augmentation(Registrable, FromParams):
     """Registry of augmentation transforms; ``from_params`` returns an albumentations transform.
 
@@ -60,6 +87,41 @@ class Augmentation(Registrable, FromParams):
     its ``ValueError`` is reported under the step's key path
     (``dataset_reader.augmentation[1]: 1 validation error for InitSchema ...``).
     """
+
+    _traits: ClassVar[Dict[Any, Traits]] = {}  # the registered class or function -> its traits
+
+    @classmethod
+    def register(cls, name: str, exist_ok: bool = False, deterministic: bool = False,  # type: ignore[override]
+                 working_size: bool = False) -> Callable[[T], T]:
+        """Register a transform (a class or a function returning one) under ``name``, with its
+        :class:`Traits` (``working_size`` implies ``deterministic``).
+
+        Raises:
+            ConfigurationError: ``name`` is taken and ``exist_ok`` is false.
+        """
+        add_to_registry = super().register(name, exist_ok)
+
+        def add_with_traits(transform: T) -> T:
+            add_to_registry(transform)
+            cls._traits[transform] = Traits(deterministic=deterministic or working_size, working_size=working_size)
+            return transform
+
+        return add_with_traits
+
+    @classmethod
+    def traits_of(cls, name: str) -> Traits:
+        """The traits declared for the transform registered as ``name``.
+
+        Raises:
+            ConfigurationError: nothing is registered as ``name`` (the message suggests names).
+        """
+        return cls._traits.get(cls.by_name(name), Traits())
+
+    @classmethod
+    def traits_of_transform(cls, transform: Any) -> Traits:
+        """The traits declared for a built transform's class (default traits for a transform
+        registered as a function, whose result's class is not itself registered)."""
+        return cls._traits.get(type(transform), Traits())
 
 
 # The arguments of a composition that hold transforms, typed so that their blocks are built as augmentations.
@@ -94,17 +156,34 @@ _COMPOSITIONS = (albumentations.OneOf, albumentations.SomeOf, albumentations.Seq
                  albumentations.OneOrOther, albumentations.RandomOrder)
 
 
+# The built-in transforms' traits, declared when they are registered below.
+_BUILT_IN_TRAITS = {
+    albumentations.Resize: Traits(deterministic=True, working_size=True),
+    albumentations.SmallestMaxSize: Traits(deterministic=True, working_size=True),
+    albumentations.LongestMaxSize: Traits(deterministic=True, working_size=True),
+    albumentations.CenterCrop: Traits(deterministic=True, working_size=True),
+    albumentations.Normalize: Traits(deterministic=True),
+    albumentations.PadIfNeeded: Traits(deterministic=True),
+}
+
+
 def _register_albumentations() -> None:
     for class_name in dir(albumentations):
         transform = getattr(albumentations, class_name)
         if (inspect.isclass(transform) and issubclass(transform, albumentations.BasicTransform)
                 and not inspect.isabstract(transform) and class_name[0].isupper()
                 and class_name not in ("BasicTransform", "DualTransform", "ImageOnlyTransform")):
-            Augmentation.register(snake_case(class_name), exist_ok=True)(transform)
+            _register_built_in(snake_case(class_name), transform)
     for composition in _COMPOSITIONS:
         Augmentation.register(snake_case(composition.__name__), exist_ok=True)(_composition(composition))
     for name, transform in _SHORT_NAMES.items():
-        Augmentation.register(name, exist_ok=True)(transform)
+        _register_built_in(name, transform)
+
+
+def _register_built_in(name: str, transform: type) -> None:
+    traits = _BUILT_IN_TRAITS.get(transform, Traits())
+    Augmentation.register(name, exist_ok=True, deterministic=traits.deterministic,
+                          working_size=traits.working_size)(transform)
 
 
 _register_albumentations()

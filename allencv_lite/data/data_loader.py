@@ -56,23 +56,15 @@ class ImageDataLoader(DataLoader):
     unreadable while decoding, in any worker, recording each once in the dataset's
     ``skipped_files`` (which the next epochs then pass over without decoding).
 
-    Workers send ``uint8`` images (see :meth:`ImageDataset.__getitems__`); each batch is
-    normalized here, in the main process, with the dataset's ``normalization``.
-
     Yields ``{"image": float32 (batch, 3, H, W), "label": (batch,)}``, or ``None`` for a batch
     whose images were all unreadable.
     """
 
     def __iter__(self) -> Iterator[Batch]:  # type: ignore[override]
         newly_skipped = 0
-        normalization = self.dataset.normalization
         for batch, skipped in super().__iter__():
             for sample in skipped:
                 newly_skipped += self.dataset.skipped_files.add(sample.path, sample.reason, sample.detail)
-            if batch is not None and normalization is not None:
-                batch["image"] = normalization(batch["image"])
-                if self.pin_memory:
-                    batch["image"] = batch["image"].pin_memory()
             yield batch
         if newly_skipped:
             logger.warning("%d unreadable image(s) found during this pass over %s were skipped; in all, %s.",
@@ -116,11 +108,11 @@ def check_one_size_per_batch(dataset: ImageDataset, batch_size: int) -> None:
     Raises:
         ConfigurationError: naming two files whose output sizes differ, and the fix.
     """
-    reader = dataset.reader
+    pipeline = dataset.pipeline
     sizes = dataset.image_sizes()
-    if batch_size == 1 or reader is None or reader.output_size is not None or sizes is None:
+    if batch_size == 1 or pipeline is None or pipeline.output_size is not None or sizes is None:
         return
-    steps_left = reader.transforms[reader.working_size_steps:]  # the kept images are at the working size
+    steps_left = pipeline.transforms[pipeline.working_size_steps:]  # the kept images are at the working size
     first_of_size: dict = {}
     for (path, _), (height, width) in zip(dataset.samples, sizes):
         first_of_size.setdefault(output_size(steps_left, height, width), path)

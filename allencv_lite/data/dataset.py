@@ -11,6 +11,7 @@ import csv
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, TextIO, Tuple, Union
 
 import numpy as np
@@ -23,8 +24,8 @@ from allencv_lite.data.image_loading import UnreadableImageError, check_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE, Vocabulary
 
 if TYPE_CHECKING:
+    from allencv_lite.data.augmentation_pipeline import AugmentationPipeline
     from allencv_lite.data.cleaning import AppliedCleaning
-    from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ Sample = Tuple[str, Optional[str]]  # (image path, label or None)
 Instance = Union[Dict[str, Any], "SkippedSample"]
 
 WARNINGS_PER_REASON = 5  # files named one by one in the log, per reason; the rest are counted
+
+
+def relative_path(path: Union[str, os.PathLike], root: Union[str, os.PathLike]) -> str:
+    """``path`` relative to ``root``, with ``/`` separators (``Cat/1.jpg``): how a dataset's
+    files are named in a validation split and an archive."""
+    return Path(os.path.relpath(path, root)).as_posix()
 
 
 @dataclass(frozen=True)
@@ -119,38 +126,34 @@ class ImageDataset(Dataset):
     dataset finds the file unreadable at decode time (recorded in ``skipped_files`` at
     once in the main process; by :class:`~allencv_lite.data.data_loader.ImageDataLoader`
     when a worker finds it). Call :meth:`index_with` with the
-    vocabulary before indexing labelled data.
-
-    A data loader fetches a batch with :meth:`__getitems__`, which gives the same instances
-    before ``normalization``: ``uint8`` images, which
-    :class:`~allencv_lite.data.data_loader.ImageDataLoader` normalizes once per batch in the
-    main process. (A plain ``torch.utils.data.DataLoader`` gets those ``uint8`` batches, so
-    use ``DataLoaderFactory``'s loader, or apply ``dataset.normalization`` to each batch.)
+    vocabulary before indexing labelled data. A data loader fetches each sample of a batch
+    with ``dataset[i]`` too, so a sample has one dtype however it is fetched.
 
     Args:
         samples: ``(path, label)`` pairs.
         decode: ``path`` -> ``uint8`` ``(height, width, 3)`` RGB, raising
             :class:`~allencv_lite.data.image_loading.UnreadableImageError` for a file it
             cannot use (a reader's ``load_image``).
-        transform: a decoded image -> tensor ``(3, H, W)``: the augmentation, short of
-            ``normalization`` (a reader's ``augment_for_batch``).
+        transform: a decoded image -> the model's ``float32`` tensor ``(3, H, W)``: the
+            augmentation, normalization included (an ``AugmentationPipeline``'s ``transform``).
         lazy: if true, only each file's header is checked now (with ``check``; empty,
             non-image and too-large files are left out) and images are decoded from disk on
             every access, so memory stays flat in the dataset size; if false, every image is
             decoded once now and kept in memory as ``decode`` gives it.
         check: ``path`` -> ``None``, raising ``UnreadableImageError`` for a file whose header
             shows it unreadable (default :func:`~allencv_lite.data.image_loading.check_image`).
-        normalization: a batch ``(batch, 3, H, W)`` or image of ``transform``'s output ->
-            the model's ``float32`` input (a reader's ``normalization``); ``None`` when
-            ``transform`` already gives it.
         reseed: restarts ``transform``'s random stream from a seed (albumentations keeps its own
             generator; each loader worker calls it with the worker's seed); ``None`` when
             ``transform`` draws from torch's generator, which the loader seeds per worker itself.
         source: where the samples came from (a folder or CSV), named in messages.
         skipped_files: files the reader already left out while scanning; the dataset adds
             the ones it finds unreadable, then logs :meth:`SkippedFiles.summary`.
-        reader: the reader that made the dataset, for the tools that show its images as it does
-            (``plot_samples``, the loader's one-size check); the dataset never calls it.
+        pipeline: the :class:`~allencv_lite.data.augmentation_pipeline.AugmentationPipeline`
+            that ``decode`` and ``transform`` come from, for the tools that show or check images
+            as it prepares them (``plot_samples``, the loader's one-size check); ``None`` for
+            other functions. The dataset itself only calls ``decode`` and ``transform``.
+        root: the folder the sample paths are relative to (the folder read, a CSV's image
+            directory), for :meth:`relative_paths`; ``None`` when there is none.
 
     Attributes:
         cleaning: what the reader's ``cleaning_file`` changed
@@ -160,15 +163,15 @@ class ImageDataset(Dataset):
     def __init__(self, samples: Iterable[Sample], decode: Callable[[str], np.ndarray],
                  transform: Callable[[np.ndarray], torch.Tensor], lazy: bool = True,
                  check: Callable[[str], None] = check_image,
-                 normalization: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
                  reseed: Optional[Callable[[int], None]] = None, source: Optional[Union[str, os.PathLike]] = None,
                  skipped_files: Optional[SkippedFiles] = None,
-                 reader: Optional["ImageDatasetReader"] = None) -> None:
+                 pipeline: Optional["AugmentationPipeline"] = None,
+                 root: Optional[Union[str, os.PathLike]] = None) -> None:
         self.decode = decode
         self.transform = transform
-        self.normalization = normalization
         self._reseed = reseed
-        self.reader = reader
+        self.pipeline = pipeline
+        self.root = root
         self.lazy = lazy
         self.source = str(source) if source is not None else "the dataset"
         self.skipped_files = skipped_files if skipped_files is not None else SkippedFiles()
@@ -227,6 +230,17 @@ class ImageDataset(Dataset):
         sample order; ``None`` for a lazy dataset, which has not decoded them."""
         return None if self._images is None else [image.shape[:2] for image in self._images]
 
+    def relative_paths(self) -> List[str]:
+        """Each sample's path relative to ``root``, ``/``-separated (``Cat/1.jpg``), in order: how
+        a reader's ``read(..., only=...)`` and an archive's ``validation_files.txt`` name files.
+
+        Raises:
+            ValueError: the dataset has no ``root``.
+        """
+        if self.root is None:
+            raise ValueError("This dataset has no root folder to name its files relative to.")
+        return [relative_path(path, self.root) for path, _ in self.samples]
+
     @property
     def labels(self) -> List[Optional[str]]:
         """The label of each sample, in order."""
@@ -236,17 +250,6 @@ class ImageDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int) -> Instance:
-        instance = self._unnormalized(index)
-        if isinstance(instance, dict) and self.normalization is not None:
-            instance["image"] = self.normalization(instance["image"])
-        return instance
-
-    def __getitems__(self, indices: Sequence[int]) -> List[Instance]:
-        """The instances of one batch, their images before ``normalization`` (``uint8``), for the
-        loader to normalize as one batch (``torch.utils.data.DataLoader`` calls this)."""
-        return [self._unnormalized(index) for index in indices]
-
-    def _unnormalized(self, index: int) -> Instance:
         path, label = self.samples[index]
         if self._images is not None:
             image = self._images[index].copy()  # what the steps give out may share the memory they were given

@@ -1,10 +1,7 @@
-"""Normalizing a whole batch once, in the main process, instead of each image in a worker.
-
-Workers hand over ``uint8`` images ``(3, height, width)``: a quarter of the bytes of
-``float32`` to send between processes, and no per-image float arithmetic. The loader then
-turns each batch into the model's input with one vectorized operation: the same formula as
-albumentations' ``Normalize`` (``normalization="standard"``), which the reader's last step
-would otherwise have applied to each image.
+"""Normalizing pixels as a tensor: the augmentation's last ``normalize`` step, applied after
+``ToTensorV2`` to the ``uint8`` tensor ``(3, height, width)`` with one vectorized operation,
+the same formula as albumentations' ``Normalize`` (``normalization="standard"``) computes on
+the array (see :class:`~allencv_lite.data.augmentation_pipeline.AugmentationPipeline`).
 """
 from typing import Sequence, Union
 
@@ -34,7 +31,7 @@ class PixelNormalization:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """``images`` ``(batch, channels, height, width)`` or ``(channels, height, width)``, any
-        dtype (``uint8`` from the workers), as normalized ``float32`` of the same shape, on
+        dtype (``uint8`` from the augmentation), as normalized ``float32`` of the same shape, on
         ``images``' device."""
         offset, scale = self._offset.to(images.device), self._scale.to(images.device)
         return images.to(torch.float32, copy=True).sub_(offset).mul_(scale)  # in place on the copy: half the time

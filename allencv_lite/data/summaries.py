@@ -10,7 +10,7 @@ from matplotlib import pyplot
 from matplotlib.figure import Figure
 
 from allencv_lite.data.dataset import ImageDataset
-from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
+from allencv_lite.data.augmentation_pipeline import AugmentationPipeline
 from allencv_lite.data.image_loading import UnreadableImageError
 
 
@@ -61,22 +61,22 @@ def plot_samples(dataset: ImageDataset, num_images: int = 16, columns: int = 4, 
         path, label = dataset.samples[index]
         title = label if label is not None else "(no label)"
         try:
-            image = dataset.reader.load_image(path)
+            image = dataset.pipeline.load_image(path)
         except UnreadableImageError as error:
             axis.set_title(f"{title}\n(unreadable: {error.reason})", fontsize=10)
             continue
-        axis.imshow(_model_view(dataset.reader, image) if augmented else image)
+        axis.imshow(_model_view(dataset.pipeline, image) if augmented else image)
         axis.set_title(title, fontsize=10)
     figure.tight_layout()
     pyplot.close(figure)  # returned, not also drawn a second time by Jupyter's pyplot hook
     return figure
 
 
-def _model_view(reader: ImageDatasetReader, image: np.ndarray) -> np.ndarray:
-    """``image`` after ``reader``'s augmentation, as ``(height, width, 3)`` floats 0-1 for ``imshow``."""
-    tensor = reader.image_to_tensor(image)  # (3, height, width), normalized
+def _model_view(pipeline: AugmentationPipeline, image: np.ndarray) -> np.ndarray:
+    """``image`` after the augmentation ``pipeline``, as ``(height, width, 3)`` floats 0-1 for ``imshow``."""
+    tensor = pipeline.image_to_tensor(image)  # (3, height, width), normalized
     view = tensor.permute(1, 2, 0).numpy()
-    normalize = next(t for t in reader.transforms if isinstance(t, albumentations.Normalize))
+    normalize = next(t for t in pipeline.transforms if isinstance(t, albumentations.Normalize))
     if normalize.normalization == "standard":  # x = (pixel / max_pixel_value - mean) / std
         view = view * np.asarray(normalize.std) + np.asarray(normalize.mean)
     else:  # per-image statistics cannot be undone; stretch to 0-1

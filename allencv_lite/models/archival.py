@@ -2,7 +2,9 @@
 
 An archive holds ``config.json`` (the resolved experiment config), ``weights.th`` (the
 model's ``state_dict``), ``vocabulary/<namespace>.txt`` and ``meta.json`` (format
-version). Nothing in it is pickled code: weights load with ``torch.load(weights_only=True)``,
+version), and for a model validated on files held out of its training folder by a reader's
+``validation_split``, ``validation_files.txt`` naming them (see :func:`load_validation_files`).
+Nothing in it is pickled code: weights load with ``torch.load(weights_only=True)``,
 and the model is rebuilt from the config, as AllenNLP does.
 
 Archives may come from elsewhere, so loading trusts nothing in them: only regular files
@@ -19,13 +21,14 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 
 from allencv_lite.common.checks import ConfigurationError, writing
 from allencv_lite.common.devices import select_device
 from allencv_lite.common.files import atomic_writer
+from allencv_lite.data.augmentation import Augmentation
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model
@@ -36,11 +39,8 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.th"
 VOCABULARY_DIR = "vocabulary"
 META_NAME = "meta.json"
+VALIDATION_FILES_NAME = "validation_files.txt"
 REQUIRED_MEMBERS = (CONFIG_NAME, WEIGHTS_NAME, META_NAME, f"{VOCABULARY_DIR}/labels.txt")
-# Transforms that give the same output every time (at p=1): what prediction keeps of a
-# training augmentation when a config has no validation_dataset_reader.
-DETERMINISTIC_TRANSFORMS = ("resize", "normalize", "center_crop", "longest_max_size", "smallest_max_size",
-                            "pad_if_needed")
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Archive:
     model: Model
     config: Dict[str, Any]
     dataset_reader: DatasetReader
+    validation_files: Optional[List[str]] = None  # see load_validation_files
 
     @property
     def vocab(self) -> Vocabulary:
@@ -60,7 +61,8 @@ class Archive:
 
 
 def archive_model(archive_file: Union[str, os.PathLike], config: Dict[str, Any],
-                  weights: Dict[str, torch.Tensor], vocab: Vocabulary) -> Path:
+                  weights: Dict[str, torch.Tensor], vocab: Vocabulary,
+                  validation_files: Optional[Sequence[str]] = None) -> Path:
     """Write ``archive_file`` atomically: readers never see a half-written archive, and a
     crash while writing leaves an existing archive at that path untouched (the members are
     staged in a temporary folder beside it, the archive written with
@@ -71,6 +73,9 @@ def archive_model(archive_file: Union[str, os.PathLike], config: Dict[str, Any],
         config: the resolved experiment config.
         weights: the model's ``state_dict``.
         vocab: the label vocabulary.
+        validation_files: the files the model was validated on, relative to ``train_data_path``
+            (or its CSV's image directory), when a reader's ``validation_split`` held them out
+            of it: written one per line as ``validation_files.txt``.
 
     Raises:
         ConfigurationError: the archive cannot be written (full or read-only disk), naming it.
@@ -84,8 +89,13 @@ def archive_model(archive_file: Union[str, os.PathLike], config: Dict[str, Any],
         (staging_dir / META_NAME).write_text(json.dumps({"format_version": ARCHIVE_FORMAT_VERSION}), encoding="utf-8")
         (staging_dir / WEIGHTS_NAME).write_bytes(weights_bytes.getbuffer())
         vocab.save_to_files(staging_dir / VOCABULARY_DIR)
+        members = [CONFIG_NAME, META_NAME, WEIGHTS_NAME, VOCABULARY_DIR]
+        if validation_files is not None:
+            (staging_dir / VALIDATION_FILES_NAME).write_text("".join(f"{name}\n" for name in validation_files),
+                                                             encoding="utf-8")
+            members.append(VALIDATION_FILES_NAME)
         with tarfile.open(fileobj=file, mode="w:gz") as archive:
-            for name in (CONFIG_NAME, META_NAME, WEIGHTS_NAME, VOCABULARY_DIR):
+            for name in members:
                 archive.add(staging_dir / name, arcname=name)
     return archive_file
 
@@ -166,17 +176,22 @@ def prediction_reader_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     """The reader config that prepares images for prediction and evaluation.
 
     This is ``validation_dataset_reader``, never the training augmentation. A config
-    without one validated with its ``dataset_reader``; then only that reader's
-    deterministic steps (:data:`DETERMINISTIC_TRANSFORMS` at ``p`` = 1: resizing, cropping
-    the centre, padding, normalizing) are kept, as torchvision's eval transforms do, and
-    the dropped ones are logged.
+    without one validated with its ``dataset_reader``; then only that reader's steps
+    registered as ``deterministic`` (:class:`~allencv_lite.data.augmentation.Traits`), at
+    ``p`` = 1, are kept (resizing, cropping the centre, padding, normalizing, and a user's own
+    transforms registered so), as torchvision's eval transforms do, and the dropped ones are
+    logged.
+
+    Raises:
+        ConfigurationError: a step names no registered transform (say, a plugin's that is not
+            imported: pass its package with ``--include-package``).
     """
     if "validation_dataset_reader" in config:
         return dict(config["validation_dataset_reader"])
     reader_config = dict(config["dataset_reader"])
     steps = reader_config.get("augmentation") or []
-    kept = [step for step in steps if isinstance(step, dict) and step.get("type") in DETERMINISTIC_TRANSFORMS
-            and step.get("p", 1) == 1]
+    kept = [step for step in steps if isinstance(step, dict) and step.get("p", 1) == 1
+            and Augmentation.traits_of(step.get("type", "")).deterministic]
     if len(kept) < len(steps):
         dropped = [step.get("type") if isinstance(step, dict) else step for step in steps if step not in kept]
         logger.warning("The config has no validation_dataset_reader; predicting with dataset_reader's "
@@ -212,8 +227,9 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
         weights_file: use these weights instead of the archived ones (e.g. another epoch).
 
     Returns:
-        the model in eval mode and the reader that prepares images for it
-        (:func:`prediction_reader_config`).
+        the model in eval mode, the reader that prepares images for it
+        (:func:`prediction_reader_config`), and the files it was validated on
+        (:func:`load_validation_files`).
 
     Raises:
         ConfigurationError: see :func:`extract_archive`; also a ``meta.json`` or
@@ -222,9 +238,7 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
             ``torch.load(weights_only=True)``), or weights that do not fit the model the
             config describes.
     """
-    archive_file = Path(archive_file)
-    if (archive_file / ARCHIVE_NAME).is_file():
-        archive_file = archive_file / ARCHIVE_NAME
+    archive_file = _archive_in(archive_file)
     with tempfile.TemporaryDirectory() as scratch:
         folder = extract_archive(archive_file, scratch)
         meta = _read_json_member(archive_file, folder, META_NAME)
@@ -236,6 +250,7 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
             if key not in config:
                 raise ConfigurationError(f"Archive {archive_file}: {CONFIG_NAME} has no '{key}' block.")
         vocab = Vocabulary.from_files(folder / VOCABULARY_DIR)
+        validation_files = _read_validation_files(folder)
         device = select_device(cuda_device)
         weights_path = weights_file or folder / WEIGHTS_NAME
         try:
@@ -255,4 +270,33 @@ def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
         raise ConfigurationError(f"The weights in {archive_file} do not fit its model config: {error}") from None
     model.to(device).eval()
     reader = DatasetReader.from_params(prediction_reader_config(config), "validation_dataset_reader")
-    return Archive(model=model, config=config, dataset_reader=reader)
+    return Archive(model=model, config=config, dataset_reader=reader, validation_files=validation_files)
+
+
+def load_validation_files(archive_file: Union[str, os.PathLike]) -> Optional[List[str]]:
+    """The files a model was validated on when its reader's ``validation_split`` held them out of
+    ``train_data_path``: paths relative to that folder (or its CSV's image directory), e.g.
+    ``["Cat/3.jpg", "Dog/7.jpg"]``; ``None`` for a model validated on a folder of its own (or
+    on nothing). The model itself is not built. Read the same images again with the archive's
+    reader: ``load_archive(a).dataset_reader.read(train_data_path, only=load_validation_files(a))``.
+
+    Args:
+        archive_file: a ``model.tar.gz``, or the run's serialization dir holding it.
+
+    Raises:
+        ConfigurationError: as :func:`extract_archive`.
+    """
+    archive_file = _archive_in(archive_file)
+    with tempfile.TemporaryDirectory() as scratch:
+        return _read_validation_files(extract_archive(archive_file, scratch))
+
+
+def _archive_in(path: Union[str, os.PathLike]) -> Path:
+    """``path``, or the ``model.tar.gz`` in it when it is a run's serialization dir."""
+    path = Path(path)
+    return path / ARCHIVE_NAME if (path / ARCHIVE_NAME).is_file() else path
+
+
+def _read_validation_files(folder: Path) -> Optional[List[str]]:
+    path = folder / VALIDATION_FILES_NAME
+    return path.read_text(encoding="utf-8").splitlines() if path.is_file() else None

@@ -133,9 +133,9 @@ def test_keypoints_follow_a_resize():
 
 
 def test_first_resize_lets_jpegs_be_decoded_at_reduced_size():
-    assert reader_with({"type": "resize", "height": 64, "width": 96}).draft_size == (96, 64)
-    assert reader_with({"type": "smallest_max_size", "max_size": 80}).draft_size == (80, 80)
-    assert reader_with({"type": "flip"}, {"type": "resize", "height": 64, "width": 96}).draft_size is None
+    assert reader_with({"type": "resize", "height": 64, "width": 96}).pipeline.draft_size == (96, 64)
+    assert reader_with({"type": "smallest_max_size", "max_size": 80}).pipeline.draft_size == (80, 80)
+    assert reader_with({"type": "flip"}, {"type": "resize", "height": 64, "width": 96}).pipeline.draft_size is None
 
 
 def test_unknown_box_format_is_a_configuration_error():

@@ -208,7 +208,7 @@ def test_eager_dataset_keeps_images_at_the_working_size_with_the_results_of_appl
 
     eager, eager_epochs = two_epochs(lazy=False)
     _, lazy_epochs = two_epochs(lazy=True)
-    assert eager.reader.working_size_steps == 2
+    assert eager.pipeline.working_size_steps == 2
     assert {image.shape for image in eager._images} == {(34, 34, 3)}  # smallest side 36, centre crop 34
     assert all(torch.equal(a, b) for a, b in zip(eager_epochs, lazy_epochs))
     assert not torch.equal(eager_epochs[0], eager_epochs[1])
@@ -223,34 +223,37 @@ def test_a_random_step_ends_the_working_size_steps():
         {"type": "resize", "height": 32, "width": 32}]}).working_size_steps == 0
 
 
+@pytest.mark.parametrize("lazy", [True, False])
 @pytest.mark.parametrize("num_workers", [0, 2])
-def test_workers_send_uint8_images_and_each_batch_is_normalized_as_each_image_would_be(tmp_path, num_workers):
-    dataset = read_indexed(write_photos(tmp_path / "photos"), lazy=True,
+def test_a_batch_holds_the_same_float32_images_as_indexing_the_dataset_and_as_albumentations_gives(
+        tmp_path, num_workers, lazy):
+    dataset = read_indexed(write_photos(tmp_path / "photos"), lazy=lazy,
                            augmentation=[{"type": "resize", "height": 24, "width": 24}])
-    assert dataset.__getitems__([0])[0]["image"].dtype == torch.uint8
     loader = DataLoaderFactory(batch_size=4, shuffle=False, num_workers=num_workers, start_method="fork").build(dataset)
     batches = torch.cat([batch["image"] for batch in loader])
     per_image = torch.stack([dataset[i]["image"] for i in range(len(dataset))])
     albumentations_normalize = albumentations.Normalize()  # ImageNet's, the reader's default last step
-    resized = [dataset.reader.transforms[0](image=dataset.decode(path))["image"] for path, _ in dataset.samples]
+    resized = [dataset.pipeline.transforms[0](image=dataset.decode(path))["image"] for path, _ in dataset.samples]
     by_albumentations = torch.stack([torch.from_numpy(albumentations_normalize(image=image)["image"]).permute(2, 0, 1)
                                      for image in resized])
-    assert batches.dtype == torch.float32 and torch.equal(batches, per_image)
+    assert batches.dtype == per_image.dtype == torch.float32 and torch.equal(batches, per_image)
     assert torch.allclose(batches, by_albumentations, atol=1e-6)
+    labels = torch.cat([batch["label"] for batch in loader])
+    assert labels.dtype == dataset[0]["label"].dtype == torch.long
 
 
 def test_a_normalize_that_is_not_last_runs_on_each_image_in_the_worker(tmp_path):
     dataset = read_indexed(write_photos(tmp_path / "photos"), lazy=True, augmentation=[
         {"type": "resize", "height": 24, "width": 24}, {"type": "normalize"}, {"type": "coarse_dropout", "p": 0.0}])
-    assert dataset.normalization is None
-    assert dataset.__getitems__([0])[0]["image"].dtype == torch.float32
+    assert dataset.pipeline.normalization is None
+    assert dataset[0]["image"].dtype == torch.float32
 
 
 def test_images_kept_at_the_working_size_are_still_checked_for_one_size_per_batch(image_folder):
     root = image_folder({"Cat/a.png": RED})  # 12x8 pixels
     write_image(root / "Dog" / "square.png", size=(30, 30), color=BLUE)
     dataset = read_indexed(root, lazy=False, augmentation=[{"type": "smallest_max_size", "max_size": 16}])
-    assert dataset.reader.working_size_steps == 1 and dataset.image_sizes() == [(16, 24), (16, 16)]
+    assert dataset.pipeline.working_size_steps == 1 and dataset.image_sizes() == [(16, 24), (16, 16)]
     with pytest.raises(ConfigurationError, match=r"give 24x16 \(.*Cat/a.png\) and 16x16 \(.*Dog/square.png\)"):
         DataLoaderFactory(batch_size=2).build(dataset)
 
@@ -262,7 +265,7 @@ def test_an_image_given_out_is_the_datasets_own_copy_and_writable(image_folder, 
         {"type": "resize", "height": 8, "width": 12}])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch: "The given NumPy array is not writable"
-        image = dataset.__getitems__([0])[0]["image"]
+        image = dataset[0]["image"]
     given = image.clone()
     image.zero_()
-    assert torch.equal(dataset.__getitems__([0])[0]["image"], given)  # what the dataset keeps is untouched
+    assert torch.equal(dataset[0]["image"], given)  # what the dataset keeps is untouched

@@ -16,6 +16,7 @@ from allencv_lite.models.archival import (
     archive_model,
     extract_archive,
     load_archive,
+    load_validation_files,
     prediction_reader_config,
 )
 from allencv_lite.models.model import Model
@@ -252,6 +253,26 @@ def test_without_a_validation_reader_prediction_keeps_only_the_deterministic_ste
     assert "without its random steps ['flip', 'vertical_flip', 'random_resized_crop', 'resize']" in caplog.text
 
 
+def test_a_users_own_transform_registered_as_deterministic_survives_into_the_archives_prediction_reader(tmp_path):
+    import albumentations
+
+    from allencv_lite.data.augmentation import Augmentation
+
+    @Augmentation.register("test_to_gray_always", exist_ok=True, deterministic=True)
+    def to_gray_always() -> albumentations.ToGray:
+        return albumentations.ToGray(p=1.0)
+
+    vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
+    model_config = {"type": "basic_image_classifier", "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
+                    "im2vec_encoder": {"type": "global_average"}}
+    model = Model.from_params(model_config, "model", vocab=vocab)
+    config = {"dataset_reader": {"type": "image_classification_directory",
+                                 "augmentation": [RESIZE, {"type": "test_to_gray_always"}, {"type": "flip"}]},
+              "model": model_config}
+    reader = load_archive(archive_model(tmp_path / "model.tar.gz", config, model.state_dict(), vocab)).dataset_reader
+    assert [type(step).__name__ for step in reader.transforms] == ["Resize", "ToGray", "Normalize"]
+
+
 def test_loading_never_reads_the_starting_weights_the_config_names(tmp_path):
     """The archive holds the trained weights; the checkpoint training started from may be gone."""
     vocab = Vocabulary({"labels": {"Cat": 1, "Dog": 1}})
@@ -280,3 +301,39 @@ def test_a_gpu_that_does_not_exist_is_refused(digits_archive, monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(ConfigurationError, match="cuda_device=3, but this machine has 1 GPU"):
         load_archive(digits_archive, cuda_device=3)
+
+
+def test_a_run_with_validation_split_archives_the_validation_files_for_reuse(digits_dir, tmp_path):
+    from allencv_lite.commands.train import train_model
+    from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
+
+    reader_config = {"type": "image_classification_directory", "augmentation": [RESIZE, NORMALIZE],
+                     "validation_split": 0.25, "seed": 5}
+    config = {"dataset_reader": reader_config,
+              "validation_dataset_reader": {"type": "image_classification_directory", "augmentation": [RESIZE, NORMALIZE]},
+              "train_data_path": str(digits_dir / "val"),
+              "model": {"type": "basic_image_classifier", "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
+                        "im2vec_encoder": {"type": "global_average"}},
+              "iterator": {"type": "basic", "batch_size": 64},
+              "trainer": {"num_epochs": 1, "cuda_device": -1, "optimizer": {"type": "adam", "lr": 1e-2}}}
+    train_model(config, tmp_path / "run", force=True)
+    expected = ImageClassificationDirectoryReader.from_params(dict(reader_config)).validation_files(digits_dir / "val")
+    assert load_validation_files(tmp_path / "run") == load_archive(tmp_path / "run").validation_files == expected
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    validation = load_archive(tmp_path / "run").dataset_reader.read(digits_dir / "val", only=expected)
+    assert len(validation) == len(expected) and "validation_accuracy" in metrics  # validated on the held-out part
+
+
+def test_an_archive_without_a_split_has_no_validation_files(digits_archive, members):
+    assert "validation_files.txt" not in members and load_validation_files(digits_archive) is None
+
+
+def test_validation_split_and_validation_data_path_together_are_refused(digits_dir, tmp_path):
+    from allencv_lite.commands.train import build_trainer
+
+    config = {"dataset_reader": {"type": "image_classification_directory", "validation_split": 0.2},
+              "train_data_path": str(digits_dir / "train"), "validation_data_path": str(digits_dir / "val")}
+    with pytest.raises(ConfigurationError, match="dataset_reader.validation_split holds out validation images from "
+                                                 "train_data_path, but validation_data_path names a validation folder "
+                                                 "too; remove one of them"):
+        build_trainer(config)

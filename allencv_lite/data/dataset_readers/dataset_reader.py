@@ -1,38 +1,31 @@
 """Base classes for dataset readers: a reader turns a path into an :class:`ImageDataset`."""
-import copy
+import logging
 import os
-import warnings
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from pathlib import Path
+from typing import Any, Collection, Dict, Iterable, List, Optional, Tuple, Union
 
-import albumentations
 import numpy as np
 import torch
-from albumentations.pytorch import ToTensorV2
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
-from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD, Augmentation
-from allencv_lite.data.augmentation_checks import check_one_output_size, check_pixel_scale, size_problem
+from allencv_lite.data.augmentation import Augmentation
+from allencv_lite.data.augmentation_pipeline import AugmentationPipeline
 from allencv_lite.data.cleaning import CleaningDecisions
-from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
-from allencv_lite.data.image_loading import ImageSource, UnreadableImageError, check_image, read_image
-from allencv_lite.data.normalization import PixelNormalization
+from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles, relative_path
+from allencv_lite.data.image_loading import ImageSource
+from allencv_lite.data.validation_split import check_validation_split, split_for_validation
 
-BBOX_FORMATS = ("pascal_voc", "coco")
-TOO_SMALL_FOR_CROP = "smaller than a crop"
-
-# Steps that, with ``p`` 1, do the same to every image and draw no random number, so an eager
-# dataset can apply a run of them once, when it decodes, instead of at every access.
-_DETERMINISTIC_STEPS = (albumentations.Resize, albumentations.SmallestMaxSize, albumentations.LongestMaxSize,
-                        albumentations.CenterCrop)
+logger = logging.getLogger(__name__)
 
 
 class DatasetReader(Registrable, FromParams):
     """Reads a dataset from a path (registered by name, e.g. ``image_classification_directory``)."""
 
-    def read(self, file_path: Union[str, os.PathLike]) -> ImageDataset:
-        """The dataset found at ``file_path``."""
+    def read(self, file_path: Union[str, os.PathLike], only: Optional[Collection[str]] = None) -> ImageDataset:
+        """The dataset found at ``file_path``; with ``only``, just the samples whose file (relative
+        to the folder read, ``/``-separated, as :meth:`ImageDataset.relative_paths` gives them) is in it."""
         raise NotImplementedError
 
     def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
@@ -49,33 +42,15 @@ class DatasetReader(Registrable, FromParams):
 
 
 class ImageDatasetReader(DatasetReader):
-    """A reader that owns decoding and augmentation of images.
-
-    The model always receives ``float32`` tensors of shape ``(3, height, width)``,
-    normalized exactly once: if ``augmentation`` has no ``normalize`` step, ImageNet's
-    mean and std (``IMAGENET_MEAN``, ``IMAGENET_STD``, on pixel values divided by 255)
-    are appended, since pretrained backbones expect them; ``ToTensorV2`` (HWC -> CHW) is
-    always added last. Images enter the pipeline as ``uint8`` (0-255), so albumentations'
-    ``Normalize`` divides by 255 exactly once.
-
-    When that ``normalize`` is the last step (the usual case, and always when it is the
-    appended one), a dataset's images stay ``uint8`` through the augmentation and the data
-    loader normalizes each batch at once with :attr:`normalization` (see
-    :mod:`~allencv_lite.data.normalization`); the model gets the same floats either way.
-    An eager dataset (``lazy`` false) also applies the leading steps that treat every image
-    alike (``resize``, ``smallest_max_size``, ``longest_max_size``, ``center_crop`` with
-    ``p`` 1, before the first random step) once, when it decodes, and keeps the images at
-    that working size: every epoch starts from the small arrays, with the same results.
-
-    Augmentation is reproducible: its random stream is seeded from ``torch``'s generator
-    when the reader is built (so ``torch.manual_seed`` fixes it), and each data-loader
-    worker restarts it from the worker's own seed (see :meth:`reseed`).
+    """A reader whose datasets decode and augment images with an
+    :class:`~allencv_lite.data.augmentation_pipeline.AugmentationPipeline` (which appends
+    ImageNet's ``normalize`` when there is none, and checks the steps when the reader is built).
 
     Args:
         augmentation: albumentations transforms, applied in order (see
             :mod:`allencv_lite.data.augmentation` for the names).
         lazy: read images from disk on each access (memory flat in dataset size) instead of
-            decoding them all once into memory.
+            decoding them all once into memory (at the pipeline's working size).
         bbox_format: how :meth:`augment` reads and returns boxes, in pixels:
             ``"pascal_voc"`` ``(x_min, y_min, x_max, y_max)`` or ``"coco"``
             ``(x_min, y_min, width, height)``.
@@ -84,214 +59,107 @@ class ImageDatasetReader(DatasetReader):
             ones get their new label; the reader logs what it applied, and warns about each
             entry that matches no image (missing) or changes nothing (stale). It is read
             again at every ``read``, so new decisions count without building a new reader.
-
-    The pipeline is checked when the reader is built and against each image (see
-    :mod:`~allencv_lite.data.augmentation_checks`): ``output_size`` is the ``(height, width)``
-    every image comes out at (``None`` when that depends on the image), and an image smaller
-    than a crop that does not pad is skipped like an unreadable file, naming it.
+        validation_split: hold out this fraction of each class (in ``(0, 1)``) for validation:
+            :meth:`read` and :meth:`read_labels` then give the training part, and
+            :meth:`validation_files` names the rest (see :mod:`allencv_lite.data.validation_split`).
+            ``None``: read everything.
+        seed: which files ``validation_split`` holds out; the same seed, the same files.
 
     Attributes:
-        normalization: the batch normalization the loader applies
-            (:class:`~allencv_lite.data.normalization.PixelNormalization`), or ``None`` when
-            the ``normalize`` step is not last and so runs on each image in the pipeline.
-        working_size_steps: how many leading steps an eager dataset applies when it decodes.
+        pipeline: the :class:`~allencv_lite.data.augmentation_pipeline.AugmentationPipeline`.
 
     Raises:
-        ConfigurationError: more than one ``normalize`` step, a ``to_tensor_v2`` step, an
-            unknown ``bbox_format``, a ``normalize`` whose ``max_pixel_value`` does not match
-            the pixels' scale (after ``to_float``), or a step that makes the output size
-            random (a resize applied with ``p`` below 1, a ``one_of`` of different sizes), or a
-            ``cleaning_file`` that is missing or malformed.
+        ConfigurationError: a mistake in the augmentation (see ``AugmentationPipeline``), a
+            ``cleaning_file`` that is missing or malformed, or a ``validation_split`` outside ``(0, 1)``.
     """
 
     def __init__(self, augmentation: Optional[List[Augmentation]] = None, lazy: bool = False,
-                 bbox_format: str = "pascal_voc", cleaning_file: Optional[str] = None) -> None:
-        transforms = list(augmentation or [])
-        for i, transform in enumerate(transforms):
-            if isinstance(transform, ToTensorV2):
-                raise ConfigurationError(f"augmentation[{i}]: remove 'to_tensor_v2'; the reader adds it as the last "
-                                         "step, after which no transform could run.")
-        normalize_steps = [i for i, t in enumerate(transforms) if isinstance(t, albumentations.Normalize)]
-        if len(normalize_steps) > 1:
-            raise ConfigurationError(f"augmentation: 'normalize' appears {len(normalize_steps)} times (at "
-                                     f"{normalize_steps}); images must be normalized exactly once, keep one.")
-        if not normalize_steps:
-            transforms.append(albumentations.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD))
-        check_pixel_scale(transforms, added_normalize=not normalize_steps)
-        self.output_size = check_one_output_size(transforms)
-        if bbox_format not in BBOX_FORMATS:
-            raise ConfigurationError(f"bbox_format: '{bbox_format}' is not one of {list(BBOX_FORMATS)}.")
+                 bbox_format: str = "pascal_voc", cleaning_file: Optional[str] = None,
+                 validation_split: Optional[float] = None, seed: int = 13) -> None:
+        self.pipeline = AugmentationPipeline(augmentation or [], bbox_format)
         if cleaning_file is not None:
             CleaningDecisions.load(cleaning_file)  # a mistake in it stops the run before any image is read
+        if validation_split is not None:
+            check_validation_split(validation_split)
         self.cleaning_file = cleaning_file
         self.lazy = lazy
-        self.transforms = transforms
-        self.draft_size = self._draft_size(transforms)
-        self.normalization, per_image = self._split_normalization(transforms)
-        self.working_size_steps = self._count_deterministic_steps(per_image)
-        seed = int(torch.randint(2**31 - 1, ()).item())  # follows torch.manual_seed
-        self._pipeline = self._compose(per_image, seed, bbox_format)
-        # Its own copies of the steps: albumentations gives the steps of a Compose that Compose's
-        # random generator. The leading steps draw no random number, so both streams stay alike.
-        self._pipeline_from_working_size = self._compose(copy.deepcopy(per_image[self.working_size_steps:]), seed,
-                                                         bbox_format)
+        self.validation_split = validation_split
+        self.seed = seed
 
-    @staticmethod
-    def _compose(transforms: List[Any], seed: int, bbox_format: str) -> albumentations.Compose:
-        with warnings.catch_warnings():  # "processor for bboxes but no transform": fine, boxes then stay put
-            warnings.filterwarnings("ignore", message="Got processor for", category=UserWarning)
-            return albumentations.Compose(transforms + [ToTensorV2()], seed=seed,
-                                          bbox_params=albumentations.BboxParams(format=bbox_format),
-                                          keypoint_params=albumentations.KeypointParams(format="xy"))
+    def find_samples(self, file_path: Union[str, os.PathLike], warn: bool = True
+                     ) -> Tuple[List[Sample], SkippedFiles, Path]:
+        """Every ``(image path, label)`` found at ``file_path`` from names alone, the files left
+        out (warned about if ``warn``), and the folder the sample paths are relative to."""
+        raise NotImplementedError
 
-    @staticmethod
-    def _split_normalization(transforms: List[Any]) -> Tuple[Optional[PixelNormalization], List[Any]]:
-        """The last step as a batch normalization, and the steps before it, when that step is a
-        ``normalize`` that always runs with the standard formula; else ``None`` and all steps."""
-        last = transforms[-1]
-        if (isinstance(last, albumentations.Normalize) and last.normalization == "standard" and last.p >= 1
-                and last.mean is not None and last.std is not None and last.max_pixel_value is not None):
-            return PixelNormalization(last.mean, last.std, last.max_pixel_value), transforms[:-1]
-        return None, transforms
+    def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
+        """The label of each sample :meth:`read` would read (see :meth:`DatasetReader.read_labels`)."""
+        samples, _, root = self.find_samples(file_path, warn=False)
+        return [str(label) for _, label in self.select(samples, root, file_path)]
 
-    @staticmethod
-    def _count_deterministic_steps(transforms: Sequence[Any]) -> int:
-        """How many leading steps are resizes or centre crops that always run, each with one
-        size (a ``max_size`` list picks a size at random)."""
-        count = 0
-        for transform in transforms:
-            if not (isinstance(transform, _DETERMINISTIC_STEPS) and transform.p >= 1
-                    and not isinstance(getattr(transform, "max_size", None), (list, tuple))):
-                break
-            count += 1
-        return count
-
-    @staticmethod
-    def _draft_size(transforms: Sequence[Any]) -> Optional[Tuple[int, int]]:
-        """``(width, height)`` a JPEG may be decoded down to, when the first transform shrinks
-        every image to a size known in advance (``resize``, or ``smallest_max_size`` whose
-        shorter side is at least ``max_size`` when both sides are)."""
-        first = transforms[0] if transforms else None
-        if isinstance(first, albumentations.Resize):
-            return first.width, first.height
-        if isinstance(first, albumentations.SmallestMaxSize) and isinstance(first.max_size, int):
-            return first.max_size, first.max_size
-        return None
-
-    def reseed(self, seed: int) -> None:
-        """Restart the augmentation's random stream from ``seed`` (used per data-loader worker)."""
-        self._pipeline.set_random_seed(seed)
-        self._pipeline_from_working_size.set_random_seed(seed)
-
-    def check_image(self, path: Union[str, os.PathLike]) -> None:
-        """Check ``path``'s header (see ``image_loading.check_image``).
+    def validation_files(self, file_path: Union[str, os.PathLike]) -> List[str]:
+        """The files ``validation_split`` holds out of ``file_path``, relative to the folder read
+        (``Cat/1.jpg``): ``read(file_path, only=...)`` with them reads the validation part.
 
         Raises:
-            UnreadableImageError: the file is certainly unreadable.
+            ConfigurationError: the reader has no ``validation_split``; as
+                :func:`~allencv_lite.data.validation_split.split_for_validation`.
         """
-        check_image(path)
+        if self.validation_split is None:
+            raise ConfigurationError("validation_files: this reader has no validation_split; set "
+                                     "\"validation_split\": 0.2 on it to hold out a fifth of each class.")
+        samples, _, root = self.find_samples(file_path, warn=False)
+        _, validation = split_for_validation(samples, self.validation_split, self.seed, file_path)
+        return [relative_path(path, root) for path, _ in validation]
+
+    def select(self, samples: List[Sample], root: Path, source: Union[str, os.PathLike],
+               only: Optional[Collection[str]] = None) -> List[Sample]:
+        """The ``samples`` to read: those named in ``only`` (relative to ``root``), else the
+        training part of the ``validation_split``, else all.
+
+        Raises:
+            ConfigurationError: as :func:`~allencv_lite.data.validation_split.split_for_validation`.
+        """
+        if only is not None:
+            wanted = set(only)
+            chosen = [sample for sample in samples if relative_path(sample[0], root) in wanted]
+            if len(chosen) < len(wanted):
+                logger.warning("%d of the %d files asked for are not in %s (e.g. %s); reading the other %d.",
+                               len(wanted) - len(chosen), len(wanted), source,
+                               sorted(wanted - {relative_path(path, root) for path, _ in chosen})[0], len(chosen))
+            return chosen
+        if self.validation_split is None:
+            return samples
+        train, _ = split_for_validation(samples, self.validation_split, self.seed, source)
+        return train
+
+    # What notebooks and predictors use of the pipeline, by the reader's name.
+    @property
+    def transforms(self) -> List[Any]:
+        """The augmentation's steps, the appended ``normalize`` included."""
+        return self.pipeline.transforms
+
+    @property
+    def output_size(self) -> Optional[Tuple[int, int]]:
+        """``(height, width)`` every image comes out at, or ``None`` when it depends on the image."""
+        return self.pipeline.output_size
+
+    @property
+    def working_size_steps(self) -> int:
+        """How many leading steps an eager dataset applies once, when it decodes."""
+        return self.pipeline.working_size_steps
 
     def load_image(self, path: ImageSource) -> np.ndarray:
-        """Decode ``path`` (a file name, or a binary file object such as ``io.BytesIO(bytes)``)
-        to ``uint8`` ``(height, width, 3)`` RGB (see ``read_image``).
+        """See :meth:`AugmentationPipeline.load_image <allencv_lite.data.augmentation_pipeline.AugmentationPipeline.load_image>`."""
+        return self.pipeline.load_image(path)
 
-        Raises:
-            UnreadableImageError: the file cannot be decoded, or is smaller than a crop of
-                the augmentation (reason :data:`TOO_SMALL_FOR_CROP`).
-        """
-        image = read_image(path, draft_size=self.draft_size)
-        self.check_image_size(image, path)
-        return image
-
-    def load_at_working_size(self, path: Union[str, os.PathLike]) -> np.ndarray:
-        """:meth:`load_image`, then the first :attr:`working_size_steps` steps of the
-        augmentation: ``uint8`` ``(height, width, 3)`` at the size an eager dataset keeps.
-
-        Raises:
-            UnreadableImageError: as :meth:`load_image`.
-        """
-        image = self.load_image(path)
-        for transform in self.transforms[:self.working_size_steps]:
-            image = transform(image=image)["image"]
-        return image
-
-    def check_image_size(self, image: np.ndarray, source: Union[str, os.PathLike] = "<image>") -> None:
-        """Check that no crop of the augmentation is larger than ``image`` (``(height, width, 3)``)
-        will be when it reaches it (see :func:`~allencv_lite.data.augmentation_checks.size_problem`).
-
-        Raises:
-            UnreadableImageError: with reason :data:`TOO_SMALL_FOR_CROP`, naming ``source``, the
-                image's size, the crop, and the fix.
-        """
-        problem = size_problem(self.transforms, image.shape[0], image.shape[1])
-        if problem is not None:
-            raise UnreadableImageError(source, TOO_SMALL_FOR_CROP, problem)
-
-    def augment(self, image: np.ndarray, masks: Optional[Sequence[np.ndarray]] = None,
-                boxes: Optional[Sequence[Sequence[float]]] = None,
-                keypoints: Optional[Sequence[Sequence[float]]] = None) -> Dict[str, Any]:
-        """Apply the augmentation to an image and, with the same spatial parameters, to its
-        masks, boxes and keypoints (albumentations' targets), then ``ToTensorV2``.
-
-        Args:
-            image: ``(height, width, 3)`` RGB, ``uint8`` 0-255, or floating point 0-1 (which
-                is converted to ``uint8`` first, so it is not divided by 255 twice).
-            masks: arrays ``(height, width)``, resized with nearest-neighbour interpolation.
-            boxes: ``(N, 4)`` in ``bbox_format``, in pixels; extra columns after the 4
-                coordinates (e.g. a class id) are carried along, and boxes a crop removes
-                disappear with them.
-            keypoints: ``(N, 2)`` ``(x, y)`` in pixels.
-
-        Returns:
-            ``{"image": float32 tensor (3, H, W)}`` plus, for each target given,
-            ``"masks"`` (list of tensors ``(H, W)``), ``"boxes"`` (array ``(N', 4+)``),
-            ``"keypoints"`` (array ``(N', 2)``).
-
-        Raises:
-            ValueError: an image that is not ``(height, width, 3)``, a float image with
-                values outside 0-1, or pixels neither ``uint8`` nor floating point.
-            UnreadableImageError: the image is smaller than a crop (see :meth:`check_image_size`).
-        """
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"Expected an RGB image of shape (height, width, 3), got {image.shape}.")
-        self.check_image_size(image)
-        if np.issubdtype(image.dtype, np.floating):
-            low, high = float(image.min()), float(image.max())
-            if low < 0.0 or high > 1.0:
-                raise ValueError(f"A floating-point image must hold values in 0-1, got {low:.3g}..{high:.3g}; "
-                                 "pass uint8 0-255 pixels instead.")
-            image = (image * 255.0).round().astype(np.uint8)
-        elif image.dtype != np.uint8:
-            raise ValueError(f"Expected uint8 (0-255) or floating-point (0-1) pixels, got {image.dtype}.")
-        targets: Dict[str, Any] = {}
-        if masks is not None:
-            targets["masks"] = list(masks)
-        if boxes is not None:
-            boxes = np.asarray(boxes, dtype=np.float32)
-            targets["bboxes"] = boxes if boxes.size else boxes.reshape(0, 4)
-        if keypoints is not None:
-            targets["keypoints"] = np.asarray(keypoints, dtype=np.float32).reshape(-1, 2)
-        result = self._pipeline(image=image, **targets)
-        output = {"image": result["image"] if self.normalization is None else self.normalization(result["image"])}
-        for name, key in (("masks", "masks"), ("boxes", "bboxes"), ("keypoints", "keypoints")):
-            if key in targets:
-                output[name] = result[key]
-        return output
+    def augment(self, image: np.ndarray, **targets: Any) -> Dict[str, Any]:
+        """See :meth:`AugmentationPipeline.augment <allencv_lite.data.augmentation_pipeline.AugmentationPipeline.augment>`."""
+        return self.pipeline.augment(image, **targets)
 
     def image_to_tensor(self, image: np.ndarray) -> torch.Tensor:
         """``uint8`` ``(height, width, 3)`` -> normalized float32 tensor ``(3, H, W)``."""
-        return self.augment(image)["image"]
-
-    def augment_for_batch(self, image: np.ndarray) -> torch.Tensor:
-        """A decoded ``uint8`` image ``(height, width, 3)`` through the augmentation, short of the
-        batch's :attr:`normalization`: a ``uint8`` tensor ``(3, H, W)`` (or, with no
-        ``normalization``, the normalized ``float32`` one). What a lazy dataset's workers do."""
-        return self._pipeline(image=image)["image"]
-
-    def augment_working_size_for_batch(self, image: np.ndarray) -> torch.Tensor:
-        """:meth:`augment_for_batch` for an image from :meth:`load_at_working_size`: the steps
-        after the working size only. What an eager dataset's workers do."""
-        return self._pipeline_from_working_size(image=image)["image"]
+        return self.pipeline.image_to_tensor(image)
 
     def make_dataset(self, samples: Iterable[Sample], source: Optional[Union[str, os.PathLike]] = None,
                      skipped_files: Optional[SkippedFiles] = None,
@@ -304,12 +172,12 @@ class ImageDatasetReader(DatasetReader):
             decisions = CleaningDecisions.load(self.cleaning_file)
             samples, applied = decisions.apply(list(samples), root if root is not None else source)
         if self.lazy:
-            decode, transform = self.load_image, self.augment_for_batch
+            decode, transform = self.pipeline.load_image, self.pipeline.transform
         else:
-            decode, transform = self.load_at_working_size, self.augment_working_size_for_batch
-        dataset = ImageDataset(samples, decode=decode, transform=transform, lazy=self.lazy, check=self.check_image,
-                               normalization=self.normalization, reseed=self.reseed, source=source,
-                               skipped_files=skipped_files, reader=self)
+            decode, transform = self.pipeline.load_at_working_size, self.pipeline.transform_from_working_size
+        dataset = ImageDataset(samples, decode=decode, transform=transform, lazy=self.lazy,
+                               reseed=self.pipeline.reseed, source=source, skipped_files=skipped_files,
+                               pipeline=self.pipeline, root=root if root is not None else source)
         dataset.cleaning = applied
         return dataset
 

@@ -3,7 +3,7 @@ import collections
 import csv
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Collection, Dict, List, Optional, Tuple, Union
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.augmentation import Augmentation
@@ -33,46 +33,50 @@ class ImageClassificationCsvReader(ImageDatasetReader):
             folder, and ``None`` means the CSV's folder itself.
         id_column: column holding the image file name or id (may include sub-folders).
         label_column: column holding the label.
-        augmentation, lazy, bbox_format, cleaning_file: as for :class:`ImageDatasetReader`; the
-            keys of the cleaning file are relative to the image directory.
+        augmentation, lazy, bbox_format, cleaning_file, validation_split, seed: as for
+            :class:`ImageDatasetReader`; the keys of the cleaning file, and the files a split
+            names, are relative to the image directory.
     """
 
     def __init__(self, image_directory: Optional[str] = None, id_column: str = "id", label_column: str = "label",
                  augmentation: Optional[List[Augmentation]] = None, lazy: bool = False,
-                 bbox_format: str = "pascal_voc", cleaning_file: Optional[str] = None) -> None:
-        super().__init__(augmentation=augmentation, lazy=lazy, bbox_format=bbox_format, cleaning_file=cleaning_file)
+                 bbox_format: str = "pascal_voc", cleaning_file: Optional[str] = None,
+                 validation_split: Optional[float] = None, seed: int = 13) -> None:
+        super().__init__(augmentation=augmentation, lazy=lazy, bbox_format=bbox_format, cleaning_file=cleaning_file,
+                         validation_split=validation_split, seed=seed)
         self.image_directory = image_directory
         self.id_column = id_column
         self.label_column = label_column
 
-    def read(self, file_path: Union[str, os.PathLike]) -> ImageDataset:
-        """Read the CSV at ``file_path`` (UTF-8, with or without a byte-order mark).
+    def read(self, file_path: Union[str, os.PathLike], only: Optional[Collection[str]] = None) -> ImageDataset:
+        """Read the CSV at ``file_path`` (UTF-8, with or without a byte-order mark): its rows (the
+        training part, with a ``validation_split``; those named in ``only``, relative to the image
+        folder, with it).
 
         Raises:
             ConfigurationError: the CSV or image folder does not exist, a configured column
                 is missing (the message lists the columns there are), or no row gives a
-                readable image.
+                readable image; with a ``validation_split``, a row naming a missing image, and as
+                :func:`~allencv_lite.data.validation_split.split_for_validation`.
         """
+        samples, skipped, image_dir = self.find_samples(file_path)
         csv_path = Path(file_path)
-        samples, skipped, image_dir = self._find_samples(csv_path)
-        dataset = self.make_dataset(samples, source=csv_path, skipped_files=skipped, root=image_dir)
+        dataset = self.make_dataset(self.select(samples, image_dir, csv_path, only), source=csv_path,
+                                    skipped_files=skipped, root=image_dir)
         if not len(dataset):
             raise ConfigurationError(f"No readable images listed in {csv_path} (images looked up in {image_dir}, "
                                      f"extensions {', '.join(IMAGE_EXTENSIONS)}).")
         return dataset
 
-    def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
-        """The label of each row whose image exists (see :meth:`DatasetReader.read_labels`)."""
-        samples, _, _ = self._find_samples(Path(file_path), warn=False)
-        return [label for _, label in samples]
-
-    def _find_samples(self, csv_path: Path, warn: bool = True) -> Tuple[List[Sample], SkippedFiles, Path]:
-        """The ``(image path, label)`` rows of ``csv_path`` whose image exists, the rows left out
-        (with their reasons, warned about if ``warn``) and the image folder; no image is opened.
+    def find_samples(self, file_path: Union[str, os.PathLike], warn: bool = True
+                     ) -> Tuple[List[Sample], SkippedFiles, Path]:
+        """The ``(image path, label)`` rows of the CSV at ``file_path`` whose image exists, the rows
+        left out (with their reasons, warned about if ``warn``) and the image folder; no image is opened.
 
         Raises:
             ConfigurationError: as :meth:`read`.
         """
+        csv_path = Path(file_path)
         if not csv_path.is_file():
             raise ConfigurationError(f"CSV file {csv_path} does not exist.")
         image_dir = csv_path.parent / (self.image_directory or "")
@@ -93,6 +97,10 @@ class ImageClassificationCsvReader(ImageDatasetReader):
                 matches = finder.find(image_id)
                 if not label:
                     skipped.add(f"{image_dir / image_id}", NO_LABEL, f"{where}: empty '{self.label_column}'")
+                elif not matches and self.validation_split is not None:
+                    raise ConfigurationError(
+                        f"{where}: no image '{image_id}' in {image_dir}, so it cannot be split for validation; fix "
+                        f"the id, remove the row, or set \"image_directory\" to the folder that holds the images.")
                 elif not matches:
                     skipped.add(f"{image_dir / image_id}", MISSING, f"{where}: no such image in {image_dir}")
                 elif len(matches) > 1:

@@ -3,7 +3,7 @@ import collections
 import logging
 import os
 from pathlib import Path
-from typing import List, Tuple, Union
+from typing import Collection, List, Optional, Tuple, Union
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset import ImageDataset, Sample, SkippedFiles
@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 SYSTEM_ENTRIES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", "__macosx"})
 OUTSIDE_CLASS_FOLDER = "outside a class folder"
 UNSUPPORTED_FILE_TYPE = "unsupported file type"
+_NO_READABLE_IMAGE = "Class folder %s holds no readable image; '%s' is not a label of this dataset."
 
 
 def is_ignored(name: str) -> bool:
@@ -94,30 +95,49 @@ class ImageClassificationDirectoryReader(ImageDatasetReader):
     relative to the folder read (``Cat/666.jpg`` for ``<root>/Cat/666.jpg``).
     """
 
-    def read(self, file_path: Union[str, os.PathLike]) -> ImageDataset:
-        """Scan ``file_path`` and return its samples as a dataset.
+    def read(self, file_path: Union[str, os.PathLike], only: Optional[Collection[str]] = None) -> ImageDataset:
+        """Scan ``file_path`` and return its samples (the training part, with a
+        ``validation_split``; those named in ``only``, with it) as a dataset.
 
         Raises:
-            ConfigurationError: the folder does not exist or holds no readable image.
+            ConfigurationError: the folder does not exist or holds no readable image; with a
+                ``validation_split``, as :meth:`find_samples` and
+                :func:`~allencv_lite.data.validation_split.split_for_validation`.
         """
-        root = self._existing_folder(file_path)
-        skipped = SkippedFiles()
-        samples, class_folders = find_labelled_images(root, skipped)
-        dataset = self.make_dataset(samples, source=root, skipped_files=skipped)
+        samples, skipped, root = self.find_samples(file_path)
+        dataset = self.make_dataset(self.select(samples, root, root, only), source=root, skipped_files=skipped)
         if not len(dataset):
             raise ConfigurationError(f"No readable images in {root}; expected <root>/<label>/<image> with "
                                      f"extensions {', '.join(IMAGE_EXTENSIONS)}.")
         images_per_label = collections.Counter(dataset.labels)
-        for label in class_folders:
+        for label in sorted({label for _, label in samples}) if only is None else []:
             if not images_per_label[label]:
-                logger.warning("Class folder %s holds no readable image; '%s' is not a label of this dataset.",
-                               root / label, label)
+                logger.warning(_NO_READABLE_IMAGE, root / label, label)
         return dataset
 
-    def read_labels(self, file_path: Union[str, os.PathLike]) -> List[str]:
-        """The class folder of each image under ``file_path`` (see :meth:`DatasetReader.read_labels`)."""
-        samples, _ = find_labelled_images(self._existing_folder(file_path), SkippedFiles(warn=False))
-        return [label for _, label in samples]
+    def find_samples(self, file_path: Union[str, os.PathLike], warn: bool = True
+                     ) -> Tuple[List[Sample], SkippedFiles, Path]:
+        """The ``(image path, label)`` pairs under ``file_path`` (see :func:`find_labelled_images`),
+        the files left out, and the folder itself.
+
+        Raises:
+            ConfigurationError: the folder does not exist or is a file; with a
+                ``validation_split``, a class folder without any image file (it cannot be split).
+        """
+        root = self._existing_folder(file_path)
+        skipped = SkippedFiles(warn)
+        samples, class_folders = find_labelled_images(root, skipped)
+        labels = {label for _, label in samples}
+        for folder in class_folders:
+            if folder in labels:
+                continue
+            if self.validation_split is not None:
+                raise ConfigurationError(
+                    f"Class folder {root / folder} is empty (no file with extension {', '.join(IMAGE_EXTENSIONS)}), "
+                    "so validation_split cannot hold out any of it; add images to it, or remove the folder.")
+            if warn:
+                logger.warning(_NO_READABLE_IMAGE, root / folder, folder)
+        return samples, skipped, root
 
     @staticmethod
     def _existing_folder(file_path: Union[str, os.PathLike]) -> Path:
