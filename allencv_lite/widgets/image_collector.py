@@ -290,8 +290,8 @@ class ImageCollector(SavedPicture, widgets.VBox):
 
     Attributes:
         view: the browser part (an anywidget); ``train_button``; ``status``: the ``HTML`` line
-            under it; ``curves``: the :class:`LiveTrainingCurves` shown while training;
-        ``training_log``: an ``Output`` holding training's log; ``prediction_panel``: the
+            under it; ``curves``: the :class:`LiveTrainingCurves` of the last training (the log
+            goes where the command line's goes, standard error); ``prediction_panel``: the
             :class:`PredictionPanel` shown after training (``None`` before); ``predictor``.
 
     Raises:
@@ -313,12 +313,10 @@ class ImageCollector(SavedPicture, widgets.VBox):
         self.view = _CollectorView()
         self.train_button = widgets.Button(description="Train", icon="play", button_style="primary")
         self.status = widgets.HTML("")
-        self.curves = LiveTrainingCurves(redraw_interval=1.0, notebook=True, display_on_start=False)
-        self.curves.layout.display = "none"
-        self.training_log = widgets.Output(layout=widgets.Layout(max_height="8em", overflow="auto"))
+        self.curves: Optional[LiveTrainingCurves] = None
         self._thumbnails: Dict[str, Dict[str, str]] = {}  # label → {file name: data URL}, oldest first
         self._pictures: Dict[str, Dict[str, np.ndarray]] = {}  # the same thumbnails as arrays, for the saved picture
-        super().__init__([self.view, widgets.HBox([self.train_button, self.status]), self.curves, self.training_log])
+        super().__init__([self.view, widgets.HBox([self.train_button, self.status])])
         self.add_class("allencv-image-collector-panel")
         for entry in sorted(self.folder.iterdir()):
             if entry.is_dir() and not is_ignored(entry.name):
@@ -447,11 +445,11 @@ class ImageCollector(SavedPicture, widgets.VBox):
 
         self.train_button.disabled = True
         self.status.value = "training…"
-        self.curves.layout.display = None
+        self.curves = LiveTrainingCurves(redraw_interval=1.0, notebook=True, display_on_start=False)  # a new run
+        self.children = [self.view, self.children[1], self.curves]
         try:
             config = load_config(self.config_file, ext_vars={"DATA_PATH": str(self.folder)})
-            with self.training_log:
-                train_model(config, self.serialization_dir, force=True, callbacks=[self.curves])
+            train_model(config, self.serialization_dir, force=True, callbacks=[self.curves])
         except ConfigurationError as error:
             self.status.value = f"<span style='color: #b00020'>{html.escape(str(error))}</span>"
             return None
@@ -467,7 +465,7 @@ class ImageCollector(SavedPicture, widgets.VBox):
                              " · now drop an image below, or classify a webcam frame")
         self.train_button.description = "Train again"
         self.view.mode = "predict"
-        self.children = [*self.children[:-1], self.prediction_panel, self.training_log]
+        self.children = [*self.children, self.prediction_panel]
         self.refresh_saved_picture()
         return archive
 
