@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -52,6 +53,10 @@ async function sendFile(model, kind, label, file) {
   model.send({kind, label, name: file.name}, undefined, [content]);
 }
 
+// One camera per widget, shared by its views: {camera key: {stream, views}} (anywidget may load this
+// module again for each view, so the map lives on the page).
+const cameras = (globalThis.allencvCollectorCameras = globalThis.allencvCollectorCameras || new Map());
+
 function render({ model, el }) {
   el.classList.add("allencv-image-collector");
   const toolbar = document.createElement("div");
@@ -70,37 +75,45 @@ function render({ model, el }) {
   video.autoplay = true;
   video.muted = true;
   video.playsInline = true;
-  video.style.display = "none";
-  let stream = null;
-  const webcamButton = button("Start webcam", "allencv-collector-webcam-toggle", async () => {
-    if (stream) {
-      stream.getTracks().forEach((track) => track.stop());
-      stream = null;
-      video.style.display = "none";
-      webcamButton.textContent = "Start webcam";
-      draw();
-      return;
-    }
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({video: true, audio: false});
-    } catch (error) {
-      model.send({kind: "webcam_error", name: String(error && error.message || error)});
-      return;
-    }
-    video.srcObject = stream;
-    video.style.display = "";
-    webcamButton.textContent = "Stop webcam";
+  // The camera belongs to the widget, not to one view: a saved-picture update redraws the view,
+  // and the new view must keep showing the same stream rather than stop it.
+  const camera = cameras.get(model.get("camera_key")) || {stream: null, views: 0};
+  cameras.set(model.get("camera_key"), camera);
+  camera.views += 1;
+  const showCamera = () => {
+    video.srcObject = camera.stream;
+    video.style.display = camera.stream ? "" : "none";
+    webcamButton.textContent = camera.stream ? "Stop webcam" : "Start webcam";
     draw();
+  };
+  const webcamButton = button("Start webcam", "allencv-collector-webcam-toggle", async () => {
+    if (camera.stream) {
+      camera.stream.getTracks().forEach((track) => track.stop());
+      camera.stream = null;
+    } else {
+      try {
+        camera.stream = await navigator.mediaDevices.getUserMedia({video: true, audio: false});
+      } catch (error) {
+        model.send({kind: "webcam_error", name: String(error && error.message || error)});
+        return;
+      }
+    }
+    showCamera();
   });
-  const frame = () => new Promise((resolve) => {
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    canvas.getContext("2d").drawImage(video, 0, 0);
-    canvas.toBlob((blob) => resolve(new File([blob], "webcam.jpg", {type: "image/jpeg"})), "image/jpeg", 0.92);
-  });
+  const frame = async () => {
+    // a view drawn again shows the stream in a new video element: wait for its first frame
+    if (video.readyState < 2) await new Promise((ready) => video.addEventListener("loadeddata", ready, {once: true}));
+    await new Promise((painted) => requestAnimationFrame(() => requestAnimationFrame(painted)));
+    return await new Promise((resolve) => {
+      const canvas = document.createElement("canvas");
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      canvas.getContext("2d").drawImage(video, 0, 0);
+      canvas.toBlob((blob) => resolve(new File([blob], "webcam.jpg", {type: "image/jpeg"})), "image/jpeg", 0.92);
+    });
+  };
   const classifyButton = button("Classify webcam frame", "allencv-collector-classify", async () => {
-    if (stream && video.videoWidth) await sendFile(model, "classify", "", await frame());
+    if (camera.stream && video.videoWidth) await sendFile(model, "classify", "", await frame());
   });
   toolbar.append(newClass, button("Add class", "allencv-collector-add-class", addClass), webcamButton,
                  classifyButton);
@@ -131,9 +144,9 @@ function render({ model, el }) {
     });
     const choose = button("Choose images", "allencv-collector-choose", () => { chooser.value = ""; chooser.click(); });
     const capture = button("Webcam photo", "allencv-collector-capture", async () => {
-      if (stream && video.videoWidth) await sendFile(model, "add", label, await frame());
+      if (camera.stream && video.videoWidth) await sendFile(model, "add", label, await frame());
     });
-    capture.disabled = !stream;
+    capture.disabled = !camera.stream;
     header.append(title, counter, choose, capture, chooser);
     const strip = document.createElement("div");
     strip.className = "allencv-collector-thumbnails";
@@ -167,7 +180,7 @@ function render({ model, el }) {
   function draw() {
     const predicting = model.get("mode") === "predict";
     classifyButton.style.display = predicting ? "" : "none";
-    classifyButton.disabled = !stream;
+    classifyButton.disabled = !camera.stream;
     message.textContent = model.get("message");
     const thumbnails = model.get("thumbnails");
     const counts = model.get("counts");
@@ -176,8 +189,16 @@ function render({ model, el }) {
   }
   ["change:classes", "change:thumbnails", "change:counts", "change:message", "change:mode"].forEach(
     (event) => model.on(event, draw));
-  draw();
-  return () => { if (stream) stream.getTracks().forEach((track) => track.stop()); };
+  showCamera();
+  return () => {  // the view is gone: stop the camera unless another view of the widget shows it
+    camera.views -= 1;
+    setTimeout(() => {
+      if (camera.views === 0 && camera.stream) {
+        camera.stream.getTracks().forEach((track) => track.stop());
+        camera.stream = null;
+      }
+    }, 1000);
+  };
 }
 export default { render };
 """
@@ -194,8 +215,8 @@ _COLLECTOR_CSS = """
 .allencv-collector-thumbnails { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; min-height: 8px; }
 .allencv-collector-thumbnail { position: relative; margin: 0; }
 .allencv-collector-thumbnail img { height: 64px; border-radius: 3px; display: block; }
-.allencv-collector-remove { position: absolute; top: 0; right: 0; padding: 0 4px; height: auto; min-width: 0;
-  line-height: 1.2; }
+.allencv-collector-remove { position: absolute; top: 0; right: 0; width: auto; padding: 0 4px; height: auto;
+  min-width: 0; line-height: 1.2; }
 """
 
 
@@ -203,7 +224,8 @@ class _CollectorView(anywidget.AnyWidget):
     """The browser part of :class:`ImageCollector`: class boxes with thumbnails, drops, the file
     chooser and the webcam. ``thumbnails`` is ``{label: [{"name": file name, "src": data URL}]}``
     (the newest :data:`THUMBNAILS_PER_CLASS`), ``counts`` ``{label: images in all}``, ``mode``
-    ``"collect"`` or ``"predict"`` (which shows the "Classify webcam frame" button)."""
+    ``"collect"`` or ``"predict"`` (which shows the "Classify webcam frame" button), ``camera_key``
+    names the widget's webcam stream on the page, which every view of it shows."""
 
     _esm = _COLLECTOR_ESM
     _css = _COLLECTOR_CSS
@@ -212,6 +234,11 @@ class _CollectorView(anywidget.AnyWidget):
     counts = traitlets.Dict().tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     mode = traitlets.Unicode("collect").tag(sync=True)
+    camera_key = traitlets.Unicode().tag(sync=True)
+
+    @traitlets.default("camera_key")
+    def _new_camera_key(self) -> str:
+        return uuid.uuid4().hex
 
 
 def check_label_name(label: str, existing: Sequence[str] = ()) -> str:
