@@ -1,5 +1,5 @@
-"""What the tutorial notebooks share: where the lesson's images come from, and the web demo
-run as a background process.
+"""What the tutorial notebooks share: where the lesson's images come from (the web demo they
+start is :class:`allencv_lite.service.demo_server.DemoServer`).
 
 Every notebook starts with ``data = find_lesson_data("../data")``, so the choice of dataset
 lives here once rather than in six copies of the same cell.
@@ -7,18 +7,12 @@ lives here once rather than in six copies of the same cell.
 import os
 import random
 import shutil
-import signal
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.network import free_loopback_port
 from allencv_lite.data.dataset import SkippedFiles
 from allencv_lite.data.dataset_readers.image_classification_directory import find_labelled_images, is_ignored
 from allencv_lite.data.digits import write_digits
@@ -26,6 +20,7 @@ from allencv_lite.data.digits import write_digits
 DATA_DIR_VARIABLE = "ALLENCV_DATA_DIR"
 CATS_DOGS_FOLDER = "cats_dogs"
 DIGITS_FOLDER = "digits"
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]  # the clone, for an editable install
 
 
 @dataclass(frozen=True)
@@ -65,37 +60,74 @@ def _has_splits(folder: Path) -> bool:
     return (folder / "train").is_dir() and (folder / "val").is_dir()
 
 
+def resolve_environment_path(value: Union[str, os.PathLike]) -> List[Path]:
+    """The places a path taken from the environment may mean, in the order they are tried.
+
+    A notebook's kernel runs inside ``notebooks/``, while the README's commands run from the
+    repository root, so a relative ``ALLENCV_DATA_DIR=data/cats_dogs`` is tried relative to the
+    working directory first and then relative to the repository root (the folder holding the
+    ``allencv_lite`` package of an editable install). An absolute path (``~`` expanded) is tried
+    as it is.
+
+    Returns:
+        One or two absolute paths; the caller uses the first that exists.
+    """
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return [path]
+    candidates = [Path.cwd() / path, REPOSITORY_ROOT / path]
+    return [candidate.resolve() for candidate in dict.fromkeys(candidates)]
+
+
 def find_lesson_data(data_root: Union[str, os.PathLike] = "data") -> LessonData:
     """The lesson's dataset, from the first of these that exists:
 
-    1. ``$ALLENCV_DATA_DIR`` (CI points it at the shared Cats-vs-Dogs photos);
+    1. ``$ALLENCV_DATA_DIR`` (CI points it at the shared Cats-vs-Dogs photos); a relative path is
+       looked up from the working directory, then from the repository root
+       (:func:`resolve_environment_path`), so the same variable works in a shell at the root and
+       in a notebook's kernel inside ``notebooks/``;
     2. ``<data_root>/cats_dogs``, where the Cats-and-Dogs download script puts its split;
     3. ``<data_root>/digits``, the embedded handwritten digits, written there on first use
        (offline, a few seconds; see :mod:`allencv_lite.data.digits`).
+
+    When ``$ALLENCV_DATA_DIR`` names a folder that exists nowhere, one line on standard error names
+    every path tried and the data used instead, and :attr:`LessonData.source` says the same.
 
     Args:
         data_root: the folder for downloaded and generated data (the repository's ``data/``;
             notebooks, which run inside ``notebooks/``, pass ``"../data"``).
 
     Raises:
-        ConfigurationError: ``$ALLENCV_DATA_DIR`` is set but has no ``train/`` and ``val/``
-            folders (an unset variable is fine; an empty one is treated as unset).
+        ConfigurationError: ``$ALLENCV_DATA_DIR`` names a folder that exists but has no ``train/``
+            and ``val/`` folders (an unset variable is fine; an empty one is treated as unset).
     """
     from_environment = os.environ.get(DATA_DIR_VARIABLE)
+    not_found = ""
     if from_environment:
-        root = Path(from_environment)
-        if not _has_splits(root):
-            raise ConfigurationError(f"{DATA_DIR_VARIABLE}={root} has no train/ and val/ folders; point it at a "
-                                     "folder laid out as train/<label>/<image> and val/<label>/<image>, or unset it "
-                                     "to use the embedded digits.")
-        return LessonData(root, root.name, f"${DATA_DIR_VARIABLE}")
+        tried = resolve_environment_path(from_environment)
+        root = next((candidate for candidate in tried if candidate.exists()), None)
+        if root is not None:
+            if not _has_splits(root):
+                raise ConfigurationError(f"{DATA_DIR_VARIABLE}={from_environment} ({root}) has no train/ and val/ "
+                                         "folders; point it at a folder laid out as train/<label>/<image> and "
+                                         "val/<label>/<image>, or unset it to use the embedded digits.")
+            return LessonData(root, root.name, f"${DATA_DIR_VARIABLE}")
+        not_found = f"{DATA_DIR_VARIABLE}={from_environment} was not found at {' nor at '.join(map(str, tried))}"
     downloaded = Path(data_root) / CATS_DOGS_FOLDER
     if _has_splits(downloaded):
-        return LessonData(downloaded, CATS_DOGS_FOLDER, "the downloaded PetImages split")
+        return _fallback(LessonData(downloaded, CATS_DOGS_FOLDER, "the downloaded PetImages split"), not_found)
     digits = Path(data_root) / DIGITS_FOLDER
     if not _has_splits(digits):
         write_digits(digits)
-    return LessonData(digits, DIGITS_FOLDER, "the embedded handwritten digits (scikit-learn)")
+    return _fallback(LessonData(digits, DIGITS_FOLDER, "the embedded handwritten digits (scikit-learn)"), not_found)
+
+
+def _fallback(data: LessonData, not_found: str) -> LessonData:
+    """``data``, after saying on standard error why the environment's folder was not used."""
+    if not not_found:
+        return data
+    print(f"{not_found}; using {data.source} in {data.root} instead.", file=sys.stderr)
+    return LessonData(data.root, data.name, f"{data.source}, since {not_found}")
 
 
 def sample_lesson_data(data: LessonData, destination: Union[str, os.PathLike], train_per_label: int,
@@ -201,83 +233,3 @@ def sample_own_photos(data: LessonData, destination: Union[str, os.PathLike], im
         _link(image, target)
         truth[str(target)] = label
     return OwnPhotos(destination / "my_photos", destination / "new_photos", truth)
-
-
-class DemoServer:
-    """The web demo (``python -m allencv_lite.service.server_simple``) in a child process on a
-    free loopback port, so a notebook can start it, query it and stop it.
-
-    Use :meth:`start`, then :attr:`url`; :meth:`stop` ends it (also on leaving a ``with`` block).
-    The server's log goes to ``log_file``.
-
-    Args:
-        process: the running server.
-        url: ``http://127.0.0.1:<port>/``.
-        log_file: where its output goes.
-    """
-
-    def __init__(self, process: "subprocess.Popen[bytes]", url: str, log_file: Path) -> None:
-        self.process = process
-        self.url = url
-        self.log_file = log_file
-
-    @classmethod
-    def start(cls, archive_path: Union[str, os.PathLike], log_file: Union[str, os.PathLike],
-              extra_arguments: Optional[List[str]] = None, timeout: float = 120.0) -> "DemoServer":
-        """Start the demo for ``archive_path`` and wait until it answers ``GET /``.
-
-        Args:
-            archive_path: a ``model.tar.gz``.
-            log_file: file for the server's output (created or overwritten).
-            extra_arguments: more options of the server, e.g. ``["--title", "Cats and Dogs"]``.
-            timeout: seconds to wait for the first answer (loading the model takes a few).
-
-        Raises:
-            RuntimeError: the server exited or did not answer within ``timeout``; the message
-                ends with its log.
-        """
-        port = free_loopback_port()
-        log_file = Path(log_file)
-        command = [sys.executable, "-m", "allencv_lite.service.server_simple", "--archive-path", str(archive_path),
-                   "--host", "127.0.0.1", "--port", str(port), *(extra_arguments or [])]
-        with open(log_file, "wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        server = cls(process, f"http://127.0.0.1:{port}/", log_file)
-        deadline = time.monotonic() + timeout
-        while not server._answers():
-            if process.poll() is not None or time.monotonic() > deadline:
-                server.stop()
-                raise RuntimeError(f"The demo server did not start (exit status {process.returncode}); its log:\n"
-                                   + log_file.read_text(encoding="utf-8", errors="replace"))
-            time.sleep(0.25)
-        return server
-
-    def _answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url, timeout=2):
-                return True
-        except (urllib.error.URLError, OSError):
-            return False
-
-    @property
-    def running(self) -> bool:
-        """Whether the process is still alive."""
-        return self.process.poll() is None
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """Stop the server (SIGTERM, then SIGKILL after ``timeout`` seconds); returns its exit
-        status (``-15`` after SIGTERM on POSIX)."""
-        if self.running:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-    def __enter__(self) -> "DemoServer":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

@@ -9,10 +9,8 @@ batches 32 images ``(32, 3, size, size)``:
 
 - allencv-lite: ``image_classification_directory`` (lazy) with ``resize``, ``flip``,
   ``normalize`` and its ``DataLoaderFactory``, exactly as a config builds them, with torch's
-  threads in the main process fitted beside the workers as the trainer fits them each epoch
-  (``training/cpu_threads.py``: the batch normalization there then runs on one thread instead of
-  waking a thread pool that spins on the workers' cores; torchvision's loader measured the same
-  either way);
+  threads in the main process set beside the workers as the trainer sets them
+  (``training/cpu_threads.py``; torchvision's loader measured the same either way);
 - torchvision: ``datasets.ImageFolder`` with ``transforms.v2`` as its documentation
   recommends (``ToImage``, ``Resize(antialias=True)``, ``RandomHorizontalFlip``,
   ``ToDtype(float32, scale=True)``, ``Normalize``) in a plain ``DataLoader``;
@@ -47,6 +45,7 @@ from allencv_lite.data.dataset_readers import ImageClassificationDirectoryReader
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.training import cpu_threads
+from machine import load_average  # benchmarks/ is not a package: its folder is on the path
 
 BATCH_SIZE = 32
 BUSY_LOAD_PER_CORE = 0.5
@@ -77,8 +76,7 @@ def allencv_loader(data_dir: Path, size: int, num_workers: int) -> LoaderMaker:
     factory = DataLoaderFactory(batch_size=BATCH_SIZE, shuffle=True, num_workers=num_workers)
 
     def batches() -> Iterator:
-        with cpu_threads.threads_fitted_to_cores(num_workers) as fit_threads:  # as the trainer does each epoch
-            fit_threads()
+        with cpu_threads.training_thread_count(num_workers):  # as the trainer does
             yield from factory.build(dataset)
 
     return batches
@@ -114,7 +112,7 @@ def decode_floor_loader(data_dir: Path, size: int, num_workers: int) -> LoaderMa
     reader = ImageClassificationDirectoryReader.from_params({"lazy": True, "augmentation": _augmentation(size)})
     dataset = reader.read(data_dir)
     labels = {label: index for index, label in enumerate(sorted(set(dataset.labels)))}
-    floor = DecodeOnly([(path, labels[label]) for path, label in dataset.samples], size, reader.draft_size)
+    floor = DecodeOnly([(path, labels[label]) for path, label in dataset.samples], size, reader.pipeline.draft_size)
     return lambda: DataLoader(floor, batch_size=BATCH_SIZE, shuffle=True, num_workers=num_workers)
 
 
@@ -124,7 +122,7 @@ PIPELINES: Dict[str, Callable[[Path, int, int], LoaderMaker]] = {
 
 def load_per_core() -> float:
     """The 1-minute load average divided by the number of CPUs."""
-    return os.getloadavg()[0] / (os.cpu_count() or 1)
+    return load_average()[0] / (os.cpu_count() or 1)
 
 
 def main() -> None:
@@ -135,7 +133,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved passes of each pipeline; the median counts")
     args = parser.parse_args()
     cpus = os.cpu_count() or 1
-    load_at_start = os.getloadavg()
+    load_at_start = load_average()
     print(f"{args.data_dir}, {args.size}x{args.size} px, batch {BATCH_SIZE}, median of {args.rounds} interleaved "
           f"round(s), {cpus} CPUs, load average at start {load_at_start[0]:.2f} {load_at_start[1]:.2f} "
           f"{load_at_start[2]:.2f}", flush=True)
@@ -147,7 +145,7 @@ def main() -> None:
             for name, make_loader in makers.items():
                 rates[name].append(images_per_second(make_loader))
         results[num_workers] = {name: statistics.median(values) for name, values in rates.items()}
-    load_at_end = os.getloadavg()
+    load_at_end = load_average()
     own_processes = 1 + max(args.workers)  # the end's 1-minute average includes the benchmark's own work
     busy = max(load_at_start[0], load_at_end[0] - own_processes) / cpus > BUSY_LOAD_PER_CORE
     print(f"load average at end {load_at_end[0]:.2f} {load_at_end[1]:.2f} {load_at_end[2]:.2f} "

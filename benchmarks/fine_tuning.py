@@ -30,7 +30,7 @@ from typing import Any, Dict, List
 
 import torch
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.params import load_config, merge_overrides
 
 REPO = Path(__file__).resolve().parents[1]

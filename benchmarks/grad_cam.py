@@ -7,7 +7,7 @@ For each image, interleaved so that drifts in the machine's load hit both alike,
 archive's validation reader preparing the same tensor:
 
 - forward: ``model(image=...)`` under ``torch.inference_mode()``;
-- explain: ``allencv_lite.grad_cam.explain(model, image)`` (the grad-cam package's GradCAM: a
+- explain: ``allencv_lite.interpret.grad_cam.explain(model, image)`` (the grad-cam package's GradCAM: a
   forward pass with hooks, a backward pass from the logit down to the target layer, the
   weighted sum and the resize to the input's size).
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from allencv_lite.data.image_loading import IMAGE_EXTENSIONS
-from allencv_lite.grad_cam import explain
+from allencv_lite.interpret.grad_cam import explain
 from allencv_lite.models.archival import load_archive
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from time_to_accuracy import subset  # noqa: E402  (benchmarks/ is not a package)
+from machine import load_average  # noqa: E402  (benchmarks/ is not a package)
+from time_to_accuracy import subset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,7 +67,7 @@ def main() -> None:
             hog.kill()
             hog.wait()
     print(f"\n{args.config.name}, {args.images_per_class} images per class, fastest of {args.epochs} epochs, "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end\n")
+          f"{os.cpu_count()} cores, load average {load_average()[0]:.1f} at the end\n")
     print("| torch threads | idle (s per epoch) | beside a busy process (s per epoch) | slowdown |")
     print("| --- | --- | --- | --- |")
     for setting in settings:

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+from machine import load_average  # benchmarks/ is not a package: run as a script, its folder is on the path
+
 COMMAND_LINE = [sys.executable, "-m", "allencv_lite"]
 
 
@@ -54,11 +56,11 @@ def main() -> None:
         commands["allencv-lite predict (one image)"] = COMMAND_LINE + ["predict", str(args.archive), str(lines),
                                                                        "--silent"]
     times: Dict[str, List[float]] = {name: [] for name in commands}
-    loads = [os.getloadavg()[0]]
+    loads = [load_average()[0]]
     for _ in range(args.runs):
         for name, command in commands.items():
             times[name].append(wall_seconds(command))
-        loads.append(os.getloadavg()[0])
+        loads.append(load_average()[0])
 
     print(f"{args.runs} runs each, interleaved; 1-minute load average {min(loads):.1f} to {max(loads):.1f} "
           f"on {os.cpu_count()} cores")

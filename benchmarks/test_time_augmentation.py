@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from allencv_lite.interpretation import ClassificationInterpretation
+from allencv_lite.interpret.interpretation import ClassificationInterpretation
 from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors.test_time_augmentation import augmented_views
 

@@ -50,11 +50,12 @@ import torchvision
 from torch.utils.data import DataLoader
 from torchvision import transforms
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.params import load_config
 from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD
 from allencv_lite.modules.pretrained_weights import efficientnet_lite0_package_file, read_checkpoint
 from allencv_lite.training.learning_rate_schedulers import slanted_triangular_multiplier
+from machine import load_average  # benchmarks/ is not a package: its folder is on the path
 
 CONFIGS = Path(__file__).resolve().parents[1] / "training_config"
 BATCH_SIZE = 32
@@ -290,7 +291,7 @@ def compare(recipe: Recipe, data_dir: Path, epochs: int, target: float, scratch:
     seed_everything()
     runs["(b) plain PyTorch loop"] = run_plain_pytorch(recipe.plain, data_dir, epochs)
     print(f"\n{recipe.description} ({recipe.config.name}), {epochs} epochs, target {100 * target:.1f} % val, "
-          f"data {data_dir}, {torch.get_num_threads()} torch threads, load average {os.getloadavg()[0]:.1f} "
+          f"data {data_dir}, {torch.get_num_threads()} torch threads, load average {load_average()[0]:.1f} "
           f"on {os.cpu_count()} cores\n")
     print("| run | time to target (s) | final val accuracy | best val accuracy | total (s) |")
     print("| --- | --- | --- | --- | --- |")

@@ -5,8 +5,9 @@
     python benchmarks/trainer_overhead.py --data ../shared/data/cats_dogs/train --size 64 --images 512
 
 Both sides train the same ``basic_image_classifier`` (a ``feedforward`` CNN) from the same
-initial weights with Adam on the same batches, decoded and augmented once beforehand and
-kept in memory, so that only the loops differ:
+initial weights with Adam on the same batches (decoded and augmented once beforehand and kept
+in memory) with the same number of torch threads (the trainer is given ``num_threads``), so
+that only the loops differ:
 
 - hand-written: ``zero_grad``, ``model(**batch)["loss"]``, ``backward``, ``step``, and the
   epoch's mean loss;
@@ -81,7 +82,8 @@ def hand_written(vocab: Vocabulary, batches: List[dict], epochs: int) -> float:
 def with_trainer(vocab: Vocabulary, batches: List[dict], epochs: int, serialization_dir: Optional[Path]) -> float:
     model = build_model(vocab)
     trainer = Trainer.from_params({"optimizer": {"type": "adam", "lr": LEARNING_RATE}, "num_epochs": epochs,
-                                   "cuda_device": -1, "serialization_dir": serialization_dir},
+                                   "cuda_device": -1, "serialization_dir": serialization_dir,
+                                   "num_threads": torch.get_num_threads()},  # the hand-written loop's threads
                                   model=model, train_data_loader=batches)
     start = time.perf_counter()
     trainer.train()

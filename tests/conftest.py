@@ -1,4 +1,4 @@
-"""Shared fixtures: the embedded digits data and the real Cats-vs-Dogs photos."""
+"""Shared fixtures: the embedded digits data, the real Cats-vs-Dogs photos, and the browser the page tests drive."""
 import os
 from pathlib import Path
 
@@ -34,7 +34,7 @@ def digits_archive(digits_dir, tmp_path_factory) -> Path:
     (about 5 s on 2 CPU cores, roughly 45 % validation accuracy, so it makes real mistakes),
     for the tests of prediction, evaluation, archives and the web demo. Its training reader
     adds a random affine transform that its validation reader does not have."""
-    from allencv_lite.commands.train import train_model
+    from allencv_lite.training.from_config import train_model
 
     resize = {"type": "resize", "height": 16, "width": 16}
     normalize = {"type": "normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
@@ -62,7 +62,7 @@ def center_crop_run(tmp_path_factory) -> Path:
     40×30 pixels: smaller than the crop."""
     from PIL import Image
 
-    from allencv_lite.commands.train import train_model
+    from allencv_lite.training.from_config import train_model
 
     root = tmp_path_factory.mktemp("center_crop_data")
     for label, color in (("Cat", (220, 20, 20)), ("Dog", (20, 20, 220))):
@@ -104,7 +104,7 @@ def lesson_archive(cats_dogs_dir, tmp_path_factory) -> Path:
     from its offline ImageNet weights, frozen (batch norms too), with a linear head trained for
     2 epochs on 40 training photos per class at 128×128 pixels (about 30 s on 2 busy CPU
     cores). It tells cats from dogs well, so its Grad-CAM heatmaps can be checked on real photos."""
-    from allencv_lite.commands.train import train_model
+    from allencv_lite.training.from_config import train_model
     from allencv_lite.lessons import LessonData, sample_lesson_data
 
     sample = sample_lesson_data(LessonData(cats_dogs_dir, "cats_dogs", "ALLENCV_DATA_DIR"),
@@ -128,3 +128,37 @@ def lesson_archive(cats_dogs_dir, tmp_path_factory) -> Path:
     serialization_dir = tmp_path_factory.mktemp("lesson_run")
     train_model(config, serialization_dir, force=True)
     return serialization_dir / "model.tar.gz"
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def chromium_launch_options() -> dict:
+    """Playwright's ``chromium.launch`` arguments for Debian's headless Chromium (never a downloaded
+    browser). Skips the test (outside CI) or fails it (in CI, ``CI`` set) when Chromium or
+    Playwright for Python is missing."""
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is absent (Debian package 'chromium'; .ci/run installs it)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "Playwright for Python is not installed (pip install -e '.[dev]')"
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"The browser test must run in CI, but {missing}.")
+    if missing:
+        pytest.skip(f"Browser test skipped: {missing}.")
+    return {"executable_path": str(CHROMIUM),
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """``test-artifacts/``, where the browser tests save their screenshots for a person to look at."""
+    folder = REPOSITORY / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder

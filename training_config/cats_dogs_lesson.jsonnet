@@ -5,9 +5,7 @@
 // (stages 5-6 and the head convolution) in epoch 2; discriminative fine-tuning gives that group
 // 0.1 × the classifier's learning rate (Howard & Ruder 2018, ULMFiT, use 1/2.6 = 0.38 per layer;
 // this group is seven blocks, and at 0.38 its first step threw the training loss to 4.9).
-// Measured once on the shared 2-core CPU (load average 15, 1 thread): 67 s of training, best
-// epoch 2, 98.8 % of all 500 val photos (6 wrong; notebook 05). Before (128 px, 150 per class,
-// 3 epochs, all groups unfreezing, batch norms updating): 91 %.
+// Measured accuracy and time, with date, machine and load: benchmarks/RESULTS.md ("Recipes").
 //   TRAIN_PATH=../shared/data/cats_dogs/train VALIDATION_PATH=../shared/data/cats_dogs/val \
 //     allencv-lite train training_config/cats_dogs_lesson.jsonnet -s runs/lesson
 local SIZE = 192;  // pixels, as the full recipe; at 160 the same run got 97.6 %, at 128 95.2 % of the 500 val photos

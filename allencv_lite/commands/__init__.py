@@ -6,7 +6,7 @@ import sys
 from typing import List, Optional
 
 from allencv_lite.commands import evaluate, find_learning_rate, predict, serve, train
-from allencv_lite.common.checks import exit_status
+from allencv_lite.common.exit_status import exit_status
 from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 

@@ -20,7 +20,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.output_file and not Path(args.output_file).parent.is_dir():  # say so before the work, not after
         raise ConfigurationError(f"Cannot write --output-file {args.output_file}: its folder does not exist.")
-    from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
+    from allencv_lite.interpret.interpretation import ClassificationInterpretation, format_metrics_table
     from allencv_lite.models.archival import load_archive
     from allencv_lite.predictors.test_time_augmentation import check_tta
 

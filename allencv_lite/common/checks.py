@@ -1,10 +1,7 @@
-"""Errors raised for bad configuration or bad input."""
-import contextlib
-import os
-import sys
-from typing import Callable, Iterator, Union
-
-INTERRUPTED_STATUS = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
+"""What a user can fix, and the checks that say so: ``ConfigurationError`` (bad config, file or
+argument), ``Interrupted`` (Ctrl-C, with what was done) and ``check_dimensions_match`` (a model's
+wiring, checked when it is built). Turning them into an exit status is
+:mod:`allencv_lite.common.exit_status`'s; writing files, :mod:`allencv_lite.common.files`'."""
 
 
 class ConfigurationError(Exception):
@@ -38,35 +35,3 @@ class Interrupted(Exception):
     """Ctrl-C stopped a command. The message says, in one line, what was finished, where it
     was written and how to go on; the command line prints it and exits with status 130
     (128 + SIGINT, as shells report it)."""
-
-
-@contextlib.contextmanager
-def writing(path: Union[str, os.PathLike]) -> Iterator[None]:
-    """Turn an ``OSError`` raised while writing ``path`` (a full or read-only disk, a folder
-    that cannot be created, ``/dev/full``) into a one-line ``ConfigurationError`` naming it.
-
-    Raises:
-        ConfigurationError: ``Cannot write <path>: <the system's reason>.`` and the fix.
-    """
-    try:
-        yield
-    except OSError as error:
-        raise ConfigurationError(f"Cannot write {path}: {error.strerror or error}. Free some space on its disk or "
-                                 "choose a folder you can write to.") from None
-
-
-def exit_status(run: Callable[[], int], program: str = "allencv-lite") -> int:
-    """Call ``run`` and return its exit status, turning the errors a user can fix into one line
-    on standard error instead of a traceback: ``ConfigurationError`` -> 2, ``Interrupted`` and
-    Ctrl-C -> 130 (:data:`INTERRUPTED_STATUS`). Used by the command line and the demo server."""
-    try:
-        return run() or 0
-    except ConfigurationError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        return 2
-    except Interrupted as error:
-        print(f"{program}: interrupted: {error}", file=sys.stderr)
-        return INTERRUPTED_STATUS
-    except KeyboardInterrupt:
-        print(f"{program}: interrupted.", file=sys.stderr)
-        return INTERRUPTED_STATUS

@@ -13,7 +13,22 @@ import os
 from pathlib import Path
 from typing import IO, Any, Iterator, Union
 
-from allencv_lite.common.checks import ConfigurationError, writing
+from allencv_lite.common.checks import ConfigurationError
+
+
+@contextlib.contextmanager
+def writing(path: Union[str, os.PathLike]) -> Iterator[None]:
+    """Turn an ``OSError`` raised while writing ``path`` (a full or read-only disk, a folder
+    that cannot be created, ``/dev/full``) into a one-line ``ConfigurationError`` naming it.
+
+    Raises:
+        ConfigurationError: ``Cannot write <path>: <the system's reason>.`` and the fix.
+    """
+    try:
+        yield
+    except OSError as error:
+        raise ConfigurationError(f"Cannot write {path}: {error.strerror or error}. Free some space on its disk or "
+                                 "choose a folder you can write to.") from None
 
 
 @contextlib.contextmanager

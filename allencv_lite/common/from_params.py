@@ -10,7 +10,6 @@ least 1, got 0``); :func:`construct_from_signature` puts the block's path in fro
 reads ``data_loader.batch_size: must be at least 1, got 0`` whatever the block is called.
 """
 import collections.abc
-import difflib
 import inspect
 import re
 import types
@@ -18,6 +17,7 @@ import typing
 from typing import Any, Collection, Dict, Mapping, Type, TypeVar, Union
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.text import close_names
 from allencv_lite.common.lazy import Lazy
 from allencv_lite.common.registrable import Registrable
 
@@ -52,11 +52,11 @@ def check_known_keys(given: Collection[str], accepted: Collection[str], path: st
 
     Raises:
         ConfigurationError: ``<path>: unexpected key(s) ['limt'] for <owner>. Did you mean
-            'limit'? Accepted keys: [...]`` (the suggestion from ``difflib``, when one is close).
+            'limit'? Accepted keys: [...]`` (the suggestion from :func:`~allencv_lite.common.text.close_names`, when one is close).
     """
     unexpected = sorted(set(given) - set(accepted))
     if unexpected:
-        close = difflib.get_close_matches(unexpected[0], list(accepted), n=1)
+        close = close_names(unexpected[0], accepted, n=1)
         suggestion = f" Did you mean '{close[0]}'?" if close else ""
         raise ConfigurationError(f"{path or 'config'}: unexpected key(s) {unexpected} for {owner}.{suggestion} "
                                  f"Accepted keys: {list(accepted)}.")

@@ -12,6 +12,11 @@ the optimizer, a callback the serialization folder. A constructor asks for such 
 
 Errors raised while building name the block's key path (``trainer.optimizer.lr: ...``), as if it
 had been built at once.
+
+"Lazy" in this package means this one thing, done at first need and not before: a ``Lazy[T]``
+block is built once its missing arguments exist; a package's names
+(:func:`~allencv_lite.common.lazy_exports.lazy_exports`) and a registered implementation
+(:meth:`~allencv_lite.common.registrable.Registrable.register_lazily`) are imported when first named.
 """
 import copy
 import inspect

@@ -13,12 +13,12 @@ and that module is imported, running its ``@register``, the first time a config 
 name. So a CNN config never imports timm, and every name is still listed, with "did you
 mean", when a config misspells one.
 """
-import difflib
 import importlib
 from collections import defaultdict
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.text import close_names
 
 T = TypeVar("T")
 
@@ -87,7 +87,7 @@ class Registrable:
                 raise RuntimeError(f"{module} was declared to register {cls.__name__} '{name}' but did not.")
         if name not in registry:
             available = cls.list_available()
-            close = difflib.get_close_matches(str(name), available, n=CLOSE_NAMES_SHOWN)
+            close = close_names(str(name), available, n=CLOSE_NAMES_SHOWN)
             suggestion = f" Did you mean '{close[0]}'?" if close else ""
             if len(available) <= CHOICES_LISTED_IN_FULL:
                 choices = f" Registered choices: {', '.join(available) or '(none registered)'}."

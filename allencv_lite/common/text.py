@@ -1,4 +1,6 @@
-"""Words and numbers in messages for people: plurals, learning rates, durations."""
+"""Words and numbers in messages for people: plurals, learning rates, durations, close names."""
+import difflib
+from typing import Iterable, List
 
 
 def plural(count: int, noun: str, plural_noun: str = "") -> str:
@@ -21,3 +23,16 @@ def format_duration(seconds: float) -> str:
         return f"{minutes} min {whole_seconds} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def close_names(name: str, choices: Iterable[str], n: int = 3) -> List[str]:
+    """Up to ``n`` of ``choices`` close to a misspelt ``name``, the closest first, for a "Did you mean"
+    hint: a match that differs only in case comes first (``"AdamW"`` -> ``"adamw"``, never ``"adam"``),
+    then :func:`difflib.get_close_matches` on the lower-cased names (its ratio, cutoff 0.6)."""
+    by_lower = {}
+    for choice in choices:
+        by_lower.setdefault(str(choice).lower(), str(choice))
+    wanted = str(name).lower()
+    exact = [by_lower[wanted]] if wanted in by_lower else []
+    close = difflib.get_close_matches(wanted, [lower for lower in by_lower if lower != wanted], n=n)
+    return (exact + [by_lower[lower] for lower in close])[:n]

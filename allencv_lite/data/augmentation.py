@@ -64,6 +64,14 @@ def snake_case(name: str) -> str:
 T = TypeVar("T")
 
 
+# What a transform does to an image's size (``Traits.size``), for the checks of augmentation_checks.py.
+KEEPS_SIZE = "keeps size"  # flips, colour changes, noise, blur, rotations that keep the frame
+FIXED_SIZE = "fixed size"  # one output size whatever the input (resize, random_resized_crop)
+CROP = "crop"  # a fixed size cut out of the image, which must be at least as large
+RANDOM_SIZE = "random size"  # a size drawn at random (random_scale)
+MAYBE_TURNED = "maybe turned"  # turned by 90 degrees at random, swapping height and width
+
+
 @dataclass(frozen=True)
 class Traits:
     """What a registered transform does, declared where it is registered.
@@ -74,10 +82,13 @@ class Traits:
         working_size: a deterministic resize or crop that keeps ``uint8`` pixels, so an eager
             dataset may apply a leading run of them once, when it decodes (see
             :attr:`~allencv_lite.data.augmentation_pipeline.AugmentationPipeline.working_size_steps`).
+        size: what it does to the image size: :data:`KEEPS_SIZE`, :data:`FIXED_SIZE`, :data:`CROP`,
+            :data:`RANDOM_SIZE` or :data:`MAYBE_TURNED` (see :mod:`allencv_lite.data.augmentation_checks`).
     """
 
     deterministic: bool = False
     working_size: bool = False
+    size: str = KEEPS_SIZE
 
 
 class Augmentation(Registrable, FromParams):
@@ -92,7 +103,7 @@ class Augmentation(Registrable, FromParams):
 
     @classmethod
     def register(cls, name: str, exist_ok: bool = False, deterministic: bool = False,  # type: ignore[override]
-                 working_size: bool = False) -> Callable[[T], T]:
+                 working_size: bool = False, size: str = KEEPS_SIZE) -> Callable[[T], T]:
         """Register a transform (a class or a function returning one) under ``name``, with its
         :class:`Traits` (``working_size`` implies ``deterministic``).
 
@@ -103,7 +114,8 @@ class Augmentation(Registrable, FromParams):
 
         def add_with_traits(transform: T) -> T:
             add_to_registry(transform)
-            cls._traits[transform] = Traits(deterministic=deterministic or working_size, working_size=working_size)
+            cls._traits[transform] = Traits(deterministic=deterministic or working_size, working_size=working_size,
+                                            size=size)
             return transform
 
         return add_with_traits
@@ -158,12 +170,25 @@ _COMPOSITIONS = (albumentations.OneOf, albumentations.SomeOf, albumentations.Seq
 
 # The built-in transforms' traits, declared when they are registered below.
 _BUILT_IN_TRAITS = {
-    albumentations.Resize: Traits(deterministic=True, working_size=True),
+    albumentations.Resize: Traits(deterministic=True, working_size=True, size=FIXED_SIZE),
     albumentations.SmallestMaxSize: Traits(deterministic=True, working_size=True),
     albumentations.LongestMaxSize: Traits(deterministic=True, working_size=True),
-    albumentations.CenterCrop: Traits(deterministic=True, working_size=True),
+    albumentations.CenterCrop: Traits(deterministic=True, working_size=True, size=CROP),
     albumentations.Normalize: Traits(deterministic=True),
     albumentations.PadIfNeeded: Traits(deterministic=True),
+    albumentations.RandomCrop: Traits(size=CROP),
+    albumentations.Crop: Traits(size=CROP),
+    albumentations.CropNonEmptyMaskIfExists: Traits(size=CROP),
+    albumentations.RandomResizedCrop: Traits(size=FIXED_SIZE),
+    albumentations.RandomSizedCrop: Traits(size=FIXED_SIZE),
+    albumentations.RandomScale: Traits(size=RANDOM_SIZE),
+    albumentations.RandomCropFromBorders: Traits(size=RANDOM_SIZE),
+    albumentations.RandomCropNearBBox: Traits(size=RANDOM_SIZE),
+    albumentations.BBoxSafeRandomCrop: Traits(size=RANDOM_SIZE),
+    albumentations.CropAndPad: Traits(size=RANDOM_SIZE),
+    albumentations.RandomRotate90: Traits(size=MAYBE_TURNED),
+    albumentations.D4: Traits(size=MAYBE_TURNED),
+    albumentations.SquareSymmetry: Traits(size=MAYBE_TURNED),
 }
 
 
@@ -182,8 +207,8 @@ def _register_albumentations() -> None:
 
 def _register_built_in(name: str, transform: type) -> None:
     traits = _BUILT_IN_TRAITS.get(transform, Traits())
-    Augmentation.register(name, exist_ok=True, deterministic=traits.deterministic,
-                          working_size=traits.working_size)(transform)
+    Augmentation.register(name, exist_ok=True, deterministic=traits.deterministic, working_size=traits.working_size,
+                          size=traits.size)(transform)
 
 
 _register_albumentations()

@@ -12,27 +12,25 @@ Three checks, each naming the step at fault by its key path (``augmentation[1].t
   probability below 1, or a ``one_of`` whose transforms give different sizes, is refused.
 - :func:`size_problem` (for each image): no crop is larger than the image it gets.
 
-Sizes are ``(height, width)`` in pixels. Transforms this module does not know are assumed to
-keep the size (flips, colour changes, noise, blur, rotations that keep the frame).
+Sizes are ``(height, width)`` in pixels. What each transform does to the size is the ``size``
+trait declared where it is registered (:class:`~allencv_lite.data.augmentation.Traits`);
+a transform declaring none is assumed to keep the size (flips, colour changes, noise, blur,
+rotations that keep the frame).
 """
 from typing import Any, Iterator, Optional, Sequence, Tuple, Union
 
 import albumentations
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.data.augmentation import snake_case
+from allencv_lite.data.augmentation import CROP, FIXED_SIZE, MAYBE_TURNED, RANDOM_SIZE, Augmentation, snake_case
 
 Size = Tuple[int, int]
 
-_FIXED_OUTPUT = (albumentations.Resize, albumentations.CenterCrop, albumentations.RandomCrop, albumentations.Crop,
-                 albumentations.RandomResizedCrop, albumentations.RandomSizedCrop,
-                 albumentations.CropNonEmptyMaskIfExists)
-_CROPS = (albumentations.CenterCrop, albumentations.RandomCrop, albumentations.Crop,
-          albumentations.CropNonEmptyMaskIfExists)
-_RANDOM_OUTPUT = (albumentations.RandomScale, albumentations.RandomCropFromBorders, albumentations.RandomCropNearBBox,
-                  albumentations.BBoxSafeRandomCrop, albumentations.CropAndPad)
-_MAYBE_TURNED = (albumentations.RandomRotate90, albumentations.D4, albumentations.SquareSymmetry)
 _CHOOSING = (albumentations.OneOf, albumentations.SomeOf, albumentations.OneOrOther)
+
+
+def _size_trait(transform: Any) -> str:
+    return Augmentation.traits_of_transform(transform).size
 
 
 def describe(transform: Any, path: str) -> str:
@@ -137,13 +135,13 @@ def _static_size(transform: Any, size: StaticSize, path: str, applied_always: bo
         after = outputs[0] if outputs else size
     elif isinstance(transform, albumentations.BaseCompose):
         after = _static_sizes(transform.transforms, size, f"{path}.transforms")
-    elif isinstance(transform, _FIXED_OUTPUT):
+    elif _size_trait(transform) in (FIXED_SIZE, CROP):
         after = fixed_output_size(transform)
-    elif isinstance(transform, _RANDOM_OUTPUT) or (
+    elif _size_trait(transform) == RANDOM_SIZE or (
             isinstance(transform, (albumentations.SmallestMaxSize, albumentations.LongestMaxSize))
             and isinstance(transform.max_size, (list, tuple)) and len(set(transform.max_size)) > 1):
         return _RandomSize(where, "it changes the image size at random")
-    elif isinstance(transform, _MAYBE_TURNED) and not (isinstance(size, tuple) and size[0] == size[1]):
+    elif _size_trait(transform) == MAYBE_TURNED and not (isinstance(size, tuple) and size[0] == size[1]):
         return _RandomSize(where, "it turns images by 90 degrees at random, which swaps height and width of "
                                   "images that are not square")
     elif isinstance(transform, albumentations.Transpose):
@@ -211,7 +209,7 @@ def _smallest_size(transform: Any, size: Size, path: str) -> Size:
         after = (min(h for h, _ in outputs), min(w for _, w in outputs)) if outputs else size
     elif isinstance(transform, albumentations.BaseCompose):
         after = output_size(transform.transforms, height, width, f"{path}.transforms")
-    elif isinstance(transform, _CROPS):
+    elif _size_trait(transform) == CROP:
         needed = ((transform.y_max, transform.x_max) if isinstance(transform, albumentations.Crop)
                   else (transform.height, transform.width))
         if (height < needed[0] or width < needed[1]) and not getattr(transform, "pad_if_needed", False):
@@ -219,7 +217,7 @@ def _smallest_size(transform: Any, size: Size, path: str) -> Size:
                             f"which needs at least {needed[1]}x{needed[0]}; put a resize before the crop, or give "
                             "the crop \"pad_if_needed\": true")
         after = fixed_output_size(transform)
-    elif isinstance(transform, _FIXED_OUTPUT):
+    elif _size_trait(transform) == FIXED_SIZE:
         after = fixed_output_size(transform)
     elif isinstance(transform, albumentations.PadIfNeeded):
         after = (max(height, transform.min_height or 0), max(width, transform.min_width or 0))
@@ -230,7 +228,7 @@ def _smallest_size(transform: Any, size: Size, path: str) -> Size:
     elif isinstance(transform, albumentations.RandomScale):
         smallest = 1 + min(transform.scale_limit)
         after = (max(1, int(height * smallest)), max(1, int(width * smallest)))
-    elif isinstance(transform, _MAYBE_TURNED + (albumentations.Transpose,)):
+    elif _size_trait(transform) == MAYBE_TURNED or isinstance(transform, albumentations.Transpose):
         after = (min(size), min(size))
     else:
         after = size

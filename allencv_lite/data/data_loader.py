@@ -170,6 +170,13 @@ class DataLoaderFactory(Registrable, FromParams):
     def build(self, dataset: ImageDataset, for_training: bool = True) -> ImageDataLoader:
         """An :class:`ImageDataLoader` yielding ``image`` ``(batch, 3, H, W)``, ``label`` ``(batch,)``.
 
+        For training, a last batch that would hold a single image (of batches meant to be
+        larger) is left out of every epoch (``drop_last``), with one warning: batch norm in
+        training mode cannot normalize one image (a channel may hold a single value, PyTorch's
+        "Expected more than 1 value per channel when training"), and even where it can, one
+        image's statistics are noise. Shuffled, a different image waits each epoch. (In a
+        distributed run the ``DistributedSampler`` pads the data instead.)
+
         Raises:
             ConfigurationError: batches of several images that would not stack (see
                 :func:`check_one_size_per_batch`).
@@ -178,6 +185,14 @@ class DataLoaderFactory(Registrable, FromParams):
         pickle the dataset and it cannot be (see the module's docstring).
         """
         check_one_size_per_batch(dataset, self.batch_size)
+        distributed = torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1  # pads instead
+        drop_last = (for_training and not distributed and len(dataset) > self.batch_size > 1
+                     and len(dataset) % self.batch_size == 1)
+        if drop_last:
+            logger.warning("Leaving out the last training batch of each epoch, a lone image: batch norm in training mode "
+                           "needs at least 2 images per batch. %d training images in batches of %d leave 1 over; add or "
+                           "remove an image, or change the batch size, to train on every image.",
+                           len(dataset), self.batch_size)
         num_workers = self.num_workers
         context: Union[None, multiprocessing.context.BaseContext] = None
         if num_workers > 0:
@@ -195,7 +210,7 @@ class DataLoaderFactory(Registrable, FromParams):
                                num_workers=num_workers, collate_fn=_collate_keeping_skips,
                                worker_init_fn=_start_worker if num_workers else None,
                                multiprocessing_context=context, persistent_workers=num_workers > 0,
-                               pin_memory=self.pin_memory)
+                               pin_memory=self.pin_memory, drop_last=drop_last)
 
 
 DataLoaderFactory.register("basic")(DataLoaderFactory)

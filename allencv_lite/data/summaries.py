@@ -42,8 +42,9 @@ def plot_samples(dataset: ImageDataset, num_images: int = 16, columns: int = 4, 
         image_size: width and height of each cell, in inches.
 
     Returns:
-        the matplotlib ``Figure`` (shown by Jupyter when it is a cell's last value; save it
-        with ``figure.savefig("samples.png")``).
+        the matplotlib ``Figure``, left open: a notebook shows it once at the end of the cell
+        (write ``figure = plot_samples(...)`` so that it is not also shown as the cell's value), and
+        ``figure.savefig("samples.png")`` or ``pyplot.savefig`` saves it.
 
     Unreadable images get a title saying so instead of a picture.
 
@@ -68,7 +69,6 @@ def plot_samples(dataset: ImageDataset, num_images: int = 16, columns: int = 4, 
         axis.imshow(_model_view(dataset.pipeline, image) if augmented else image)
         axis.set_title(title, fontsize=10)
     figure.tight_layout()
-    pyplot.close(figure)  # returned, not also drawn a second time by Jupyter's pyplot hook
     return figure
 
 

@@ -25,9 +25,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 
-from allencv_lite.common.checks import ConfigurationError, writing
+from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.devices import select_device
-from allencv_lite.common.files import atomic_writer
+from allencv_lite.common.files import atomic_writer, writing
 from allencv_lite.data.augmentation import Augmentation
 from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
 from allencv_lite.data.vocabulary import Vocabulary
@@ -142,6 +142,10 @@ def extract_archive(archive_file: Union[str, os.PathLike], destination: Union[st
                                  "when a run ends; pass the model.tar.gz of a finished run.")
     if not archive_file.is_file():
         raise ConfigurationError(f"Archive {archive_file} does not exist.")
+    if _looks_like_a_config(archive_file):
+        raise ConfigurationError(f"{archive_file} is a training config, not a trained model's archive: train it first "
+                                 f"(allencv-lite train {archive_file} -s runs/my_run, with the variables it reads, "
+                                 "e.g. TRAIN_PATH=... VALIDATION_PATH=...), then pass runs/my_run/model.tar.gz.")
     try:
         with tarfile.open(archive_file, "r:gz") as archive:
             members = archive.getmembers()
@@ -160,6 +164,19 @@ def extract_archive(archive_file: Union[str, os.PathLike], destination: Union[st
         raise ConfigurationError(f"Archive {archive_file} lacks {missing}; it was not written by allencv-lite "
                                  "(or was edited by hand).")
     return destination
+
+
+CONFIG_SUFFIXES = (".json", ".jsonnet", ".libsonnet")
+
+
+def _looks_like_a_config(path: Path) -> bool:
+    """Whether ``path`` is a JSON/Jsonnet config given where an archive belongs: not gzip (an archive
+    starts with the bytes 1f 8b) and named like a config or starting like one (``{``, ``local``, ``//``)."""
+    with path.open("rb") as stream:
+        start = stream.read(512)
+    if start[:2] == b"\x1f\x8b":
+        return False
+    return path.suffix in CONFIG_SUFFIXES or start.lstrip().startswith((b"{", b"local ", b"//", b"/*"))
 
 
 def _read_json_member(archive_file: Path, folder: Path, name: str) -> Dict[str, Any]:

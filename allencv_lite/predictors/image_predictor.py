@@ -134,7 +134,7 @@ class ImagePredictor(Predictor):
         outputs = [self._to_json(row) for row in probs.tolist()]
         for x, picture, output in zip(inputs, pictures, outputs):
             if self._wants_explanation(x):
-                from allencv_lite.grad_cam import png_data_url  # grad-cam and OpenCV load only when asked for
+                from allencv_lite.interpret.grad_cam import png_data_url  # grad-cam and OpenCV load only when asked for
 
                 overlay = self.explain_image(picture, output["label"])
                 output["explanation"] = png_data_url(overlay, max_side=EXPLANATION_MAX_SIDE)
@@ -149,7 +149,7 @@ class ImagePredictor(Predictor):
         return inputs["explain"]
 
     def heatmap(self, image: Union[JsonDict, ImageInput], label: Optional[str] = None) -> np.ndarray:
-        """The Grad-CAM heatmap (:func:`allencv_lite.grad_cam.explain`) of ``label`` (default: the
+        """The Grad-CAM heatmap (:func:`allencv_lite.interpret.grad_cam.explain`) of ``label`` (default: the
         predicted label) for an input, float32 ``(height, width)`` in [0, 1] at the size of the
         prepared image (the reader's resize).
 
@@ -157,7 +157,7 @@ class ImagePredictor(Predictor):
             ConfigurationError: a malformed input (see :meth:`load_input`) or an unknown label.
             UnreadableImageError: the image cannot be decoded.
         """
-        from allencv_lite.grad_cam import explain
+        from allencv_lite.interpret.grad_cam import explain
 
         tensor = self.dataset_reader.image_to_tensor(self.load_input(image))
         if label is not None and label not in self.labels:
@@ -168,8 +168,8 @@ class ImagePredictor(Predictor):
                       opacity: float = 0.5) -> np.ndarray:
         """The picture with :meth:`heatmap` drawn over it in the "jet" colours (red where the
         evidence for ``label`` is strongest), ``uint8`` ``(height, width, 3)`` at the picture's
-        own size (see :func:`allencv_lite.grad_cam.overlay_heatmap`)."""
-        from allencv_lite.grad_cam import overlay_heatmap
+        own size (see :func:`allencv_lite.interpret.grad_cam.overlay_heatmap`)."""
+        from allencv_lite.interpret.grad_cam import overlay_heatmap
 
         picture = self.load_input(image)
         return overlay_heatmap(picture, self.heatmap(picture, label), opacity=opacity)

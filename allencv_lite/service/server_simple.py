@@ -33,7 +33,8 @@ from flask import Flask, Response, jsonify, render_template, request, send_from_
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from allencv_lite.common.checks import ConfigurationError, exit_status
+from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.exit_status import exit_status
 from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
 from allencv_lite.data.image_loading import UnreadableImageError

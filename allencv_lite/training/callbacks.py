@@ -5,7 +5,8 @@ A config names callbacks in the trainer block (AllenNLP's ``callbacks`` key)::
     "trainer": {..., "callbacks": [{"type": "tensorboard"}]}
 
 and Python code passes instances (``train_model(config, "runs/x", callbacks=[LiveTrainingCurves()])``);
-the trainer calls both. Registered: ``tensorboard``
+the trainer calls both, after its own
+:class:`~allencv_lite.training.progress_report.ProgressReport`. Registered: ``tensorboard``
 (:class:`~allencv_lite.training.tensorboard.TensorBoardCallback`) and ``live_training_curves``
 (:class:`~allencv_lite.widgets.live_training_curves.LiveTrainingCurves`), each imported when a
 config first names it.
@@ -72,7 +73,9 @@ class TrainerCallback(Registrable, FromParams):
         validation metrics, each group's mean ``lr_group_<i>`` and ``epoch_duration_seconds``."""
 
     def on_end(self, metrics: Dict[str, float]) -> None:
-        """Once, after the last epoch (or early stop), with the run's final metrics."""
+        """Once, after the last epoch (or early stop), with the run's final metrics; also when
+        Ctrl-C stops training (with the metrics of the epochs finished so far), before the
+        ``KeyboardInterrupt`` goes on."""
 
 
 # The built-in callbacks, each imported when a config first names it.

@@ -1,36 +1,25 @@
-"""How many threads torch computes with while training, so that they, the data loader's worker
-processes and whatever else is running fit the CPU cores.
+"""How many threads torch computes with while training: a number from the config, never from
+the machine's load at that moment, so the same command does the same thing twice.
 
 Each busy thread beyond the cores makes every parallel operation wait for a thread that is not
 running: PyTorch's CPU threading notes ("CPU threading and TorchScript inference") advise
-intra-op threads × processes ≤ cores. Measured on the shared 2-core machine: with others' work
-keeping the load average at 6-8, an epoch of ``cats_dogs_cpu.jsonnet`` on 200 images per class
-took 14.7 s with torch's default 2 threads and 4.6 s with 1 (``benchmarks/shared_cpu.py``); at a
-load average of 1.7, training steps were 1.6-1.8× faster with 2 threads than with 1 (that CNN at
-64 px and EfficientNet-Lite0 at 192 px). So the process keeps the cores it has to itself
-(``spare`` = ``min(cores // processes, torch's threads) - workers``) until other programs fill
-them, and then computes with 1 thread: at the start of each epoch it uses ``spare`` threads if
-fewer than ``spare`` other threads are running, else 1. ``cores`` are those this process may run
-on (``os.sched_getaffinity``), torch's threads its number before training (by default its
-physical cores; a share of them in a process :func:`~allencv_lite.training.distributed.spawn`
-started), ``processes`` the number training together (distributed), ``workers`` the training
-data loader's worker processes, and the other threads are counted by :func:`busy_elsewhere`.
-``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS``, when set, is the user's choice and is left as it is.
+intra-op threads × processes ≤ cores. So by default each of the ``processes`` training together
+computes with ``usable cores // processes - workers`` threads (at least 1), leaving a core to
+each of its data loader's ``workers``; ``trainer.num_threads`` in the config chooses the number
+instead (1 is steadiest on a machine shared with other work). ``usable cores`` are those this
+process may run on (``os.sched_getaffinity``). ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS``, when
+set and no ``num_threads`` is given, is the user's choice and is left as it is.
 """
 import contextlib
 import logging
 import os
-import statistics
-import time
-from typing import Callable, Iterator
+from typing import Iterator, Optional
 
 import torch
 
 logger = logging.getLogger(__name__)
 
 USER_SETTINGS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-LOAD_FILE = "/proc/loadavg"  # Linux: "0.52 0.58 0.59 3/467 12345", the 4th field running/all threads
-LOAD_SAMPLES, LOAD_SAMPLE_SECONDS = 9, 0.01
 
 
 def usable_cores() -> int:
@@ -40,53 +29,33 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def busy_elsewhere(own_threads: int = 1) -> int:
-    """Threads running on the machine besides ``own_threads`` of this program: the median of
-    :data:`LOAD_SAMPLES` readings of the running count in ``/proc/loadavg`` (the kernel's
-    ``nr_running``) over about 0.1 s, less ``own_threads``; 0 where there is no such file."""
-    try:
-        readings = []
-        for _ in range(LOAD_SAMPLES):
-            with open(LOAD_FILE) as load:
-                readings.append(int(load.read().split()[3].split("/")[0]))
-            time.sleep(LOAD_SAMPLE_SECONDS)
-    except (OSError, IndexError, ValueError):
-        return 0
-    return max(0, int(statistics.median(readings)) - own_threads)
-
-
-def training_threads(num_workers: int, num_processes: int = 1, default_threads: int = 0, busy: int = 0) -> int:
+def training_threads(num_workers: int, num_processes: int = 1, num_threads: Optional[int] = None) -> int:
     """Threads for one of ``num_processes`` training processes whose data loader has
-    ``num_workers`` worker processes, with ``busy`` other threads running: ``spare = min(usable
-    cores // num_processes, default_threads) - num_workers`` (at least 1) while ``busy`` is
-    below it, else 1 (``default_threads`` 0: torch's current number)."""
-    cores = min(usable_cores() // max(num_processes, 1), default_threads or torch.get_num_threads())
-    spare = max(1, cores - num_workers)
-    return spare if busy < spare else 1
+    ``num_workers`` worker processes: ``num_threads`` when given, else ``usable_cores() //
+    num_processes - num_workers``, at least 1."""
+    if num_threads is not None:
+        return num_threads
+    return max(1, usable_cores() // max(num_processes, 1) - num_workers)
 
 
 @contextlib.contextmanager
-def threads_fitted_to_cores(num_workers: int, num_processes: int = 1) -> Iterator[Callable[[], int]]:
-    """Yields a function that sets torch's threads to :func:`training_threads` for the machine's
-    load at that moment and returns them (call it at the start of each epoch); afterwards torch
-    has its number from before. With ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` set the
-    function changes nothing."""
+def training_thread_count(num_workers: int, num_processes: int = 1, num_threads: Optional[int] = None
+                          ) -> Iterator[int]:
+    """Within the block torch computes with :func:`training_threads` threads (yielded);
+    afterwards with its number from before. Without ``num_threads``, a set ``OMP_NUM_THREADS``
+    or ``MKL_NUM_THREADS`` leaves torch's number as it is."""
     before = torch.get_num_threads()
-    if any(name in os.environ for name in USER_SETTINGS):
-        yield lambda: before
+    if num_threads is None and any(name in os.environ for name in USER_SETTINGS):
+        yield before
         return
-
-    def fit() -> int:
-        busy = busy_elsewhere(own_threads=num_processes)
-        threads = training_threads(num_workers, num_processes, before, busy)
-        if threads != torch.get_num_threads():
-            logger.info("Computing with %d torch thread(s): %d usable core(s), %d training process(es), %d data "
-                        "loader worker(s), %d other thread(s) running; set OMP_NUM_THREADS to choose yourself.",
-                        threads, usable_cores(), num_processes, num_workers, busy)
-            torch.set_num_threads(threads)
-        return threads
-
+    threads = training_threads(num_workers, num_processes, num_threads)
+    if threads != before:
+        why = ("trainer.num_threads" if num_threads is not None else
+               f"{usable_cores()} usable core(s) // {num_processes} training process(es) - {num_workers} data loader "
+               "worker(s); trainer.num_threads chooses another number")
+        logger.info("Computing with %d torch thread(s) (%s).", threads, why)
+        torch.set_num_threads(threads)
     try:
-        yield fit
+        yield threads
     finally:
         torch.set_num_threads(before)

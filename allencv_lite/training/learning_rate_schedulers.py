@@ -24,7 +24,7 @@ rate of every group at every step, and which groups train, for plotting.
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 import pandas as pd
 import torch
@@ -33,6 +33,9 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
 from allencv_lite.training.optimizers import NAMES_KEY, REGEXES_KEY, is_default_group, unmatched_parameters_by_module
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -425,6 +428,32 @@ class LearningRatePlan:
         return {index: (int(epochs[column].iloc[0]) if column.any() else None)
                 for index, column in enumerate(self.trainable[name] for name in self.trainable.columns)}
 
+    def plot(self, axes: Optional[Any] = None) -> "Figure":
+        """Each group's learning rate per optimizer step, drawn only while the group trains, on a
+        log scale, with a dotted line where it starts to train.
+
+        Args:
+            axes: a matplotlib ``Axes`` to draw on (default: a new 9 × 3.5 inch figure).
+
+        Returns:
+            the ``Figure``, left open: a notebook shows it once at the end of the cell (write
+            ``figure = plan.plot()`` so that it is not also shown as the cell's value), and
+            ``figure.savefig("plan.png")`` or ``pyplot.savefig`` saves it.
+        """
+        from matplotlib import pyplot
+
+        if axes is None:
+            _, axes = pyplot.subplots(figsize=(9, 3.5))
+        steps_per_epoch = int((self.learning_rates["epoch"] == 0).sum())
+        for group, first_epoch in self.unfreezing_epochs.items():
+            rates = self.learning_rates[f"lr_group_{group}"].where(self.trainable[f"group_{group}"])
+            line, = axes.plot(rates.index, rates, label=f"group {group}")
+            if first_epoch is not None:
+                axes.axvline(first_epoch * steps_per_epoch, color=line.get_color(), linestyle=":")
+        axes.set(xlabel="optimizer step", ylabel="learning rate (only while the group trains)", yscale="log")
+        axes.legend()
+        return axes.figure
+
 
 def plan_learning_rates(scheduler_params: Dict[str, Any], optimizer: torch.optim.Optimizer, num_epochs: int,
                         num_steps_per_epoch: int) -> LearningRatePlan:
@@ -437,7 +466,7 @@ def plan_learning_rates(scheduler_params: Dict[str, Any], optimizer: torch.optim
         optimizer = Optimizer.from_params(config["trainer"]["optimizer"],
                                           model_parameters=list(model.named_parameters()))
         plan = plan_learning_rates(config["trainer"]["learning_rate_scheduler"], optimizer, 5, 125)
-        plan.learning_rates.plot(x="epoch" ...)  # or plan.learning_rates.where(plan.trainable.values)
+        figure = plan.plot()  # or plan.learning_rates.plot(x="epoch", ...) for your own
 
     Args:
         scheduler_params: a ``learning_rate_scheduler`` block.

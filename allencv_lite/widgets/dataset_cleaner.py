@@ -18,8 +18,8 @@ from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.dataset_readers.image_classification_directory import has_image_extension, is_ignored
 from allencv_lite.data.image_loading import read_image
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
-from allencv_lite.grad_cam import explain_file
-from allencv_lite.interpretation import dataset_logits
+from allencv_lite.interpret.grad_cam import explain_file
+from allencv_lite.interpret.interpretation import dataset_logits
 from allencv_lite.models.archival import Archive
 from allencv_lite.widgets.image_encoding import figure_bytes, png_bytes
 from allencv_lite.widgets.saved_picture import SavedPicture

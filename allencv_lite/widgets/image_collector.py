@@ -464,7 +464,7 @@ class ImageCollector(SavedPicture, widgets.VBox):
         """Fine-tune on the collection with ``config_file`` (live curves shown in place), then
         show the prediction panel; returns the ``model.tar.gz`` written, or ``None`` when the
         data or config was refused (the reason is shown in the status line)."""
-        from allencv_lite.commands.train import train_model
+        from allencv_lite.training.from_config import train_model
         from allencv_lite.common.params import load_config
         from allencv_lite.models.archival import ARCHIVE_NAME, load_archive
         from allencv_lite.predictors.predictor import Predictor

@@ -14,8 +14,9 @@ from typing import List, Optional, Tuple
 import pytest
 
 from allencv_lite.commands import main
-from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
+from allencv_lite.interpret.interpretation import ClassificationInterpretation, format_metrics_table
 from allencv_lite.models.archival import load_archive
+from allencv_lite.predictors import Predictor
 
 
 def test_evaluate_prints_the_table_and_writes_the_metrics_json(digits_archive, digits_dir, tmp_path, capsys):
@@ -142,3 +143,14 @@ def test_a_ctrl_c_while_the_interpreter_exits_leaves_the_commands_exit_status(tm
                           f"run_command_line(['evaluate', 'model.tar.gz', {str(tmp_path)!r}, '--batch-size', '0'])")
     finished = subprocess.run([sys.executable, "-c", exit_with_a_ctrl_c], capture_output=True, text=True, timeout=120)
     assert (finished.returncode, finished.stderr) == (2, "allencv-lite: error: --batch-size must be at least 1, got 0.\n")
+
+
+def test_evaluate_with_tta_scores_what_the_tta_predictor_predicts(digits_archive, digits_dir, tmp_path):
+    output_file = tmp_path / "metrics.json"
+    assert main(["evaluate", str(digits_archive), str(digits_dir / "val"), "--tta", "flip", "--tta", "center_crop",
+                 "--output-file", str(output_file)]) == 0
+    predictor = Predictor.from_archive(load_archive(digits_archive), "default_image", tta=["flip", "center_crop"])
+    photos = sorted(path for path in (digits_dir / "val").rglob("*.png"))
+    predictions = predictor.predict_batch_json([{"image_path": str(path)} for path in photos])
+    correct = sum(prediction["label"] == path.parent.name for prediction, path in zip(predictions, photos))
+    assert json.loads(output_file.read_text())["accuracy"] == pytest.approx(correct / len(photos))

@@ -236,3 +236,17 @@ def test_an_image_piped_to_stdin_says_what_to_write_instead_whatever_the_locale(
     assert process.returncode == 2
     assert process.stderr.decode().splitlines()[-1].startswith(
         "allencv-lite: error: <stdin> is not JSON lines: line 1 is not UTF-8 text (an image or other binary file?).")
+
+
+def test_the_command_line_and_the_demo_name_an_empty_file_alike(digits_archive, tmp_path, capsys):
+    from allencv_lite.models.archival import load_archive
+    from allencv_lite.predictors import Predictor
+    from allencv_lite.service.server_simple import make_app
+
+    (tmp_path / "empty.png").write_bytes(b"")
+    assert main(["predict", str(digits_archive), str(tmp_path / "empty.png")]) == 1
+    assert json.loads(capsys.readouterr().err.splitlines()[0])["error"] == f"{tmp_path / 'empty.png'}: empty file"
+    client = make_app(Predictor.from_archive(load_archive(digits_archive), "default_image")).test_client()
+    response = client.post("/predict", data={"image": (io.BytesIO(b""), "empty.png")},
+                           content_type="multipart/form-data")
+    assert "empty file" in response.get_json()["error"]

@@ -64,3 +64,11 @@ def test_find_lr_warns_once_per_skipped_file(tmp_path, monkeypatch, skip_log):
     # find-lr reads no validation data; 5 steps are too few for a suggestion (exit status 1), enough to read the data
     run_on_digits_config("find-lr", data, data, monkeypatch, "-s", str(tmp_path / "lr"), "--num-steps", "5")
     assert skip_log() == skip_messages(data)
+
+
+def test_find_lr_counts_only_the_training_images_it_reads(tmp_path, monkeypatch, caplog):
+    data = write_messy_folder(tmp_path / "data")
+    caplog.set_level(logging.INFO, logger="allencv_lite")
+    run_on_digits_config("find-lr", data, data, monkeypatch, "-s", str(tmp_path / "lr"), "--num-steps", "5")
+    counts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Training images:")]
+    assert counts == ["Training images: 12, labels: {'blue': 6, 'red': 6}"]

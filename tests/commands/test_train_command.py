@@ -113,7 +113,7 @@ def test_recover_of_a_finished_run_says_so_in_one_line_exits_0_and_leaves_every_
     _, err = recovering.communicate(timeout=300)
     assert recovering.returncode == 0
     assert len(err.splitlines()) == 1
-    assert err.endswith(f" INFO allencv_lite.commands.train: --recover: the run in {run} is complete (all 2 epochs are "
+    assert err.endswith(f" INFO allencv_lite.training.from_config: --recover: the run in {run} is complete (all 2 epochs are "
                         f"done); nothing was trained and {run / 'model.tar.gz'} was left as it was. To train longer, "
                         "start a new run (another -s, or --force to replace this one).\n")
     assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in run.rglob("*") if path.is_file()} == before
@@ -175,22 +175,28 @@ def test_train_prints_true_learning_rates_epochs_from_1_and_a_time_estimate(digi
 
     assert re.findall(r"Gradual unfreezing: epoch (\d) trains groups (\[.*?\])", log) == [
         ("1", "[1]"), ("2", "[0, 1]")]  # once per change: epoch 3 trains the same groups as epoch 2
-    epoch_lines = re.findall(r"INFO allencv_lite.training.trainer: epoch (\d)/3: (.*)", log)
-    assert [number for number, _ in epoch_lines] == ["1", "2", "3"]
+    epoch_lines = re.findall(r"INFO allencv_lite.training.progress_report: (epoch (\d)/3 · .*)", log)
+    assert [number for _, number in epoch_lines] == ["1", "2", "3"]
     rows = read_metrics_csv(tmp_path / "run" / "metrics.csv")
     assert [row["epoch"] for row in rows] == ["0", "1", "2"]  # metrics keep AllenNLP's 0-based epochs
-    for (_, line), row in zip(epoch_lines, rows):
-        assert f"lr_group_0 {format_learning_rate(float(row['lr_group_0']))}" in line
-        assert re.search(r"lr_group_1 \d\.\d\de-0\d", line)
-        assert "epoch " not in line
+    for (line, _), row in zip(epoch_lines, rows):
+        assert (f"training loss {float(row['training_loss']):.3f} accuracy {float(row['training_accuracy']):.3f} · "
+                f"validation loss {float(row['validation_loss']):.3f} accuracy "
+                f"{float(row['validation_accuracy']):.3f} · ") in line
+        assert len(line) <= 100  # fits a 100-column terminal (the log's time and name come before it)
+    assert float(rows[0]["lr_group_0"]) < float(rows[0]["lr_group_1"])  # the learning rates are in metrics.csv
 
-    estimates = re.findall(r"Time estimate from batches 2-6 of epoch 1: about ([\d.]+) s per epoch of training "
-                           r"\(23 batches\), ([\d.]+) s for the 3 epochs left, validation not included; a busy "
-                           r"machine takes longer\.", log)
-    assert len(estimates) == 1, log[-3000:]
-    epoch_estimate, run_estimate = map(float, estimates[0])
-    assert run_estimate == pytest.approx(3 * epoch_estimate, abs=0.15)
-    measured = float(rows[0]["epoch_duration_seconds"])
+    # Gradual unfreezing: epoch 1 trains 50 of 166 weights, epochs 2 and 3 all of them, so they cost
+    # 1 + 2 * 50/166 and 3 forward passes per batch; the estimate is made again when the cost changes.
+    estimates = re.findall(r"Time estimate from batches 2-6 of epoch (\d): about ([\d.]+) s for this epoch's training "
+                           r"\(23 batches\), ([\d.]+) s for the (\d) epochs? left( \(later ones train more layers\))?, "
+                           r"validation not included; a busy machine takes longer\.", log)
+    assert [(epoch, left, later) for epoch, _, _, left, later in estimates] == [
+        ("1", "3", " (later ones train more layers)"), ("2", "2", "")], log[-3000:]
+    epoch_estimate, run_estimate = float(estimates[0][1]), float(estimates[0][2])
+    first_cost = 1 + 2 * 50 / 166
+    assert run_estimate == pytest.approx(epoch_estimate * (first_cost + 3 + 3) / first_cost, abs=0.3)
+    measured = float(rows[0]["training_num_images"]) / float(rows[0]["training_images_per_second"])
     assert measured / 10 < epoch_estimate < measured * 10  # an estimate, on whatever else the CPU is doing
 
 

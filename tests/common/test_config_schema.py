@@ -20,7 +20,7 @@ from allencv_lite.training.trainer import Trainer
 from tests.common.test_registrable import import_every_module
 
 # The arguments the code passes to each base's constructors, which therefore are not config keys
-# (commands/train.py, models/archival.py, Trainer.from_partial_objects).
+# (training/from_config.py, models/archival.py, Trainer.from_partial_objects).
 TRAINER_OBJECTS = ("model", "train_data_loader", "validation_data_loader", "serialization_dir")
 CODE_PASSED = {"Model": ("vocab",), "Optimizer": ("model_parameters",),
                "LearningRateScheduler": ("optimizer", "training_length"),
@@ -65,7 +65,7 @@ def test_the_trainer_block_accepts_the_optimizer_scheduler_callbacks_and_no_grad
     assert accepted_keys(Trainer, "gradient_descent") == [
         "optimizer", "learning_rate_scheduler", "callbacks", "no_grad", "num_epochs", "patience", "validation_metric",
         "cuda_device", "should_log_learning_rate", "grad_norm", "grad_clipping", "num_gradient_accumulation_steps",
-        "num_serialized_models_to_keep", "use_amp"]
+        "num_serialized_models_to_keep", "use_amp", "num_threads"]
 
 
 def test_an_optimizer_block_accepts_parameter_groups_then_torchs_own_arguments():

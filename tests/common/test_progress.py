@@ -9,7 +9,7 @@ import torch
 
 from allencv_lite.common.progress import NotebookProgressBar, TerminalProgressBar, progress_bar
 from allencv_lite.data.vocabulary import Vocabulary
-from allencv_lite.interpretation import dataset_logits
+from allencv_lite.interpret.interpretation import dataset_logits
 from allencv_lite.models.basic_image_classifier import BasicImageClassifier
 from allencv_lite.modules.im2im_encoders.feedforward_encoder import FeedforwardEncoder
 from allencv_lite.modules.im2vec_encoders.flatten_encoder import FlattenEncoder

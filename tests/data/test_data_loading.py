@@ -78,8 +78,9 @@ def test_batch_of_only_broken_files_is_none(tmp_path):
 def test_spawned_workers_load_the_same_batches_as_the_main_process(image_folder):
     root = image_folder({"Cat/1.jpg": RED, "Cat/2.jpg": RED, "Dog/3.jpg": BLUE})
     dataset = read_indexed(root, lazy=True, augmentation=[{"type": "resize", "height": 4, "width": 6}])
-    in_main = list(DataLoaderFactory(batch_size=2, shuffle=False).build(dataset))
-    spawned_loader = DataLoaderFactory(batch_size=2, shuffle=False, num_workers=1, start_method="spawn").build(dataset)
+    in_main = list(DataLoaderFactory(batch_size=2, shuffle=False).build(dataset, for_training=False))
+    spawned_loader = DataLoaderFactory(batch_size=2, shuffle=False, num_workers=1, start_method="spawn").build(
+        dataset, for_training=False)  # a training loader would leave out the lone third image
     spawned = list(spawned_loader)
     assert spawned_loader.num_workers == 1
     assert [batch["label"].tolist() for batch in spawned] == [[0, 0], [1]]
@@ -173,7 +174,26 @@ def test_batches_of_images_that_would_not_stack_are_refused_before_training_nami
         DataLoaderFactory(batch_size=2).build(dataset)
     assert len(list(DataLoaderFactory(batch_size=1).build(dataset))) == 3  # one at a time they never stack
     resized = read_indexed(root, lazy=False, augmentation=[{"type": "resize", "height": 8, "width": 8}])
-    assert [batch["image"].shape[0] for batch in DataLoaderFactory(batch_size=2).build(resized)] == [2, 1]
+    assert [batch["image"].shape[0] for batch in DataLoaderFactory(batch_size=2).build(resized, for_training=False)
+            ] == [2, 1]
+
+
+@pytest.mark.parametrize("images, for_training, batch_sizes", [
+    (5, True, [4]),  # the lone fifth image is left out of training
+    (5, False, [4, 1]),  # validation evaluates every image
+    (6, True, [4, 2]),  # two images normalize
+    (1, True, [1]),  # the only image is not left out
+])
+def test_a_last_training_batch_of_one_image_is_left_out(image_folder, caplog, images, for_training, batch_sizes):
+    root = image_folder({f"{'Cat' if index % 2 else 'Dog'}/{index}.png": RED for index in range(images)})
+    dataset = read_indexed(root, lazy=False)
+    caplog.set_level(logging.WARNING, logger="allencv_lite")
+    loader = DataLoaderFactory(batch_size=4).build(dataset, for_training=for_training)
+    assert [len(batch["label"]) for batch in loader] == batch_sizes
+    assert [record.getMessage() for record in caplog.records if "lone image" in record.getMessage()] == (
+        ["Leaving out the last training batch of each epoch, a lone image: batch norm in training mode needs at least "
+         "2 images per batch. 5 training images in batches of 4 leave 1 over; add or remove an image, or change the "
+         "batch size, to train on every image."] if batch_sizes == [4] else [])
 
 
 @pytest.mark.parametrize("cuda_available", [True, False])

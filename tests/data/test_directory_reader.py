@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.data.dataset import SkippedSample
 from allencv_lite.data.dataset_readers import ImageClassificationDirectoryReader
 from allencv_lite.data.vocabulary import Vocabulary

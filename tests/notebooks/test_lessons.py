@@ -26,6 +26,39 @@ def test_an_environment_variable_without_splits_is_an_error_naming_it(tmp_path, 
         find_lesson_data(tmp_path / "data")
 
 
+def test_a_relative_variable_is_found_from_the_repository_root_when_not_from_the_working_directory(
+        tmp_path, monkeypatch):
+    repository = tmp_path / "clone"
+    photos = make_split(repository / "data" / "cats_dogs")
+    (repository / "notebooks").mkdir()
+    monkeypatch.setattr("allencv_lite.lessons.REPOSITORY_ROOT", repository)
+    monkeypatch.chdir(repository / "notebooks")  # where a notebook's kernel runs
+    monkeypatch.setenv("ALLENCV_DATA_DIR", "data/cats_dogs")  # as the README says, from the root
+    data = find_lesson_data(tmp_path / "elsewhere")
+    assert (data.root, data.source) == (photos, "$ALLENCV_DATA_DIR")
+
+
+def test_a_relative_variable_is_found_from_the_working_directory_first(tmp_path, monkeypatch):
+    here = make_split(tmp_path / "here" / "photos")
+    make_split(tmp_path / "clone" / "photos")
+    monkeypatch.setattr("allencv_lite.lessons.REPOSITORY_ROOT", tmp_path / "clone")
+    monkeypatch.chdir(tmp_path / "here")
+    monkeypatch.setenv("ALLENCV_DATA_DIR", "photos")
+    assert find_lesson_data(tmp_path / "data").root == here
+
+
+def test_a_variable_found_nowhere_names_both_paths_tried_and_the_fallback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("allencv_lite.lessons.REPOSITORY_ROOT", tmp_path / "clone")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ALLENCV_DATA_DIR", "data/cats_dogs")
+    downloaded = make_split(tmp_path / "data" / "cats_dogs_download" / "cats_dogs")
+    data = find_lesson_data(downloaded.parent)
+    line = capsys.readouterr().err
+    assert line == (f"ALLENCV_DATA_DIR=data/cats_dogs was not found at {tmp_path}/data/cats_dogs nor at "
+                    f"{tmp_path}/clone/data/cats_dogs; using the downloaded PetImages split in {downloaded} instead.\n")
+    assert data.root == downloaded and "since ALLENCV_DATA_DIR=data/cats_dogs was not found" in data.source
+
+
 def test_a_downloaded_split_comes_before_the_digits(tmp_path, monkeypatch):
     monkeypatch.delenv("ALLENCV_DATA_DIR", raising=False)
     downloaded = make_split(tmp_path / "cats_dogs")

@@ -19,7 +19,6 @@ import pytest
 from nbformat import NotebookNode
 
 from allencv_lite.widgets import AugmentationExplorer
-from tests.notebooks.test_widgets_in_jupyterlab import write_scratch_notebook
 
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -62,7 +61,7 @@ def test_the_saved_notebook_is_small(path):
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def executed(tmp_path_factory, write_scratch_notebook):
     """The three widget cells of the JupyterLab test plus a cell that changes the explorer
     later, executed and stored by nbclient (as ``jupyter nbconvert --execute`` does)."""
     path = write_scratch_notebook(tmp_path_factory.mktemp("saved"))

@@ -31,3 +31,10 @@ def test_every_code_cell_follows_a_sentence_saying_why(path):
     for previous, cell in zip(cells, cells[1:]):
         if cell.cell_type == "code" and cells.index(cell) > 1:
             assert previous.cell_type == "markdown", f"code cell {cell.id} has no explanation before it"
+
+
+def test_every_notebook_names_the_same_kernel():
+    """JupyterLab marks a notebook modified as it opens when its kernelspec differs from the kernel's."""
+    kernelspecs = {path.name: nbformat.read(path, as_version=4).metadata.kernelspec for path in NOTEBOOKS}
+    assert all(spec == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+               for spec in kernelspecs.values()), kernelspecs

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from allencv_lite.interpretation import ClassificationInterpretation
+from allencv_lite.interpret.interpretation import ClassificationInterpretation
 from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors import Predictor
 

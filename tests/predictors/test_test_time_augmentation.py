@@ -1,12 +1,9 @@
-"""Test-time augmentation: the views, the averaged probabilities, the predictor and evaluate --tta."""
-import json
-
+"""Test-time augmentation: the views, the averaged probabilities, and the predictor (``evaluate --tta``: tests/commands)."""
 import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageOps
 
-from allencv_lite.commands import main
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors import Predictor
@@ -48,14 +45,3 @@ def test_flip_averages_the_probabilities_of_the_image_and_its_mirror(archive, di
     averaged = np.array(list(with_flip.predict_image(image)["probabilities"].values()))
     assert not np.allclose(original, mirrored, atol=1e-3)  # a 7 and its mirror look different to the model
     assert averaged == pytest.approx((original + mirrored) / 2, abs=1e-5)
-
-
-def test_evaluate_with_tta_scores_what_the_tta_predictor_predicts(digits_archive, archive, digits_dir, tmp_path):
-    output_file = tmp_path / "metrics.json"
-    assert main(["evaluate", str(digits_archive), str(digits_dir / "val"), "--tta", "flip", "--tta", "center_crop",
-                 "--output-file", str(output_file)]) == 0
-    predictor = Predictor.from_archive(archive, "default_image", tta=["flip", "center_crop"])
-    photos = sorted(path for path in (digits_dir / "val").rglob("*.png"))
-    predictions = predictor.predict_batch_json([{"image_path": str(path)} for path in photos])
-    correct = sum(prediction["label"] == path.parent.name for prediction, path in zip(predictions, photos))
-    assert json.loads(output_file.read_text())["accuracy"] == pytest.approx(correct / len(photos))

@@ -20,26 +20,6 @@ from PIL import Image, ImageDraw
 from allencv_lite.common.network import free_loopback_port
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def require_browser() -> None:
-    """Skip (outside CI) or fail (in CI) when Chromium or Playwright is missing."""
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is absent (Debian package 'chromium'; .ci/run installs it)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "Playwright for Python is not installed (pip install -e '.[dev]')"
-    if missing and os.environ.get("CI"):
-        pytest.fail(f"The browser test must run in CI, but {missing}.")
-    if missing:
-        pytest.skip(f"Browser test skipped: {missing}.")
 
 
 def a_photo(tmp_path: Path) -> Path:
@@ -92,15 +72,15 @@ def demo_url(digits_archive):
         yield url
 
 
-def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_url, digits_predictor, tmp_path):
-    require_browser()
+def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_url, digits_predictor, tmp_path,
+        chromium_launch_options, artifacts_dir):
     from playwright.sync_api import expect, sync_playwright
 
     photo = a_photo(tmp_path)
     expected = digits_predictor.predict_json({"image_path": str(photo)})
     ranked = sorted(expected["probabilities"].items(), key=lambda pair: -pair[1])
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium_launch_options)
         try:
             page = browser.new_page(viewport={"width": 960, "height": 720})
             page.goto(demo_url)
@@ -119,8 +99,7 @@ def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_ur
             assert fractions == pytest.approx([p for _, p in ranked], abs=0.01)
             assert page.eval_on_selector("#preview", "img => img.complete && img.naturalWidth > 0")
 
-            ARTIFACTS.mkdir(exist_ok=True)
-            screenshot = ARTIFACTS / "demo_in_browser.png"
+            screenshot = artifacts_dir / "demo_in_browser.png"
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
@@ -134,14 +113,14 @@ def test_uploading_a_photo_shows_the_predicted_label_and_a_bar_per_label(demo_ur
     ("empty.png", b"", "That is an empty file: there is no picture in it. Choose a JPEG, PNG, GIF, BMP, TIFF or WebP "
                        "picture."),
 ])
-def test_a_bad_upload_shows_a_sentence_and_no_broken_image(demo_url, tmp_path, name, data, sentence):
-    require_browser()
+def test_a_bad_upload_shows_a_sentence_and_no_broken_image(demo_url, tmp_path, name, data, sentence,
+        chromium_launch_options, artifacts_dir):
     from playwright.sync_api import expect, sync_playwright
 
     bad_file = tmp_path / name
     bad_file.write_bytes(data)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium_launch_options)
         try:
             page = browser.new_page(viewport={"width": 960, "height": 720})
             missing = []
@@ -152,16 +131,15 @@ def test_a_bad_upload_shows_a_sentence_and_no_broken_image(demo_url, tmp_path, n
             expect(page.locator("#status")).to_have_text(sentence, timeout=30_000)
             expect(page.locator("#preview-panel")).to_be_hidden()  # no broken-image icon
             expect(page.locator("#prediction")).to_be_hidden()
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"demo_bad_upload_{Path(name).stem}.png"), full_page=True)
+            page.screenshot(path=str(artifacts_dir / f"demo_bad_upload_{Path(name).stem}.png"), full_page=True)
             assert urllib.request.urlopen(demo_url + "favicon.ico", timeout=10).status == 200
             assert missing == []  # the favicon included
         finally:
             browser.close()
 
 
-def test_with_the_explain_box_ticked_the_page_shows_the_grad_cam_overlay_of_a_cat(lesson_archive, cats_dogs_dir):
-    require_browser()
+def test_with_the_explain_box_ticked_the_page_shows_the_grad_cam_overlay_of_a_cat(lesson_archive, cats_dogs_dir,
+        chromium_launch_options, artifacts_dir):
     from playwright.sync_api import expect, sync_playwright
 
     from allencv_lite.models.archival import load_archive
@@ -172,7 +150,7 @@ def test_with_the_explain_box_ticked_the_page_shows_the_grad_cam_overlay_of_a_ca
     photo = max(cats, key=lambda cat: predictor.predict_json({"image_path": str(cat)})["probabilities"]["Cat"])
     expected = predictor.predict_json({"image_path": str(photo), "explain": True})
     with running_demo(lesson_archive, "Cats and Dogs Classifier") as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium_launch_options)
         try:
             page = browser.new_page(viewport={"width": 960, "height": 720})
             page.goto(url)
@@ -188,8 +166,7 @@ def test_with_the_explain_box_ticked_the_page_shows_the_grad_cam_overlay_of_a_ca
             width, height = Image.open(photo).size  # the overlay is the photo as decoded (JPEG draft mode may halve it)
             assert natural[0] / natural[1] == pytest.approx(width / height, rel=0.02)
 
-            ARTIFACTS.mkdir(exist_ok=True)
-            screenshot = ARTIFACTS / "demo_grad_cam_in_browser.png"
+            screenshot = artifacts_dir / "demo_grad_cam_in_browser.png"
             page.screenshot(path=str(screenshot), full_page=True)
 
             page.uncheck("#explain")  # asks again, without the overlay

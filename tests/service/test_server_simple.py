@@ -89,14 +89,6 @@ def test_the_log_says_why_a_request_was_refused(client, large_png, caplog):
         "Refused POST /predict (413): The upload is larger than the limit of 100000 bytes (0.1 MiB)."]
 
 
-def test_the_command_line_and_the_demo_name_an_empty_file_alike(client, digits_archive, tmp_path, capsys):
-    from allencv_lite.commands import main
-    (tmp_path / "empty.png").write_bytes(b"")
-    assert main(["predict", str(digits_archive), str(tmp_path / "empty.png")]) == 1
-    assert json.loads(capsys.readouterr().err.splitlines()[0])["error"] == f"{tmp_path / 'empty.png'}: empty file"
-    assert "empty file" in upload(client, b"").get_json()["error"]
-
-
 def test_the_favicon_is_served_and_linked_from_the_page(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
 from tests.data.image_fixtures import BLUE, RED, write_image, write_truncated_jpeg
 
@@ -37,24 +37,43 @@ def write_photos(root: Path, per_label: dict) -> Path:
     return root
 
 
-def test_a_last_training_batch_of_one_image_with_batch_norm_is_skipped_with_a_warning(tmp_path, caplog):
+def test_a_last_training_batch_of_one_image_with_batch_norm_is_left_out_with_a_warning(tmp_path, caplog):
     train = write_photos(tmp_path / "train", {"Cat": 3, "Dog": 2})  # 5 images in batches of 4: 4, then 1
     caplog.set_level(logging.WARNING, logger="allencv_lite")
     train_model(small_photo_config(train), tmp_path / "run")
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["training_num_images"] == 4
     assert (tmp_path / "run" / "model.tar.gz").is_file()
-    warnings = [r.getMessage() for r in caplog.records if "batch of 1 image" in r.getMessage()]
-    assert warnings == ["Skipping a training batch of 1 image in epoch 1 (and any such batch later): batch norm in "
-                        "training mode needs at least 2 images per batch. 5 training images in batches of 4 leave "
-                        "1 over; add or remove an image, or change the batch size, to train on it."]
+    warnings = [r.getMessage() for r in caplog.records if "lone image" in r.getMessage()]
+    assert warnings == ["Leaving out the last training batch of each epoch, a lone image: batch norm in training mode "
+                        "needs at least 2 images per batch. 5 training images in batches of 4 leave 1 over; add or "
+                        "remove an image, or change the batch size, to train on every image."]
 
 
 def test_a_training_folder_with_one_label_is_refused_naming_it_before_the_model_is_built(tmp_path):
     train = write_photos(tmp_path / "train", {"Cat": 3})
     with pytest.raises(ConfigurationError, match=r"train_data_path: .*train has only one label, 'Cat' \(3 images\); "
-                                                 r"classification needs at least two\."):
+                                                 r"classification needs at least two labels with images\."):
         train_model(small_photo_config(train, im2im_encoder={"type": "no_such_encoder"}), tmp_path / "run")
+
+
+def test_empty_class_folders_are_named_when_no_label_has_images(tmp_path):
+    train = tmp_path / "train"
+    for label in ("Cat", "Dog"):
+        (train / label).mkdir(parents=True)
+    with pytest.raises(ConfigurationError) as error:
+        train_model(small_photo_config(train), tmp_path / "run")
+    assert str(error.value) == (f"train_data_path: {train} has no images in its class folders 'Cat', 'Dog'; "
+                                "classification needs at least two labels with images. Put the images of each class "
+                                "into a folder of its own (<root>/<label>/<image>), or point train_data_path at the "
+                                "folder above.")
+
+
+def test_an_empty_class_folder_beside_one_label_is_named(tmp_path):
+    train = write_photos(tmp_path / "train", {"Cat": 3})
+    (train / "Dog").mkdir()
+    with pytest.raises(ConfigurationError, match=r"has only one label, 'Cat' \(3 images\), and no images in 'Dog'; "):
+        train_model(small_photo_config(train), tmp_path / "run")
 
 
 def test_an_image_smaller_than_a_crop_is_left_out_and_training_goes_on(center_crop_run):
@@ -70,10 +89,10 @@ def test_a_lazy_dataset_reports_files_found_broken_mid_epoch_in_the_epoch_summar
     caplog.set_level(logging.INFO, logger="allencv_lite")
     train_model(config, tmp_path / "run")
     messages = [record.getMessage() for record in caplog.records]
-    assert any(m.startswith("Training images: 7, validation images: 0, labels: {'Cat': 3, 'Dog': 4} (lazy:")
+    assert any(m.startswith("Training images: 7, labels: {'Cat': 3, 'Dog': 4} (lazy:")
                for m in messages)
     epoch_summaries = [m for m in messages if m.startswith("epoch ")]
-    assert len(epoch_summaries) == 2 and all("training_num_skipped_files 1," in m for m in epoch_summaries)
+    assert len(epoch_summaries) == 2 and all(" · 1 file skipped · " in m for m in epoch_summaries)
     csv_named = f"Every skipped file, with its reason: {tmp_path / 'run' / 'skipped_files.csv'}"
     assert messages.count(csv_named) == 1 and messages.index(csv_named) > messages.index(epoch_summaries[-1])
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

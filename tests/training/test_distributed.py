@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from tests.training.test_trainer import REPO, tiny_digits_config
 
 
@@ -60,7 +60,7 @@ def test_two_gloo_processes_under_torchrun_train_like_one_process(digits_640, tm
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert launched.returncode == 0, launched.stderr[-3000:]
     assert launched.stderr.count("Training on 2 processes (gloo): process 0 on cpu, process 1 on cpu.") == 1
-    assert launched.stderr.count("trainer: epoch 1/") == 1  # logged by process 0 only
+    assert launched.stderr.count("progress_report: epoch 1/") == 1  # logged by process 0 only
     assert_same_training(tmp_path / "run", one_process_run)
 
 
@@ -90,5 +90,5 @@ def test_uneven_data_is_padded_by_the_sampler_and_said_once(tmp_path, capfd):
     assert log.count("5 training images do not split evenly over 2 processes: each epoch the sampler repeats 1 of "
                      "them (the first of its order) so that every process gets 3, and an epoch trains on 6 images.") == 1
     assert log.count("Training images: 5") == 1
-    assert log.count("trainer: epoch 1/2: ") == 1 and log.count("trainer: epoch 2/2: ") == 1
+    assert log.count("progress_report: epoch 1/2 · ") == 1 and log.count("progress_report: epoch 2/2 · ") == 1
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["training_num_images"] == 6

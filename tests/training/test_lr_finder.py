@@ -1,24 +1,21 @@
 """The learning-rate range test: it reads real loss curves, declines to guess on bad ones, and
 leaves the model, the optimizer and the random generators exactly as they were."""
 import copy
-import json
 import random
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from allencv_lite.commands import main
-from allencv_lite.commands.find_learning_rate import find_learning_rate_from_config
-from allencv_lite.commands.train import build_trainer
 from allencv_lite.common.params import load_config
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model
 from allencv_lite.training.checkpointing import random_states
-from allencv_lite.training.lr_finder import (find_learning_rate, smooth_losses, smoothing_for_steps,
-                                             steps_for_smoothing, suggest_learning_rates, sweep_learning_rate)
+from allencv_lite.training.from_config import build_trainer
+from allencv_lite.training.loss_curve import (smooth_losses, smoothing_for_steps, steps_for_smoothing,
+                                              suggest_learning_rates)
+from allencv_lite.training.lr_finder import find_learning_rate, find_learning_rate_from_config, sweep_learning_rate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -237,35 +234,6 @@ def test_a_short_sweep_that_still_suggests_warns_that_its_smoothed_curve_lags():
                        "steps), so the smoothed curve lags the loss of each batch and the suggestions can sit at too "
                        "high a rate; for a curve to trust, raise num_steps to 2 / (1 − β) = 100 (--num-steps 100), "
                        "or lower smoothing to 0.9 (--smoothing 0.9)")
-
-
-def test_find_lr_for_20_steps_on_the_digits_says_the_smoothing_hides_the_fall_and_to_sweep_100(
-        digits_dir, tmp_path, capsys):
-    """The digits config as the README runs it, 20 steps: the loss of each batch falls from 2.35
-    to 2.08 at lr 0.03 (measured), which β = 0.98 averages away; 100 steps suggest 0.00132."""
-    arguments = ["find-lr", str(REPO / "training_config" / "digits.jsonnet"), "-s", str(tmp_path / "lr"),
-                 "--num-steps", "20"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRAIN_PATH", str(digits_dir / "train"))
-        patch.setenv("VALIDATION_PATH", str(digits_dir / "val"))
-        assert main(arguments) == 1
-    printed = capsys.readouterr().out
-    assert "No suggestion: the smoothing hides the fall: the loss of each batch falls from 2.35" in printed
-    assert "20 steps are too short a sweep for its smoothing" in printed and "(--num-steps 100)" in printed
-    assert "check the labels" not in printed
-    assert json.loads((tmp_path / "lr" / "lr_find.json").read_text())["warning"] is None
-
-
-def test_find_lr_writes_the_curve_and_prints_the_override_to_train_with(digits_dir, tmp_path, capsys):
-    config_file = tmp_path / "digits.json"
-    config_file.write_text(json.dumps(digits_config(digits_dir)))
-    assert main(["find-lr", str(config_file), "-s", str(tmp_path / "lr")]) == 0
-    printed = capsys.readouterr().out
-    override = re.search(r"-o '(.*)'", printed).group(1)
-    saved = json.loads((tmp_path / "lr" / "lr_find.json").read_text())
-    assert json.loads(override) == {"trainer": {"optimizer": {"lr": float(f"{saved['suggestion']:.3g}")}}}
-    assert saved["suggestions"].keys() == {"valley", "steepest"} and len(saved["losses"]) == len(saved["learning_rates"])
-    assert (tmp_path / "lr" / "lr_find.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_find_lr_on_the_efficientnet_config_leaves_its_model_bit_for_bit_unchanged(digits_dir):

@@ -94,6 +94,11 @@ def test_an_option_the_optimizer_does_not_take_is_an_error():
         build({"type": "adam", "parameter_groups": [[["^head\\."], {"lrr": 0.1}]]})
 
 
+def test_an_optimizer_name_in_the_wrong_case_suggests_the_same_name_in_lower_case():
+    with pytest.raises(ConfigurationError, match=re.escape("'AdamW' is not a registered Optimizer. Did you mean 'adamw'?")):
+        build({"type": "AdamW"})
+
+
 @pytest.mark.parametrize("optimizer_block, message", [
     ({"type": "adam", "lr": "0.001"}, "lr: expected a number, got '0.001'"),  # torch: lr: Union[float, Tensor]
     ({"type": "sgd", "lr": [0.1]}, "lr: expected a number, got [0.1]"),

@@ -2,7 +2,7 @@
 make a model that is right about new photos."""
 from pathlib import Path
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.params import load_config
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.lessons import LessonData, sample_own_photos

@@ -4,7 +4,7 @@ import csv
 import pytest
 import torch
 
-from allencv_lite.commands.train import build_trainer
+from allencv_lite.training.from_config import build_trainer
 from tests.training.test_optimizers import seed_config
 
 MODULES = {"stem": "_im2im_encoder.model.0.", "layer4": "_im2im_encoder.model.7.", "head": "_classification_layer."}

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.training.tensorboard import TensorBoardCallback
 from allencv_lite.training.trainer import Trainer

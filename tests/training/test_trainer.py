@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from allencv_lite.commands import main
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.archival import load_archive
@@ -89,7 +88,7 @@ def test_a_checkpoint_holds_everything_needed_to_resume(uninterrupted_run):
 
 KILL_MID_EPOCH = """
 import json, os, signal, sys
-from allencv_lite.commands.train import train_model
+from allencv_lite.training.from_config import train_model
 from allencv_lite.training.callbacks import TrainerCallback
 
 class KillMidEpoch(TrainerCallback):
@@ -125,6 +124,43 @@ def test_recover_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(digits_di
         assert [float(recovered_row[c]) for c in columns] == pytest.approx([float(reference_row[c]) for c in columns],
                                                                            rel=1e-6)
     assert (tmp_path / "run" / "model.tar.gz").is_file()
+
+
+class CtrlCAt(TrainerCallback):
+    """Presses Ctrl-C after batch ``batch_index`` of ``epoch``."""
+
+    def __init__(self, epoch: int, batch_index: int) -> None:
+        self.at = (epoch, batch_index)
+
+    def on_batch_end(self, epoch, batch_index, learning_rates, metrics):
+        if (epoch, batch_index) == self.at:
+            raise KeyboardInterrupt
+
+
+def kept_epoch_lines(caplog) -> list:
+    return [record.getMessage() for record in caplog.records if record.getMessage().startswith("kept epoch")]
+
+
+def test_a_run_ends_naming_the_kept_epoch_also_when_interrupted_and_when_recovered(digits_dir, tmp_path, caplog,
+                                                                                   uninterrupted_run):
+    config = tiny_digits_config(digits_dir)
+    caplog.set_level(logging.INFO, logger="allencv_lite")
+    with pytest.raises(KeyboardInterrupt):
+        train_model(config, tmp_path / "run", callbacks=[CtrlCAt(epoch=1, batch_index=5)])
+    first = json.loads((tmp_path / "run" / "metrics_epoch_0.json").read_text())
+    assert kept_epoch_lines(caplog) == [f"kept epoch 1 of 1: validation accuracy {first['validation_accuracy']:.3f} "
+                                        f"loss {first['validation_loss']:.3f} (the last)"]
+    caplog.clear()
+
+    train_model(config, tmp_path / "run", recover=True)
+
+    final = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    reference = json.loads((uninterrupted_run / "metrics.json").read_text())
+    assert final["best_epoch"] == reference["best_epoch"]
+    best = (f"validation accuracy {final['best_validation_accuracy']:.3f} loss {final['best_validation_loss']:.3f}")
+    last = (" (the last)" if final["best_epoch"] == NUM_EPOCHS - 1 else
+            f" (last epoch: accuracy {final['validation_accuracy']:.3f} loss {final['validation_loss']:.3f})")
+    assert kept_epoch_lines(caplog) == [f"kept epoch {final['best_epoch'] + 1} of {NUM_EPOCHS}: {best}{last}"]
 
 
 def files_as_they_are(serialization_dir: Path) -> dict:
@@ -180,12 +216,9 @@ def test_recover_without_a_run_to_resume_is_refused(digits_dir, tmp_path):
         train_model(tiny_digits_config(digits_dir), tmp_path, recover=True)
 
 
-def test_recover_and_force_together_are_refused(digits_dir, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("TRAIN_PATH", str(digits_dir / "train"))
-    monkeypatch.setenv("VALIDATION_PATH", str(digits_dir / "val"))
-    status = main(["train", str(REPO / "training_config/digits.jsonnet"), "-s", str(tmp_path), "--force", "--recover"])
-    assert status == 2
-    assert "--force and --recover cannot both be set" in capsys.readouterr().err
+def test_recover_and_force_together_are_refused(digits_dir, tmp_path):
+    with pytest.raises(ConfigurationError, match="--force and --recover cannot both be set"):
+        train_model(tiny_digits_config(digits_dir), tmp_path, force=True, recover=True)
 
 
 # ----- the loop itself, on in-memory batches -----
@@ -299,7 +332,7 @@ class CountingClassifier(LinearClassifier):
 def metric_reads_and_item_calls(monkeypatch, callbacks) -> tuple:
     """``get_metrics`` and ``Tensor.item`` calls in 2 epochs of 3 batches with ``callbacks``
     (the progress bar never refreshes)."""
-    monkeypatch.setattr("allencv_lite.training.trainer.PROGRESS_REFRESH_SECONDS", float("inf"))
+    monkeypatch.setattr("allencv_lite.training.progress_report.PROGRESS_REFRESH_SECONDS", float("inf"))
     items = []
     item = torch.Tensor.item
     monkeypatch.setattr(torch.Tensor, "item", lambda tensor: (items.append(1), item(tensor))[1])
@@ -340,11 +373,12 @@ def test_mixed_precision_on_the_cpu_warns_and_trains_in_float32(caplog):
     assert trainer.amp_dtype is None and not trainer.grad_scaler.is_enabled()
 
 
-def test_a_validation_metric_the_model_does_not_report_is_an_error_listing_the_reported_ones():
-    trainer = Trainer.from_params({"cuda_device": -1, "validation_metric": "+accuracy"}, model=LinearClassifier(),
-                                  train_data_loader=batches(1, 4))
-    with pytest.raises(ConfigurationError, match=re.escape("the model reports no 'accuracy'; it reports ['images_per_second', 'loss', 'num_images']")):
-        trainer.train()
+def test_a_validation_metric_the_model_does_not_report_is_refused_when_the_trainer_is_built():
+    with pytest.raises(ConfigurationError, match=re.escape(
+            "trainer.validation_metric: '+accuracy' names no metric the model reports; choose one of "
+            "['images_per_second', 'loss', 'num_images'], after + (higher is better) or - (lower is better).")):
+        Trainer.from_params({"cuda_device": -1, "validation_metric": "+accuracy"}, "trainer", model=LinearClassifier(),
+                            train_data_loader=batches(1, 4))
 
 
 def test_no_grad_freezes_the_parameters_it_names_for_the_whole_run():

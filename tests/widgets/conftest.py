@@ -1,4 +1,5 @@
 """Fixtures for the widget tests: a small photo-like image and a predictor with known outputs."""
+import base64
 import io
 
 import numpy as np
@@ -12,6 +13,7 @@ from allencv_lite.models.basic_image_classifier import BasicImageClassifier
 from allencv_lite.modules.im2im_encoders.feedforward_encoder import FeedforwardEncoder
 from allencv_lite.modules.im2vec_encoders.flatten_encoder import FlattenEncoder
 from allencv_lite.predictors.image_predictor import ImagePredictor
+from allencv_lite.training.trainer import Trainer
 
 
 @pytest.fixture
@@ -51,3 +53,28 @@ def gradient_png(gradient_image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(gradient_image).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@pytest.fixture
+def small_trainer():
+    """``small_trainer(callback, num_epochs=2, batches=3)``: a two-group Adam trainer over random 8x8
+    images, ``batches`` batches of 4 per epoch, with ``callback``."""
+    def build(callback, num_epochs=2, batches=3):
+        torch.manual_seed(0)
+        vocab = Vocabulary({"labels": {"a": 1, "b": 1}})
+        model = BasicImageClassifier(vocab, FlattenEncoder(input_channels=4), FeedforwardEncoder(hidden_channels=[4]))
+        optimizer = torch.optim.Adam([{"params": model._im2im_encoder.parameters(), "lr": 1e-4},
+                                      {"params": model._classification_layer.parameters(), "lr": 1e-2}])
+        data = [{"image": torch.randn(4, 3, 8, 8), "label": torch.randint(0, 2, (4,))} for _ in range(batches)]
+        return Trainer(model, optimizer, data, validation_data_loader=data[:1], num_epochs=num_epochs,
+                       cuda_device=-1, callbacks=[callback])
+    return build
+
+
+@pytest.fixture
+def picture_of():
+    """``picture_of(bundle)``: ``(mime type, RGB array)`` of the one picture in a mime bundle."""
+    def of(bundle):
+        (mime_type,) = [key for key in bundle if key.startswith("image/")]
+        return mime_type, np.asarray(Image.open(io.BytesIO(base64.b64decode(bundle[mime_type]))).convert("RGB"))
+    return of

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from allencv_lite.data.dataset_readers import DatasetReader
-from allencv_lite.grad_cam import explain_file
-from allencv_lite.interpretation import ClassificationInterpretation
+from allencv_lite.interpret.grad_cam import explain_file
+from allencv_lite.interpret.interpretation import ClassificationInterpretation
 from allencv_lite.models.archival import load_archive
 from allencv_lite.widgets import DatasetCleaner
 from allencv_lite.widgets.image_encoding import png_bytes
@@ -110,10 +110,9 @@ def test_unlabelled_images_are_ranked_by_uncertainty_and_offer_a_label(archive, 
     assert f"uncertainty {scores[0]:.2f}" in cleaner.tiles[0].caption.value
 
 
-def test_a_saved_notebook_shows_the_page_and_each_new_decision(displayed, archive, folder, tmp_path):
+def test_a_saved_notebook_shows_the_page_and_each_new_decision(displayed, archive, folder, tmp_path, picture_of):
     from IPython.display import display
 
-    from tests.widgets.test_saved_pictures import picture_of
 
     cleaner = DatasetCleaner(archive, folder, cleaning_file=tmp_path / "cleaning.json", num_images=4, ncols=2)
     display(cleaner)

@@ -2,29 +2,11 @@
 import io
 
 import pytest
-import torch
 
-from allencv_lite.data.vocabulary import Vocabulary
-from allencv_lite.models.basic_image_classifier import BasicImageClassifier
-from allencv_lite.modules.im2im_encoders.feedforward_encoder import FeedforwardEncoder
-from allencv_lite.modules.im2vec_encoders.flatten_encoder import FlattenEncoder
-from allencv_lite.training.trainer import Trainer
 from allencv_lite.widgets import LiveTrainingCurves
 
 
-def small_trainer(callback, num_epochs=2, batches=3):
-    """A two-group Adam trainer over random 8x8 images, ``batches`` batches of 4 per epoch."""
-    torch.manual_seed(0)
-    vocab = Vocabulary({"labels": {"a": 1, "b": 1}})
-    model = BasicImageClassifier(vocab, FlattenEncoder(input_channels=4), FeedforwardEncoder(hidden_channels=[4]))
-    optimizer = torch.optim.Adam([{"params": model._im2im_encoder.parameters(), "lr": 1e-4},
-                                  {"params": model._classification_layer.parameters(), "lr": 1e-2}])
-    data = [{"image": torch.randn(4, 3, 8, 8), "label": torch.randint(0, 2, (4,))} for _ in range(batches)]
-    return Trainer(model, optimizer, data, validation_data_loader=data[:1], num_epochs=num_epochs,
-                   cuda_device=-1, callbacks=[callback])
-
-
-def test_records_every_batch_and_epoch_of_a_real_training_run():
+def test_records_every_batch_and_epoch_of_a_real_training_run(small_trainer):
     curves = LiveTrainingCurves(notebook=False, stream=io.StringIO())
     small_trainer(curves, num_epochs=2, batches=3).train()
     assert [epoch for epoch, _ in curves.batch_metrics["loss"]] == pytest.approx([1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
@@ -33,7 +15,7 @@ def test_records_every_batch_and_epoch_of_a_real_training_run():
     assert [lr for _, lr in curves.learning_rates[1]] == [1e-2] * 6
 
 
-def test_prints_one_line_per_epoch_outside_a_notebook():
+def test_prints_one_line_per_epoch_outside_a_notebook(small_trainer):
     stream = io.StringIO()
     curves = LiveTrainingCurves(notebook=False, stream=stream)
     small_trainer(curves, num_epochs=2).train()
@@ -43,7 +25,7 @@ def test_prints_one_line_per_epoch_outside_a_notebook():
     assert "validation accuracy" in lines[1]
 
 
-def test_in_a_notebook_one_figure_is_shown_once_and_redrawn_in_place(monkeypatch, decode_png):
+def test_in_a_notebook_one_figure_is_shown_once_and_redrawn_in_place(monkeypatch, decode_png, small_trainer):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda *objects: shown.extend(objects))
     curves = LiveTrainingCurves(notebook=True, redraw_interval=0.0)
@@ -70,7 +52,7 @@ def test_epoch_end_writes_the_status_line_in_a_notebook():
                                    "validation loss 0.6000, validation accuracy 0.7500 (2.0 s)")
 
 
-def test_displaying_it_first_keeps_training_from_showing_a_second_copy(monkeypatch):
+def test_displaying_it_first_keeps_training_from_showing_a_second_copy(monkeypatch, small_trainer):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda *objects: shown.extend(objects))
     curves = LiveTrainingCurves(notebook=True)
@@ -80,7 +62,7 @@ def test_displaying_it_first_keeps_training_from_showing_a_second_copy(monkeypat
     assert shown == []
 
 
-def test_batches_redraw_no_more_often_than_the_interval_but_every_epoch_end_does():
+def test_batches_redraw_no_more_often_than_the_interval_but_every_epoch_end_does(small_trainer):
     curves = LiveTrainingCurves(notebook=True, redraw_interval=3600.0)
     draws = []
     draw = curves._draw

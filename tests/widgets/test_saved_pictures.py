@@ -1,26 +1,17 @@
 """Each widget's output carries a picture of what it shows, for notebooks opened as saved
 (JupyterLab before running, GitHub, nbviewer, nbconvert), and sends it again on each change."""
 import base64
-import io
 
 import numpy as np
 import pytest
 from IPython.display import display
-from PIL import Image
 
 from allencv_lite.widgets import AugmentationExplorer, LiveTrainingCurves, PredictionPanel
-from tests.widgets.test_live_training_curves import small_trainer
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def picture_of(bundle):
-    """``(mime type, RGB array)`` of the one picture in a mime bundle."""
-    (mime_type,) = [key for key in bundle if key.startswith("image/")]
-    return mime_type, np.asarray(Image.open(io.BytesIO(base64.b64decode(bundle[mime_type]))).convert("RGB"))
-
-
-def test_the_explorer_output_has_the_live_view_a_jpeg_and_a_text_without_its_state(gradient_image):
+def test_the_explorer_output_has_the_live_view_a_jpeg_and_a_text_without_its_state(gradient_image, picture_of):
     bundle = AugmentationExplorer(gradient_image, num_samples=4, thumbnail_size=160)._repr_mimebundle_()
     assert set(bundle) == {WIDGET_VIEW, "image/jpeg", "text/plain"}
     assert bundle["text/plain"] == "AugmentationExplorer (a live panel when the notebook runs; saved as a picture)"
@@ -36,7 +27,7 @@ def test_a_widget_is_shown_under_a_display_id_with_its_picture(displayed, gradie
     assert WIDGET_VIEW in output["data"] and "image/jpeg" in output["data"]
 
 
-def test_changing_the_explorer_sends_the_new_picture_to_the_same_output(displayed, gradient_image):
+def test_changing_the_explorer_sends_the_new_picture_to_the_same_output(displayed, gradient_image, picture_of):
     explorer = AugmentationExplorer(gradient_image, num_samples=1)
     display(explorer)
     explorer.rows["flip"].probability.value = 1.0  # a flip that always applies mirrors the copy
@@ -55,7 +46,7 @@ def test_nothing_is_sent_before_the_widget_is_shown(displayed, gradient_image):
     assert displayed == []
 
 
-def test_the_panel_sends_a_picture_of_the_prediction_it_shows(displayed, dog_predictor, gradient_png):
+def test_the_panel_sends_a_picture_of_the_prediction_it_shows(displayed, dog_predictor, gradient_png, picture_of):
     panel = PredictionPanel(dog_predictor, thumbnail_size=256)
     display(panel)
     panel.show_prediction("my_dog.png", gradient_png)
@@ -67,7 +58,7 @@ def test_the_panel_sends_a_picture_of_the_prediction_it_shows(displayed, dog_pre
     assert first["data"]["text/plain"] == update["data"]["text/plain"]
 
 
-def test_the_curves_send_their_figure_after_each_epoch_and_at_the_end(displayed):
+def test_the_curves_send_their_figure_after_each_epoch_and_at_the_end(displayed, small_trainer):
     curves = LiveTrainingCurves(notebook=True, redraw_interval=3600.0)
     small_trainer(curves, num_epochs=2).train()
     shown, *updates = displayed

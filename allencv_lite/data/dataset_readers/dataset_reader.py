@@ -150,11 +150,16 @@ class ImageDatasetReader(DatasetReader):
         return self.pipeline.working_size_steps
 
     def load_image(self, path: ImageSource) -> np.ndarray:
-        """See :meth:`AugmentationPipeline.load_image <allencv_lite.data.augmentation_pipeline.AugmentationPipeline.load_image>`."""
+        """Decode ``path`` to ``uint8`` ``(height, width, 3)`` RGB (see ``AugmentationPipeline.load_image``).
+
+        Raises:
+            UnreadableImageError: the file cannot be decoded, or is smaller than a crop.
+        """
         return self.pipeline.load_image(path)
 
     def augment(self, image: np.ndarray, **targets: Any) -> Dict[str, Any]:
-        """See :meth:`AugmentationPipeline.augment <allencv_lite.data.augmentation_pipeline.AugmentationPipeline.augment>`."""
+        """The augmentation applied to ``image`` and its ``masks``, ``boxes``, ``keypoints`` (see
+        ``AugmentationPipeline.augment``, which names the shapes and errors)."""
         return self.pipeline.augment(image, **targets)
 
     def image_to_tensor(self, image: np.ndarray) -> torch.Tensor:

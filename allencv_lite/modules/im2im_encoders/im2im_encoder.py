@@ -35,7 +35,7 @@ class Im2ImEncoder(torch.nn.Module, Registrable, FromParams):
         raise NotImplementedError
 
     def grad_cam_layer(self) -> torch.nn.Module:
-        """The layer whose feature maps Grad-CAM weighs (:func:`allencv_lite.grad_cam.explain`):
+        """The layer whose feature maps Grad-CAM weighs (:func:`allencv_lite.interpret.grad_cam.explain`):
         by default the encoder itself, whose output is the last feature map. Encoders that
         pool their output to ``1 × 1`` return their last block instead."""
         return self

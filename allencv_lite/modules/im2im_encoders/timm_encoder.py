@@ -1,11 +1,11 @@
 """Any backbone of timm (Ross Wightman's PyTorch Image Models) as an image-to-image encoder."""
-import difflib
 from typing import Optional
 
 import timm
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.text import close_names
 from allencv_lite.modules.im2im_encoders.im2im_encoder import Im2ImEncoder
 from allencv_lite.modules.pretrained_weights import load_state_dict_exactly, offline_imagenet_file, read_checkpoint
 
@@ -72,7 +72,7 @@ class TimmEncoder(Im2ImEncoder):
                  img_size: Optional[int] = None) -> None:
         super().__init__()
         if not timm.is_model(model_name):
-            close = difflib.get_close_matches(model_name, timm.list_models(), n=3)
+            close = close_names(model_name, timm.list_models(), n=3)
             raise ConfigurationError(f"'{model_name}' is not a timm model" +
                                      (f"; did you mean {close}?" if close else "; see timm.list_models()."))
         if pretrained and pretrained_file:

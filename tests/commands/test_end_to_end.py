@@ -8,7 +8,7 @@ import pytest
 
 from allencv_lite.commands import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, env_vars: dict = None, cwd: Path = REPO) -> subprocess.CompletedProcess:

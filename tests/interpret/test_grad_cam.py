@@ -1,4 +1,4 @@
-"""Grad-CAM heatmaps (``allencv_lite.grad_cam``): the paper's formula, every backbone, real photos."""
+"""Grad-CAM heatmaps (``allencv_lite.interpret.grad_cam``): the paper's formula, every backbone, real photos."""
 import base64
 import io
 from pathlib import Path
@@ -10,7 +10,7 @@ from PIL import Image
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.vocabulary import Vocabulary
-from allencv_lite.grad_cam import explain, overlay_heatmap, png_data_url
+from allencv_lite.interpret.grad_cam import explain, overlay_heatmap, png_data_url
 from allencv_lite.models.archival import load_archive
 from allencv_lite.models.basic_image_classifier import BasicImageClassifier
 from allencv_lite.modules import Im2ImEncoder

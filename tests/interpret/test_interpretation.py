@@ -1,4 +1,4 @@
-"""Evaluation metrics, the confusion matrix and top losses (``allencv_lite.interpretation``)."""
+"""Evaluation metrics, the confusion matrix and top losses (``allencv_lite.interpret.interpretation``)."""
 import json
 import shutil
 from pathlib import Path
@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.interpretation import ClassificationInterpretation, format_metrics_table
+from allencv_lite.interpret.interpretation import ClassificationInterpretation, format_metrics_table
 from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors import Predictor
 
@@ -127,7 +127,7 @@ def test_a_label_the_model_never_saw_is_refused(digits_archive, digits_dir, tmp_
 
 def test_top_losses_with_heatmap_draws_the_grad_cam_of_the_predicted_label_over_each_image(digits_archive, digits_dir):
     from allencv_lite.data.image_loading import read_image
-    from allencv_lite.grad_cam import explain, overlay_heatmap
+    from allencv_lite.interpret.grad_cam import explain, overlay_heatmap
 
     archive = load_archive(digits_archive)
     interpretation = ClassificationInterpretation.from_archive(archive, digits_dir / "val", progress=False)

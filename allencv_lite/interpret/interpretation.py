@@ -14,6 +14,7 @@ The metrics are torchmetrics' functional multiclass metrics; ``allencv-lite eval
 prints them with :func:`format_metrics_table`.
 """
 import os
+import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -40,6 +41,8 @@ from allencv_lite.predictors.test_time_augmentation import average_probabilities
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+TICK_LABEL_WIDTH = 10  # characters per line of a confusion matrix's label ("Russian Blue" -> two lines)
+CHARACTER_WIDTH = 0.09  # inches, a generous average for matplotlib's default 10-point font
 
 @dataclass
 class ClassificationInterpretation:
@@ -203,21 +206,28 @@ class ClassificationInterpretation:
                 actual label (the diagonal is then per-class recall).
             figsize: inches; default grows with the number of labels.
 
+        Long label names wrap onto lines of at most 10 characters, and the default size gives each
+        column room for its label, so no two tick labels overlap.
+
         Returns:
-            a matplotlib ``Figure`` (closed in pyplot, so Jupyter shows it once as the
-            cell's value; save it with ``figure.savefig("cm.png")``).
+            the matplotlib ``Figure``, left open: a notebook shows it once at the end of the cell
+            (write ``figure = interpretation.plot_confusion_matrix()`` so that it is not also shown
+            as the cell's value), and ``figure.savefig("cm.png")`` or ``pyplot.savefig`` saves it.
         """
         import matplotlib.pyplot as plt
 
         matrix = self.confusion_matrix().double()
         if normalize:
             matrix = matrix / matrix.sum(dim=1, keepdim=True).clamp(min=1)
-        size = max(4.0, 0.6 * len(self.labels) + 2)
+        names = [textwrap.fill(label, width=TICK_LABEL_WIDTH) for label in self.labels]
+        longest_line = max(len(line) for name in names for line in name.splitlines())
+        cell = max(0.6, CHARACTER_WIDTH * longest_line + 0.2)  # inches: a column fits its wrapped label
+        size = max(4.0, cell * len(self.labels) + 2 + CHARACTER_WIDTH * longest_line)
         figure, ax = plt.subplots(figsize=figsize or (size, size))
         ax.imshow(matrix.numpy(), cmap="Blues")
         ticks = range(len(self.labels))
-        ax.set_xticks(ticks, self.labels, rotation=45 if len(self.labels) > 5 else 0)
-        ax.set_yticks(ticks, self.labels)
+        ax.set_xticks(ticks, names)
+        ax.set_yticks(ticks, names)
         ax.set_xlabel("predicted")
         ax.set_ylabel("actual")
         ax.set_title("Confusion matrix" + (" (fraction of each actual label)" if normalize else ""))
@@ -228,7 +238,6 @@ class ClassificationInterpretation:
                 ax.text(column, row, f"{value:.2f}" if normalize else f"{int(value)}", ha="center", va="center",
                         color="white" if value > threshold else "black")
         figure.tight_layout()
-        plt.close(figure)
         return figure
 
     def plot_top_losses(self, k: int = 9, ncols: int = 3, figsize: Optional[Tuple[float, float]] = None,
@@ -238,11 +247,11 @@ class ClassificationInterpretation:
 
         Args:
             heatmap: draw over each image its Grad-CAM heatmap for the *predicted* label
-                (:func:`allencv_lite.grad_cam.explain`; red where the evidence for the mistake
+                (:func:`allencv_lite.interpret.grad_cam.explain`; red where the evidence for the mistake
                 lies), as fastai's ``plot_top_losses(heatmap=True)`` does.
 
         Returns:
-            a matplotlib ``Figure`` (closed in pyplot; see :meth:`plot_confusion_matrix`).
+            the matplotlib ``Figure``, left open (see :meth:`plot_confusion_matrix`).
 
         Raises:
             ConfigurationError: ``heatmap`` without the model (build the interpretation with
@@ -254,7 +263,7 @@ class ClassificationInterpretation:
             raise ConfigurationError("plot_top_losses(heatmap=True) needs the model: build the interpretation with "
                                      "ClassificationInterpretation.from_archive(...) or from_model(...).")
         if heatmap:
-            from allencv_lite.grad_cam import explain_file  # grad-cam and OpenCV load only when asked for
+            from allencv_lite.interpret.grad_cam import explain_file  # grad-cam and OpenCV load only when asked for
         worst = self.top_losses(k)
         nrows = max(1, -(-len(worst) // ncols))
         figure, axes = plt.subplots(nrows, ncols, figsize=figsize or (3.0 * ncols, 3.3 * nrows), squeeze=False)
@@ -268,7 +277,6 @@ class ClassificationInterpretation:
                          f"actual {sample['actual']}, loss {sample['loss']:.2f}", fontsize=9)
         figure.suptitle("Top losses: predicted (probability) / actual / loss")
         figure.tight_layout()
-        plt.close(figure)
         return figure
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.common.network import free_loopback_port
-from allencv_lite.lessons import DemoServer
+from allencv_lite.service.demo_server import DemoServer
 from allencv_lite.models import Model, archive_model
 
 CONFIG = {
