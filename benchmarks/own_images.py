@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from allencv_lite.lessons import find_lesson_data, sample_own_photos
+from machine import describe_machine  # benchmarks/ is not a package: its folder is on the path
 from allencv_lite.models.archival import load_archive
 from allencv_lite.predictors.image_files import find_images, predict_image_files
 from allencv_lite.predictors.image_predictor import ImagePredictor
@@ -45,12 +46,12 @@ def main() -> None:
         command = [sys.executable, "-m", "allencv_lite", "train", str(RECIPE), "-s", str(Path(scratch) / "run")]
         if args.epochs is not None:
             command += ["-o", json.dumps({"trainer": {"num_epochs": args.epochs}})]
-        load_before = os.getloadavg()[0]
+        machine_before = describe_machine()
         started = time.perf_counter()
         subprocess.run(command, check=True, env={**os.environ, "DATA_PATH": str(photos.folder)},
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - started
-        load_after = os.getloadavg()[0]
+        machine_after = describe_machine()
         archive = load_archive(Path(scratch) / "run" / "model.tar.gz")
         predictor = ImagePredictor(archive.model, archive.dataset_reader)
         images, _ = find_images([photos.new_photos])
@@ -58,8 +59,8 @@ def main() -> None:
         right = sum(ok and record["label"] == photos.truth[record["path"]] for ok, record in results)
     labels = len(set(photos.truth.values()))
     print(f"{data.name}: {labels} classes x {args.images_per_class} photos in one folder -> allencv-lite train "
-          f"{RECIPE.name} in {seconds:.1f} s (load average {load_before:.1f} before, {load_after:.1f} after, "
-          f"{os.cpu_count()} cores); {right}/{len(results)} = {right / len(results):.1%} of the new photos right")
+          f"{RECIPE.name} in {seconds:.1f} s; {right}/{len(results)} = {right / len(results):.1%} of the new photos "
+          f"right\nbefore: {machine_before}\nafter: {machine_after}")
 
 
 if __name__ == "__main__":

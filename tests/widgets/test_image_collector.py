@@ -11,7 +11,6 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
 from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.widgets.image_collector import ImageCollector, free_file_name
-from tests.widgets.test_saved_pictures import picture_of
 
 
 def encoded(color, image_format: str, size=(40, 30)) -> bytes:
@@ -106,15 +105,17 @@ def test_file_names_stay_inside_the_folder_and_visible(tmp_path):
     assert free_file_name(tmp_path, "mon chat (1).HEIC") == "mon_chat_1_.jpg"
 
 
-def test_the_saved_picture_shows_a_row_per_class(displayed, collector):
+def test_the_saved_picture_shows_a_row_per_class_and_stays_small(displayed, collector, picture_of):
     from IPython.display import display
 
     display(collector)
-    collector.add_image("Cat", "tom.png", encoded((200, 0, 0), "PNG"))
+    for index in range(10):
+        collector.add_image("Cat", "tom.png", encoded((200, index, 0), "PNG", size=(640, 480)))
     first, *updates = displayed
-    assert updates and updates[-1]["update"]
+    assert len(updates) == 10 and all(update["update"] for update in updates)
     mime_type, picture = picture_of(updates[-1]["data"])
     assert mime_type == "image/jpeg" and picture.shape[0] > 100
+    assert len(updates[-1]["data"]["image/jpeg"]) < 100_000  # base64 characters, as for the other widgets
     assert first["data"]["text/plain"] == "ImageCollector (a live panel when the notebook runs; saved as a picture)"
 
 
