@@ -10,7 +10,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset import SkippedFiles
@@ -146,25 +146,90 @@ def sample_lesson_data(data: LessonData, destination: Union[str, os.PathLike], t
         ConfigurationError: ``destination`` is inside ``data.root`` (the sample would become
             part of the data it is drawn from).
     """
+    destination = _emptied_sample_folder(data, destination)
+    chooser = random.Random(seed)
+    for split, per_label in (("train", train_per_label), ("val", validation_per_label)):
+        for label, images in _sample_per_label(data.root / split, per_label, chooser).items():
+            for image in images:
+                _link(image, destination / split / label / image.relative_to(data.root / split / label))
+    return LessonData(destination, f"{data.name}_sample",
+                      f"{train_per_label} training and {validation_per_label} validation images per label of "
+                      f"'{data.name}'")
+
+
+def _emptied_sample_folder(data: LessonData, destination: Union[str, os.PathLike]) -> Path:
+    """``destination``, emptied; raises ``ConfigurationError`` if it is inside ``data.root``."""
     destination = Path(destination)
     if destination.resolve().is_relative_to(data.root.resolve()):
         raise ConfigurationError(f"The sample folder {destination} is inside the data folder {data.root}; "
                                  "choose a folder outside it.")
     if destination.exists():
         shutil.rmtree(destination)
+    return destination
+
+
+def _sample_per_label(folder: Path, per_label: int, chooser: random.Random,
+                      labels: Optional[Sequence[str]] = None) -> Dict[str, List[Path]]:
+    """``{label: up to per_label images of it, sorted}`` from the ``<label>/<image>`` tree ``folder``,
+    chosen by ``chooser``; files found by the directory reader's rules; only ``labels`` if given."""
+    samples, found_labels = find_labelled_images(folder, SkippedFiles())
+    chosen = {}
+    for label in found_labels if labels is None else labels:
+        images = [Path(path) for path, image_label in samples if image_label == label]
+        chosen[label] = sorted(chooser.sample(images, min(per_label, len(images))))
+    return chosen
+
+
+def _link(image: Path, target: Path) -> None:
+    """Make ``target`` a symbolic link to ``image`` (a copy where the file system has no links)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.symlink_to(image.resolve())
+    except OSError:
+        shutil.copy2(image, target)
+
+
+@dataclass(frozen=True)
+class OwnPhotos:
+    """Photos laid out as someone's own would be: one folder of class folders, and a flat folder of
+    new, unsorted photos.
+
+    Attributes:
+        folder: ``<label>/<image>``, nothing split by hand.
+        new_photos: images named ``0000.jpg``, ``0001.jpg``, ... in a random order, without labels.
+        truth: ``{path of a new photo: its label}``, to check the predictions afterwards.
+    """
+
+    folder: Path
+    new_photos: Path
+    truth: Dict[str, str]
+
+
+def sample_own_photos(data: LessonData, destination: Union[str, os.PathLike], images_per_label: int,
+                      new_per_label: int, labels: Optional[Sequence[str]] = None, seed: int = 0) -> OwnPhotos:
+    """A stand-in for your own photos, drawn from ``data``: ``images_per_label`` training images of
+    each label in ``<destination>/my_photos/<label>/``, and ``new_per_label`` validation images of
+    each, which the model never sees, shuffled into ``<destination>/new_photos/`` under numbered
+    names that do not give the label away. Symbolic links (copies where there are none), chosen
+    with ``seed``; ``destination`` is emptied first, so the same arguments give the same photos.
+
+    Args:
+        labels: the labels to take (default: all of ``data``'s).
+
+    Raises:
+        ConfigurationError: ``destination`` is inside ``data.root``.
+    """
+    destination = _emptied_sample_folder(data, destination)
     chooser = random.Random(seed)
-    for split, per_label in (("train", train_per_label), ("val", validation_per_label)):
-        samples, labels = find_labelled_images(data.root / split, SkippedFiles())
-        for label in labels:
-            images = [Path(path) for path, image_label in samples if image_label == label]
-            for image in sorted(chooser.sample(images, min(per_label, len(images)))):
-                relative = image.relative_to(data.root / split / label)  # sub-folders of a class folder stay
-                target = destination / split / label / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    target.symlink_to(image.resolve())
-                except OSError:
-                    shutil.copy2(image, target)
-    return LessonData(destination, f"{data.name}_sample",
-                      f"{train_per_label} training and {validation_per_label} validation images per label of "
-                      f"'{data.name}'")
+    for label, images in _sample_per_label(data.train_path, images_per_label, chooser, labels).items():
+        for image in images:
+            _link(image, destination / "my_photos" / label / image.name)
+    new = [(image, label) for label, images in _sample_per_label(data.validation_path, new_per_label, chooser,
+                                                                 labels).items() for image in images]
+    chooser.shuffle(new)
+    truth = {}
+    for number, (image, label) in enumerate(new):
+        target = destination / "new_photos" / f"{number:04d}{image.suffix.lower()}"
+        _link(image, target)
+        truth[str(target)] = label
+    return OwnPhotos(destination / "my_photos", destination / "new_photos", truth)

@@ -40,6 +40,8 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
         notebook: draw widgets (true) or print text (false); ``None`` decides by whether
             this runs in a Jupyter kernel.
         stream: where the text lines go (default: standard output); from Python only.
+        display_on_start: show the panel in the cell's output when training starts; false for
+            a panel placed inside another widget (the :class:`ImageCollector`).
 
     Attributes:
         batch_metrics: ``{"loss": [(epoch, value), ...], "accuracy": [...]}`` after each batch.
@@ -49,7 +51,7 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
     """
 
     def __init__(self, redraw_interval: float = 1.0, notebook: Optional[bool] = None,
-                 stream: Optional[IO[str]] = None) -> None:
+                 stream: Optional[IO[str]] = None, display_on_start: bool = True) -> None:
         self.notebook = running_in_notebook() if notebook is None else notebook
         self.redraw_interval = redraw_interval
         self.stream = stream
@@ -66,7 +68,7 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
         self._num_epochs = 0
         self._num_batches_per_epoch = 1
         self._next_draw = float("-inf")
-        self._shown = False
+        self._shown = not display_on_start
         self._draw()
 
     # --- TrainerCallback -------------------------------------------------------------------

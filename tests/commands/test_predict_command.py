@@ -109,12 +109,14 @@ def test_silent_prints_no_predictions_but_still_writes_them_and_reports_errors(d
     (["NOWHERE/in.jsonl"], "Cannot open the input file NOWHERE/in.jsonl: No such file or directory"),
     (["INPUT", "--output-file", "NOWHERE/out.jsonl"], "Cannot open the output file NOWHERE/out.jsonl"),
     (["INPUT", "--predictor", "default_imag"], "Did you mean 'default_image'?"),
-    (["TMP"], "Is a directory. To score every image of a <label>/<image> folder, run `allencv-lite evaluate"),
+    (["EMPTY"], "No images in EMPTY: INPUT folders are searched for files ending in .jpg, .jpeg"),
+    (["INPUT", "--output-file", "out.csv"], "--output-file out.csv: CSV is written for image files and folders"),
 ])
 def test_bad_arguments_exit_2_with_a_message(digits_archive, mixed_input, tmp_path, capsys, arguments, message):
+    (tmp_path / "empty").mkdir()
     arguments = [a.replace("INPUT", str(mixed_input)).replace("NOWHERE", str(tmp_path / "nowhere"))
-                 .replace("TMP", str(tmp_path)) for a in arguments]
-    message = message.replace("NOWHERE", str(tmp_path / "nowhere"))
+                 .replace("EMPTY", str(tmp_path / "empty")) for a in arguments]
+    message = message.replace("NOWHERE", str(tmp_path / "nowhere")).replace("EMPTY", str(tmp_path / "empty"))
     assert main(["predict", str(digits_archive), *arguments]) == 2
     assert message in capsys.readouterr().err
 
@@ -196,14 +198,15 @@ def run_predict_command(*arguments: str, **popen) -> subprocess.Popen:
                             env={**os.environ, "PYTHONUNBUFFERED": ""}, **popen)  # buffered, as in a terminal pipe
 
 
-def test_image_files_given_as_input_are_predicted_one_line_each(digits_archive, digit_paths, tmp_path):
+def test_image_files_given_as_input_give_one_record_each_naming_the_file(digits_archive, digit_paths, tmp_path):
     process = run_predict_command(str(digits_archive), digit_paths[0], digit_paths[1], str(tmp_path / "gone.png"))
     out, err = process.communicate(timeout=300)
     assert process.returncode == 1
-    assert len(records(out)) == 2
-    assert records(err) == [{"line": 3, "error": f"{tmp_path / 'gone.png'}: missing file (no such file; a broken "
-                                                 "symbolic link?)"}]
-    assert err.splitlines()[-1] == "allencv-lite predict: 1 of 3 input lines failed."
+    assert [record["path"] for record in records(out)] == digit_paths[:2]
+    assert records(err) == [{"path": str(tmp_path / "gone.png"),
+                             "error": f"{tmp_path / 'gone.png'}: missing file (no such file; a broken symbolic link?)"}]
+    assert err.splitlines()[-1].startswith("allencv-lite predict: 3 images: ")
+    assert err.splitlines()[-1].endswith("; 1 failed.")
     assert "Traceback" not in err
 
 
@@ -216,12 +219,12 @@ def test_a_binary_file_given_as_json_lines_says_what_to_write_instead(digits_arc
     assert err.splitlines() == [
         f"allencv-lite: error: {posing} is not JSON lines: line 1 is not UTF-8 text (an image or other binary file?). "
         'INPUT holds one JSON object per line, such as {"image_path": "cat.jpg"}; to predict image files, pass them '
-        "directly: allencv-lite predict ARCHIVE cat.jpg dog.png."]
+        "(or their folder) directly: allencv-lite predict ARCHIVE cat.jpg dog.png."]
 
 
 def test_several_inputs_that_are_not_all_images_exit_2(digits_archive, mixed_input, digit_paths, capsys):
     assert main(["predict", str(digits_archive), str(mixed_input), digit_paths[0]]) == 2
-    assert "INPUT is one JSON-lines file (or - for stdin) or image files" in capsys.readouterr().err
+    assert "INPUT is one JSON-lines file (or - for stdin) or image files and folders" in capsys.readouterr().err
 
 
 def test_an_output_file_on_a_full_disk_is_named_in_one_line(digits_archive, digit_paths):

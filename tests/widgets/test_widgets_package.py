@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-PANELS = ("AugmentationExplorer", "DatasetCleaner", "ImageDropZone", "LiveTrainingCurves", "PredictionPanel")
+PANELS = ("AugmentationExplorer", "DatasetCleaner", "ImageCollector", "ImageDropZone", "LiveTrainingCurves", "PredictionPanel")
 
 
 def loaded_after(statement: str) -> list:

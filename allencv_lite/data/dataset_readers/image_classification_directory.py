@@ -39,14 +39,16 @@ def find_labelled_images(root: Path, skipped: SkippedFiles) -> Tuple[List[Sample
             continue
         if entry.is_dir():
             class_folders.append(entry.name)
-            samples.extend((path, entry.name) for path in _images_in(entry, skipped))
+            samples.extend((path, entry.name) for path in images_in_folder(entry, skipped))
         else:
             skipped.add(entry, OUTSIDE_CLASS_FOLDER, "images go in <root>/<label>/")
     return samples, class_folders
 
 
-def _images_in(folder: Path, skipped: SkippedFiles) -> List[str]:
-    """Paths with an image extension under ``folder``, sorted; other files go to ``skipped``."""
+def images_in_folder(folder: Path, skipped: SkippedFiles) -> List[str]:
+    """Paths with an image extension under ``folder`` (sub-folders included), sorted; other
+    files go to ``skipped``; hidden entries and system files are passed over silently, symbolic
+    links followed, each folder visited once."""
     images = []
     visited = set()
     for directory, subfolders, files in os.walk(folder, followlinks=True):
