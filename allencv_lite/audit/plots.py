@@ -1,5 +1,5 @@
 """The worst label issues of an audit as pictures, each with the training images that explain it."""
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 
@@ -7,8 +7,6 @@ from allencv_lite.data.image_loading import read_image
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from allencv_lite.audit.report import AuditReport
 
 NEIGHBOUR_SIDE = 96  # pixels of each nearest-image thumbnail
 
@@ -20,11 +18,12 @@ def square_thumbnail(image: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((side, side), Image.BILINEAR))
 
 
-def plot_label_issues(report: "AuditReport", k: int = 6, ncols: int = 3,
+def plot_label_issues(report: Any, k: int = 6, ncols: int = 3,
                       figsize: Optional[Tuple[float, float]] = None, neighbours: int = 3) -> "Figure":
     """A grid of the ``k`` worst label issues: each image titled with its label, the suggested
     label and the score (the out-of-sample probability of its label), above a strip of its
-    ``neighbours`` nearest training images titled with their labels.
+    ``neighbours`` nearest training images titled with their labels. ``report`` is an
+    :class:`~allencv_lite.audit.report.AuditReport` (not imported here: the report imports this module).
 
     Returns:
         the matplotlib ``Figure``, left open as the other plot helpers' are: a notebook shows it

@@ -28,6 +28,10 @@ from allencv_lite.predictors.predictor import JsonDict, Predictor
 INPUT_ERRORS = (ConfigurationError, UnreadableImageError)
 
 
+NOT_SURE_KEYS = ("not_sure", "top_2")  # what a predictor with min_confidence adds (image_predictor.apply_min_confidence)
+NOT_SURE = "not sure"  # how the summary counts an image answered with "label": null
+
+
 def find_images(paths: Sequence[Union[str, os.PathLike]]) -> Tuple[List[str], SkippedFiles]:
     """The image files that ``paths`` name, in order, and the files passed over.
 
@@ -66,8 +70,9 @@ def predict_image_files(predictor: Predictor, images: Sequence[str], batch_size:
     """Predict each image file; yields ``(ok, record)`` in order.
 
     A record is ``{"path": ..., "label": ..., "probs": {label: probability}}`` (``probs`` in
-    the model's label order) or, for a file that cannot be predicted, ``{"path": ...,
-    "error": "..."}``. Images are predicted ``batch_size`` at a time (see :func:`predict_each`).
+    the model's label order), with ``"not_sure"`` (and ``"top_2"`` when not sure, ``"label"`` then
+    ``None``) from a predictor given a ``min_confidence``; or, for a file that cannot be predicted,
+    ``{"path": ..., "error": "..."}``. Images are predicted ``batch_size`` at a time (see :func:`predict_each`).
 
     Args:
         predictor: an image predictor whose output has ``label`` and ``probabilities``, as
@@ -81,7 +86,8 @@ def predict_image_files(predictor: Predictor, images: Sequence[str], batch_size:
             if isinstance(output, Exception):
                 yield False, {"path": path, "error": str(output)}
             else:
-                yield True, {"path": path, "label": output["label"], "probs": output["probabilities"]}
+                yield True, {"path": path, "label": output["label"], "probs": output["probabilities"],
+                             **{key: output[key] for key in NOT_SURE_KEYS if key in output}}
 
 
 def model_labels(predictor: Predictor) -> List[str]:
@@ -103,7 +109,7 @@ class PredictionTally:
     def add(self, ok: bool, record: JsonDict) -> None:
         """Count one record (an error record if not ``ok``)."""
         if ok and "label" in record:
-            self.per_label[record["label"]] += 1
+            self.per_label[NOT_SURE if record["label"] is None else record["label"]] += 1
         else:
             self.failed += 1
 

@@ -29,12 +29,13 @@ def test_the_export_matches_torch_on_every_validation_image(digits_export):
     assert digits_export.parity.max_difference <= PROBABILITY_TOLERANCE
 
 
-def test_the_export_writes_the_graph_its_description_and_the_standalone_script_side_by_side(digits_export):
+def test_the_export_writes_the_graph_its_description_and_the_standalone_script_side_by_side(digits_export,
+                                                                                            digits_archive):
     folder = digits_export.model_file.parent
     assert sorted(path.name for path in folder.iterdir()) == ["model.json", "model.onnx", "standalone_classify.py"]
     description = json.loads(digits_export.description_file.read_text())
     assert description["labels"] == [str(digit) for digit in range(10)]
-    assert description["temperature"] == 1.0
+    assert description["temperature"] == pytest.approx(float(load_archive(digits_archive).model.temperature))
     assert description["preprocessing"]["steps"] == [
         {"type": "resize", "height": 16, "width": 16},
         {"type": "normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "max_pixel_value": 255.0}]

@@ -404,11 +404,10 @@ def test_a_no_grad_regex_that_matches_nothing_names_the_real_parameter_names():
 
 
 def test_a_channel_mismatch_fails_before_any_image_is_opened(digits_dir, tmp_path, monkeypatch):
-    from allencv_lite.data.dataset_readers import dataset_reader
+    from PIL import Image
 
     opened = []
-    monkeypatch.setattr(dataset_reader, "read_image", lambda path, **options: opened.append(path))
-    monkeypatch.setattr(dataset_reader, "check_image", lambda path: opened.append(path))
+    monkeypatch.setattr(Image, "open", lambda path, *args, **options: opened.append(path))  # every decode opens here
     config = tiny_digits_config(digits_dir)
     config["model"] = {"type": "basic_image_classifier", "im2im_encoder": {"type": "feedforward", "hidden_channels": [4]},
                        "im2vec_encoder": {"type": "global_average", "input_channels": 8}}
