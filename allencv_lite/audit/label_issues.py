@@ -33,9 +33,10 @@ def fit_linear_probe(features: np.ndarray, labels: Sequence[str],
 
 def l2_normalise(features: np.ndarray) -> np.ndarray:
     """Each row ``(channels,)`` of ``features`` ``(images, channels)`` divided by its Euclidean length
-    (rows of zeros stay zero)."""
-    lengths = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.maximum(lengths, 1e-12)
+    (rows of zeros stay zero): scikit-learn's ``preprocessing.normalize``."""
+    from sklearn.preprocessing import normalize
+
+    return normalize(features, norm="l2")
 
 
 def out_of_sample_probabilities(features: np.ndarray, labels: Sequence[int], num_classes: int,
