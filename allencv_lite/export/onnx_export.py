@@ -27,7 +27,7 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.files import write_bytes_atomically, write_text_atomically
 from allencv_lite.data.dataset import Sample
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
-from allencv_lite.export.onnx_model import ONNX_SUFFIX, description_file, load_model_file
+from allencv_lite.export.onnx_model import ONNX_SUFFIX, description_file, load_model_file, require_onnx_extra
 from allencv_lite.export.parity import (ParityReport, compare_on_images, images_to_check, onnx_probabilities,
                                         torch_probabilities)
 from allencv_lite.export.preprocessing import describe_preprocessing
@@ -163,6 +163,7 @@ def export_onnx(archive_file: Union[str, os.PathLike], output_file: Union[str, o
     source = str(archive_file)
     if Path(archive_file).suffix == ONNX_SUFFIX:
         raise ConfigurationError(f"{source} is already an export; export the archive (model.tar.gz) it came from.")
+    require_onnx_extra()
     archive = load_model_file(archive_file)
     model, reader = archive.model.float().cpu(), archive.dataset_reader
     labels = [archive.vocab.get_token_from_index(i, DEFAULT_NAMESPACE)

@@ -95,6 +95,7 @@ def load_onnx_export(model_file: Union[str, os.PathLike]) -> Archive:
     Raises:
         ConfigurationError: see :func:`read_description`; a file onnxruntime cannot load.
     """
+    require_onnx_extra()
     import onnxruntime  # the optional extra [onnx]: imported when an export is used
 
     model_file = Path(model_file)
@@ -111,6 +112,24 @@ def load_onnx_export(model_file: Union[str, os.PathLike]) -> Archive:
                            description["temperature"])
     reader = reader_from_steps(description["preprocessing"]["steps"], str(description_file(model_file)))
     return Archive(model=model.eval(), config=description, dataset_reader=reader)
+
+
+ONNX_PACKAGES = ("onnx", "onnxruntime", "onnxscript")  # the optional extra [onnx] in setup.cfg
+
+
+def require_onnx_extra() -> None:
+    """Check that the optional extra ``[onnx]`` is installed, before any work that needs it.
+
+    Raises:
+        ConfigurationError: a package of :data:`ONNX_PACKAGES` cannot be imported; the message
+            names it and gives the install command.
+    """
+    import importlib.util
+
+    missing = [name for name in ONNX_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigurationError(f"ONNX export and .onnx files need the optional packages {', '.join(missing)}: "
+                                 "pip install -c constraints.txt -e \".[onnx]\" (from the repository root).")
 
 
 def load_model_file(path: Union[str, os.PathLike], cuda_device: int = -1,

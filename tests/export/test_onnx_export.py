@@ -210,3 +210,16 @@ def test_the_temperature_travels_in_the_graph_and_is_recorded_in_the_json(digits
     logits, probs = session.run(["logits", "probs"], {"image": np.random.default_rng(0).normal(
         size=(4, 3, 16, 16)).astype(np.float32)})
     np.testing.assert_allclose(probs, torch.softmax(torch.from_numpy(logits) / 0.25, dim=-1).numpy(), atol=1e-6)
+
+
+def test_a_missing_onnx_extra_is_one_line_with_the_install_command(monkeypatch):
+    import importlib.util
+
+    from allencv_lite.export.onnx_model import require_onnx_extra
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxscript" else find_spec(name, *a))
+    with pytest.raises(ConfigurationError) as error:
+        require_onnx_extra()
+    assert str(error.value) == ("ONNX export and .onnx files need the optional packages onnxscript: "
+                                'pip install -c constraints.txt -e ".[onnx]" (from the repository root).')
