@@ -72,7 +72,7 @@ def test_a_list_of_devices_starts_one_process_per_entry(digits_640, tmp_path, on
 
 
 def test_uneven_data_is_padded_by_the_sampler_and_said_once(tmp_path, capfd):
-    from tests.data.image_fixtures import BLUE, RED, write_image
+    from tests.helpers.image_files import BLUE, RED, write_image
 
     for index in range(5):  # 5 images on 2 processes: the sampler repeats one so that each gets 3
         write_image(tmp_path / "train" / ("Cat" if index % 2 else "Dog") / f"{index}.png", color=RED if index % 2 else BLUE)
