@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from allencv_lite.training.from_config import train_model
-from tests.training.test_trainer import REPO, tiny_digits_config
+from tests.helpers.digits_config import tiny_digits_config
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
