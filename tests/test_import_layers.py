@@ -1,5 +1,6 @@
 """Which way imports flow: the command line sits on top (nothing imports it but ``__main__`` and
-its own tests), and no module of the package imports itself back through others.
+its own tests), no module of the package imports itself back through others, and no test module
+imports from another test module.
 
 Imports are read with ``ast`` from the source, each ``import`` statement wherever it stands: in a
 function (an import made on first use is still a dependency) and under ``if TYPE_CHECKING:`` too
@@ -56,6 +57,32 @@ def python_sources() -> Dict[Path, ast.AST]:
     notebooks = (REPOSITORY / "notebooks").glob("*.ipynb")
     sources.update({path: ast.parse(notebook_code(path), str(path)) for path in notebooks})
     return sources
+
+
+def imported_test_modules(path: Path, tree: ast.AST) -> List[str]:
+    """The test modules (``tests/**/test_*.py``) that ``path``, a file under ``tests/``, imports,
+    however spelled: ``tests.training.test_trainer``, relative, or by bare name (``test_trainer``,
+    found because pytest puts a test's folder on ``sys.path``)."""
+    tests = REPOSITORY / "tests"
+    by_bare_name = {test.stem: test for test in tests.rglob("test_*.py")}
+    found = set()
+    for name in imported_names(tree, module_name(path), path.name == "__init__.py"):
+        parts = name.split(".")
+        candidates = [REPOSITORY.joinpath(*parts[:end]).with_suffix(".py") for end in range(2, len(parts) + 1)]
+        candidates.append(by_bare_name.get(parts[0]))
+        found.update(candidate.relative_to(REPOSITORY).as_posix() for candidate in candidates
+                     if candidate and candidate != path and candidate.name.startswith("test_")
+                     and tests in candidate.parents and candidate.is_file())
+    return sorted(found)
+
+
+def test_no_test_module_imports_from_another_test_module():
+    offenders = [f"{path.relative_to(REPOSITORY)} imports from {imported}"
+                 for path in sorted((REPOSITORY / "tests").rglob("*.py"))
+                 for imported in imported_test_modules(path, ast.parse(path.read_text(encoding="utf-8"), str(path)))]
+    assert offenders == [], ("a helper two test modules share is a fixture in a conftest.py, or, when it cannot be "
+                             "one (a class, a value pytest.mark.parametrize reads), a module of tests/helpers/:\n"
+                             + "\n".join(offenders))
 
 
 def test_nothing_but_the_command_line_and_its_tests_imports_from_commands():

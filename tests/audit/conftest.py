@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generated_pictures import PLANTED_THRESHOLD, dots, near_copy, write_dataset
+from tests.helpers.generated_pictures import PLANTED_THRESHOLD, dots, near_copy, write_dataset
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from allencv_lite.audit import audit
 from allencv_lite.audit.features import extract_features, pretrained_backbone
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.cleaning import CleaningDecisions
-from generated_pictures import PLANTED_THRESHOLD, near_copy, write_dataset
+from tests.helpers.generated_pictures import PLANTED_THRESHOLD, near_copy, write_dataset
 
 
 def folder_fingerprint(root: Path) -> dict:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from allencv_lite.commands import main
-from tests.data.image_fixtures import BLUE, RED, write_image
+from tests.helpers.image_files import BLUE, RED, write_image
 
 REPO = Path(__file__).resolve().parents[2]
 DIGITS_CONFIG = str(REPO / "training_config" / "digits.jsonnet")

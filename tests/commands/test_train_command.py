@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from allencv_lite.common.text import format_learning_rate
-from tests.training.test_trainer import tiny_digits_config
+from tests.helpers.digits_config import tiny_digits_config
 
 
 def start_command(*arguments: str, **popen) -> subprocess.Popen:

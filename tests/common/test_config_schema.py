@@ -17,7 +17,7 @@ from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
 from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.optimizers import Optimizer
 from allencv_lite.training.trainer import Trainer
-from tests.common.test_registrable import import_every_module
+from tests.helpers.package_modules import import_every_module
 
 # The arguments the code passes to each base's constructors, which therefore are not config keys
 # (training/from_config.py, models/archival.py, Trainer.from_partial_objects).

@@ -20,7 +20,7 @@ def test_a_failure_while_writing_leaves_the_old_file_whole_and_no_partial_file(t
 
 def test_every_file_a_training_run_writes_arrives_by_an_atomic_rename(digits_dir, tmp_path, monkeypatch):
     from allencv_lite.training.from_config import train_model
-    from tests.training.test_trainer import tiny_digits_config
+    from tests.helpers.digits_config import tiny_digits_config
 
     renamed = set()
     original_replace = os.replace

@@ -1,22 +1,13 @@
 """The registry finds every built-in name without its module having been imported."""
-import importlib
-import pkgutil
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
-import allencv_lite
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.registrable import Registrable
-
-
-def import_every_module() -> None:
-    """Import every module of allencv_lite (``__main__`` would run the command line)."""
-    for module in pkgutil.walk_packages(allencv_lite.__path__, "allencv_lite."):
-        if not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
+from tests.helpers.package_modules import import_every_module
 
 
 def test_every_builtin_implementation_outside_its_base_module_is_declared_lazily():

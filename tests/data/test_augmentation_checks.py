@@ -7,7 +7,7 @@ from allencv_lite.data.augmentation_checks import size_problem
 from allencv_lite.data.dataset_readers import DatasetReader, ImageDatasetReader
 from allencv_lite.data.image_loading import UnreadableImageError
 from allencv_lite.data.vocabulary import Vocabulary
-from image_fixtures import RED, write_image
+from tests.helpers.image_files import RED, write_image
 
 RESIZE_16 = {"type": "resize", "height": 16, "width": 16}
 

@@ -7,7 +7,7 @@ import pytest
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.cleaning import CleaningDecisions, relabel
 from allencv_lite.data.dataset_readers import DatasetReader
-from image_fixtures import BLUE, RED, write_image
+from tests.helpers.image_files import BLUE, RED, write_image
 
 
 @pytest.fixture

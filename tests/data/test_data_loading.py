@@ -14,7 +14,7 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.data_loader import DataLoaderFactory
 from allencv_lite.data.dataset_readers import ImageClassificationDirectoryReader
 from allencv_lite.data.vocabulary import Vocabulary
-from image_fixtures import BLUE, RED, write_image, write_truncated_jpeg
+from tests.helpers.image_files import BLUE, RED, write_image, write_truncated_jpeg
 
 FLIP_ONLY = [{"type": "flip", "p": 0.5}]
 

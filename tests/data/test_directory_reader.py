@@ -13,7 +13,7 @@ from allencv_lite.training.from_config import train_model
 from allencv_lite.data.dataset import SkippedSample
 from allencv_lite.data.dataset_readers import ImageClassificationDirectoryReader
 from allencv_lite.data.vocabulary import Vocabulary
-from image_fixtures import BLUE, RED, write_image, write_truncated_jpeg
+from tests.helpers.image_files import BLUE, RED, write_image, write_truncated_jpeg
 
 
 def read(root, lazy=False):

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from allencv_lite.data.image_loading import UnreadableImageError, check_image, read_image
-from image_fixtures import BLUE, RED, write_image, write_truncated_jpeg
+from tests.helpers.image_files import BLUE, RED, write_image, write_truncated_jpeg
 
 
 def test_cmyk_jpeg_becomes_rgb(tmp_path):

@@ -8,7 +8,7 @@ import pytest  # noqa: E402
 
 from allencv_lite.data.dataset_readers import ImageClassificationDirectoryReader  # noqa: E402
 from allencv_lite.data.summaries import class_counts, plot_samples  # noqa: E402
-from image_fixtures import BLUE, RED, write_truncated_jpeg  # noqa: E402
+from tests.helpers.image_files import BLUE, RED, write_truncated_jpeg  # noqa: E402
 
 
 @pytest.fixture

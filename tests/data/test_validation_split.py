@@ -3,11 +3,11 @@ import collections
 from pathlib import Path
 
 import pytest
-from image_fixtures import BLUE, RED
 
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.dataset_readers.image_classification_csv import ImageClassificationCsvReader
 from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
+from tests.helpers.image_files import BLUE, RED
 
 RESIZE = [{"type": "resize", "height": 8, "width": 8}]
 

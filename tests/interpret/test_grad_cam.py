@@ -15,7 +15,7 @@ from allencv_lite.models.archival import load_archive
 from allencv_lite.models.basic_image_classifier import BasicImageClassifier
 from allencv_lite.modules import Im2ImEncoder
 from allencv_lite.modules.im2vec_encoders.global_average_encoder import GlobalAverageEncoder
-from tests.modules.test_im2im_encoder_contract import SMALL_CONFIGS
+from tests.helpers.small_encoders import SMALL_CONFIGS
 
 
 def classifier(encoder_config: dict) -> BasicImageClassifier:

@@ -3,15 +3,7 @@ import pytest
 import torch
 
 from allencv_lite.modules import Im2ImEncoder
-
-# One small, weight-free config per registered name.
-SMALL_CONFIGS = {
-    "feedforward": {"hidden_channels": [8, 16]},
-    "pretrained_resnet": {"resnet_model": "resnet18", "pretrained": False},
-    "residual": {"stage_channels": [8, 16]},
-    "resnet": {"resnet_model": "resnet18", "pretrained": False},
-    "timm": {"model_name": "mobilenetv3_small_050"},
-}
+from tests.helpers.small_encoders import SMALL_CONFIGS
 
 
 def test_every_registered_encoder_has_a_case_here():

@@ -1,10 +1,21 @@
-"""Fixtures for the notebook tests: a scratch notebook with one cell per widget."""
+"""Fixtures for the notebook tests: a scratch notebook with one cell per widget, and a JupyterLab to open it in."""
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Callable
 
 import nbformat
 import pytest
 from PIL import Image, ImageDraw
+
+from allencv_lite.common.network import free_loopback_port
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 # One cell per widget. The predictor's classifier always gives logits (0, 5) for (Cat, Dog),
 # so any photo is "Dog" with probability e^5 / (1 + e^5) = 99.3 %.
@@ -62,3 +73,47 @@ def _write_scratch_notebook(folder: Path) -> Path:
     path = folder / "widgets.ipynb"
     nbformat.write(notebook, path)
     return path
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab server rooted at the repository, on a free loopback port with a token and its
+    own settings folders (no news, no update checks); yields ``(base_url, token)``. Raises
+    ``RuntimeError`` with the server's log when it is not answering within 60 s."""
+    port, token = free_loopback_port(), secrets.token_hex(16)
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false",
+                                                                           "checkForUpdates": False}))
+    environment = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+                       JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+                       JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
+                       JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+    log = open(tmp_path / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPOSITORY}",
+         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.extension_manager=readonly", "--allow-root"],
+        env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base_url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text())
+                time.sleep(0.5)
+        yield base_url, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

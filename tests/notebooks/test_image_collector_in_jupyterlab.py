@@ -11,13 +11,11 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
-import pytest
 from PIL import Image
 
 from allencv_lite.data.dataset_readers.image_classification_directory import ImageClassificationDirectoryReader
-from tests.notebooks.test_widgets_in_jupyterlab import (  # noqa: F401 - jupyterlab is a fixture
-    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPOSITORY, jupyterlab, pytestmark)
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
@@ -38,13 +36,15 @@ def is_a_frame_of_the_test_pattern(path) -> bool:
         return image.size == (640, 480) and np.asarray(image)[..., 1].mean() > 60
 
 
-def test_webcam_frames_and_dropped_files_become_jpegs_in_their_class_folder(jupyterlab, tmp_path):
+def test_webcam_frames_and_dropped_files_become_jpegs_in_their_class_folder(chromium_launch_options, artifacts_dir,
+                                                                           jupyterlab, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     base_url, token = jupyterlab
     folder = tmp_path / "collected"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    notebook = ARTIFACTS / "image_collector.ipynb"
+    artifacts = artifacts_dir / "jupyterlab"
+    artifacts.mkdir(exist_ok=True)
+    notebook = artifacts / "image_collector.ipynb"
     nbformat.write(nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(f"from allencv_lite.widgets import ImageCollector\n\n"
                                          f"collector = ImageCollector({str(folder)!r}, labels=['Cat', 'Dog'])\n"
@@ -52,8 +52,8 @@ def test_webcam_frames_and_dropped_files_become_jpegs_in_their_class_folder(jupy
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}),
         notebook)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + FAKE_CAMERA,
-                                             headless=True)
+        browser = playwright.chromium.launch(**dict(chromium_launch_options,
+                                                    args=chromium_launch_options["args"] + FAKE_CAMERA), headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base_url}/lab/tree/{notebook.relative_to(REPOSITORY).as_posix()}?token={token}",
@@ -91,7 +91,7 @@ def test_webcam_frames_and_dropped_files_become_jpegs_in_their_class_folder(jupy
             expect(cat.locator(".allencv-collector-thumbnail img")).to_have_count(1)
             # each new image redraws the view (the saved picture changes): the camera stays on
             expect(collector.locator("button.allencv-collector-webcam-toggle")).to_have_text("Stop webcam")
-            page.screenshot(path=ARTIFACTS / "image_collector.png")
+            page.screenshot(path=artifacts / "image_collector.png")
 
             dog.locator(".allencv-collector-thumbnail[title='webcam_2.jpg'] button.allencv-collector-remove").click()
             expect(dog.locator(".allencv-collector-count")).to_have_text("1 image", timeout=30_000)

@@ -1,35 +1,16 @@
 """The three notebook widgets, seen in a real JupyterLab in headless Chromium (the panel also
 with its Grad-CAM heatmap toggle down).
 
-JupyterLab runs on a free loopback port with a token and its own settings folders; a scratch
-notebook under test-artifacts/ (git-ignored) holds one cell per widget; Playwright drives the
-Debian Chromium at /usr/bin/chromium (never a downloaded browser). Screenshots go to
+JupyterLab (the ``jupyterlab`` fixture of conftest.py) serves a scratch notebook under
+test-artifacts/ (git-ignored) that holds one cell per widget; Playwright drives the Debian
+Chromium at /usr/bin/chromium (never a downloaded browser). Screenshots go to
 test-artifacts/jupyterlab/.
 """
 import base64
-import json
-import os
 import re
-import secrets
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import pytest
-
-from allencv_lite.common.network import free_loopback_port
-
 REPOSITORY = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPOSITORY / "test-artifacts" / "jupyterlab"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                                reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium); "
-                                       "in CI (CI set) a missing browser fails instead")
 
 
 def screenshot(locator, path: Path, attempts: int = 10) -> None:
@@ -46,56 +27,16 @@ def screenshot(locator, path: Path, attempts: int = 10) -> None:
                 raise
 
 
-@pytest.fixture
-def jupyterlab(tmp_path):
-    """A JupyterLab server rooted at the repository; yields ``(base_url, token)``."""
-    port, token = free_loopback_port(), secrets.token_hex(16)
-    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false",
-                                                                           "checkForUpdates": False}))
-    environment = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-                       JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-                       JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
-                       JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
-    log = open(tmp_path / "jupyterlab.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPOSITORY}",
-         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly", "--allow-root"],
-        env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base_url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text())
-                time.sleep(0.5)
-        yield base_url, token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-
-
-def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_images(jupyterlab, write_scratch_notebook):
+def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_images(
+        chromium_launch_options, artifacts_dir, jupyterlab, write_scratch_notebook):
     from playwright.sync_api import expect, sync_playwright
 
     base_url, token = jupyterlab
-    notebook = write_scratch_notebook(ARTIFACTS)
+    artifacts = artifacts_dir / "jupyterlab"
+    notebook = write_scratch_notebook(artifacts)
     relative = notebook.relative_to(REPOSITORY).as_posix()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(**chromium_launch_options, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base_url}/lab/tree/{relative}?token={token}", timeout=60_000)
@@ -117,13 +58,13 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
             expect(explorer.locator(".allencv-augmentation-config")).to_contain_text('"type": "rotate"')
             expect(page.locator(".allencv-augmentation-explorer")).to_have_count(1)
             expect(explorer.locator("img")).to_have_count(5)
-            screenshot(explorer, ARTIFACTS / "augmentation_explorer.png")
+            screenshot(explorer, artifacts / "augmentation_explorer.png")
 
             curves = page.locator(".allencv-live-training-curves")
             expect(curves).to_contain_text("epoch 3/3: training loss", timeout=90_000)
             assert curves.locator("img").evaluate("image => image.naturalWidth") == 960
             expect(page.locator(".allencv-live-training-curves")).to_have_count(1)
-            screenshot(curves, ARTIFACTS / "live_training_curves.png")
+            screenshot(curves, artifacts / "live_training_curves.png")
 
             panel = page.locator(".allencv-prediction-panel")
             expect(panel).to_be_visible(timeout=60_000)
@@ -132,7 +73,7 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
                 const transfer = new DataTransfer();
                 transfer.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
                 return transfer;
-            }""", base64.b64encode((ARTIFACTS / "picture.png").read_bytes()).decode("ascii"))
+            }""", base64.b64encode((artifacts / "picture.png").read_bytes()).decode("ascii"))
             drop_zone = panel.locator(".allencv-drop-zone")
             drop_zone.dispatch_event("dragover", {"dataTransfer": dropped})
             drop_zone.dispatch_event("drop", {"dataTransfer": dropped})
@@ -141,10 +82,10 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
 
             with page.expect_file_chooser() as chooser:
                 panel.locator("button.allencv-choose-image").click()
-            chooser.value.set_files(str(ARTIFACTS / "picture.png"))
+            chooser.value.set_files(str(artifacts / "picture.png"))
             expect(panel).to_contain_text("picture.png: Dog (99.3%)", timeout=30_000)
             expect(panel.locator(".allencv-predicted-label")).to_have_text("Dog")
-            screenshot(panel, ARTIFACTS / "prediction_panel.png")
+            screenshot(panel, artifacts / "prediction_panel.png")
 
             picture = panel.locator(".widget-image")
             plain = picture.get_attribute("src")
@@ -153,11 +94,11 @@ def test_the_three_widgets_render_and_the_panel_classifies_dropped_and_chosen_im
             expect(toggle).to_have_class(re.compile("mod-active"))
             expect(picture).not_to_have_attribute("src", plain, timeout=30_000)  # the overlay replaced the picture
             assert picture.evaluate("image => image.complete && image.naturalWidth") == 160
-            screenshot(panel, ARTIFACTS / "prediction_panel_heatmap.png")
+            screenshot(panel, artifacts / "prediction_panel_heatmap.png")
 
             outputs = page.locator(".jp-OutputArea-output")
             expect(outputs.filter(has_text="Loading widget")).to_have_count(0)
             expect(outputs.filter(has_text="Error displaying widget")).to_have_count(0)
-            page.screenshot(path=ARTIFACTS / "notebook.png", full_page=True)
+            page.screenshot(path=artifacts / "notebook.png", full_page=True)
         finally:
             browser.close()

@@ -8,7 +8,7 @@ import pytest
 
 from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
-from tests.data.image_fixtures import BLUE, RED, write_image, write_truncated_jpeg
+from tests.helpers.image_files import BLUE, RED, write_image, write_truncated_jpeg
 
 
 def small_photo_config(train_path: Path, batch_size: int = 4, **model) -> dict:

@@ -6,7 +6,7 @@ from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.training import cpu_threads
 from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.trainer import Trainer
-from tests.training.test_trainer import LinearClassifier, batches
+from tests.helpers.in_memory_training import LinearClassifier, batches
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from allencv_lite.training.from_config import train_model
-from tests.training.test_trainer import REPO, tiny_digits_config
+from tests.helpers.digits_config import tiny_digits_config
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,7 @@ def test_a_list_of_devices_starts_one_process_per_entry(digits_640, tmp_path, on
 
 
 def test_uneven_data_is_padded_by_the_sampler_and_said_once(tmp_path, capfd):
-    from tests.data.image_fixtures import BLUE, RED, write_image
+    from tests.helpers.image_files import BLUE, RED, write_image
 
     for index in range(5):  # 5 images on 2 processes: the sampler repeats one so that each gets 3
         write_image(tmp_path / "train" / ("Cat" if index % 2 else "Dog") / f"{index}.png", color=RED if index % 2 else BLUE)

@@ -10,7 +10,8 @@ from allencv_lite.training.learning_rate_schedulers import (LearningRateSchedule
                                                             slanted_triangular_multiplier)
 from allencv_lite.training.optimizers import Optimizer
 from allencv_lite.training.trainer import set_trainable_groups
-from tests.training.test_optimizers import TinyNet, build, seed_config
+from tests.helpers.seed_recipe import seed_config
+from tests.helpers.tiny_net import TinyNet, build
 
 
 def three_groups(lr: float = 0.01) -> torch.optim.Optimizer:

@@ -1,23 +1,16 @@
 """Optimizers and AllenNLP's parameter_groups."""
 import logging
 import re
-from pathlib import Path
 
 import pytest
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.common.params import load_config
 from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.model import Model
-from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups
-
-REPO = Path(__file__).resolve().parents[2]
-SEED_CONFIG = REPO / "training_config" / "cats_dogs_resnet50.jsonnet"
-
-
-def seed_config() -> dict:
-    return load_config(SEED_CONFIG, ext_vars={"TRAIN_PATH": "unused", "VALIDATION_PATH": "unused"})
+from allencv_lite.training.optimizers import describe_parameter_groups
+from tests.helpers.seed_recipe import seed_config
+from tests.helpers.tiny_net import TinyNet, build
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +19,6 @@ def resnet50_classifier() -> Model:
     model_config = seed_config()["model"]
     model_config["im2im_encoder"]["pretrained"] = False
     return Model.from_params(model_config, "model", vocab=Vocabulary.from_labels(["Cat", "Dog"]))
-
-
-class TinyNet(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.encoder = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(4, 4, 3))
-        self.head = torch.nn.Linear(4, 2)
-
-
-def build(optimizer_block: dict, model: torch.nn.Module = None) -> torch.optim.Optimizer:
-    model = model or TinyNet()
-    return Optimizer.from_params(optimizer_block, "trainer.optimizer", model_parameters=list(model.named_parameters()))
 
 
 def test_seed_groups_select_stem_layer1_to_layer4_and_head_of_pretrained_resnet(resnet50_classifier):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from allencv_lite.training.from_config import build_trainer
-from tests.training.test_optimizers import seed_config
+from tests.helpers.seed_recipe import seed_config
 
 MODULES = {"stem": "_im2im_encoder.model.0.", "layer4": "_im2im_encoder.model.7.", "head": "_classification_layer."}
 

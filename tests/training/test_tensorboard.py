@@ -13,7 +13,8 @@ from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.training.tensorboard import TensorBoardCallback
 from allencv_lite.training.trainer import Trainer
-from tests.training.test_trainer import LinearClassifier, Recorder, batches, tiny_digits_config
+from tests.helpers.digits_config import tiny_digits_config
+from tests.helpers.in_memory_training import LinearClassifier, Recorder, batches
 
 BATCHES_PER_EPOCH = 23  # the digits' training images in batches of 64
 

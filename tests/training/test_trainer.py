@@ -12,37 +12,13 @@ import torch
 
 from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
-from allencv_lite.data.vocabulary import Vocabulary
 from allencv_lite.models.archival import load_archive
-from allencv_lite.models.model import Model
 from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.trainer import Trainer
+from tests.helpers.digits_config import NUM_EPOCHS, tiny_digits_config
+from tests.helpers.in_memory_training import LinearClassifier, Recorder, batches
 
 REPO = Path(__file__).resolve().parents[2]
-NUM_EPOCHS = 3
-
-
-def tiny_digits_config(digits_dir: Path, **trainer) -> dict:
-    """Logistic regression on 8×8 digit images with dropout, flip augmentation, a slanted
-    triangular schedule, gradient accumulation and clipping: small, but every random stream
-    and every piece of trainer state takes part."""
-    resize_and_normalize = [{"type": "resize", "height": 8, "width": 8},
-                            {"type": "normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}]
-    return {
-        "dataset_reader": {"type": "image_classification_directory", "lazy": False,
-                           "augmentation": resize_and_normalize + [{"type": "flip", "p": 0.5}]},
-        "validation_dataset_reader": {"type": "image_classification_directory", "lazy": False,
-                                      "augmentation": resize_and_normalize},
-        "train_data_path": str(digits_dir / "train"),
-        "validation_data_path": str(digits_dir / "val"),
-        "model": {"type": "basic_image_classifier", "dropout": 0.2,
-                  "im2vec_encoder": {"type": "flatten", "input_channels": 3, "input_height": 8, "input_width": 8}},
-        "iterator": {"type": "basic", "batch_size": 64},
-        "trainer": {"num_epochs": NUM_EPOCHS, "cuda_device": -1, "validation_metric": "+accuracy",
-                    "optimizer": {"type": "adam", "lr": 0.02},
-                    "learning_rate_scheduler": {"type": "slanted_triangular"},
-                    "num_gradient_accumulation_steps": 2, "grad_norm": 5.0, **trainer},
-    }
 
 
 def read_csv(path: Path) -> list:
@@ -227,23 +203,6 @@ def test_recover_and_force_together_are_refused(digits_dir, tmp_path):
 
 # ----- the loop itself, on in-memory batches -----
 
-class LinearClassifier(Model):
-    """``(batch, 3, 2, 2)`` images -> 2 logits, cross-entropy loss; no randomness."""
-
-    def __init__(self) -> None:
-        super().__init__(Vocabulary.from_labels(["a", "b"]))
-        self._classification_layer = torch.nn.Linear(12, 2)
-
-    def forward(self, image: torch.Tensor, label: torch.Tensor) -> dict:
-        return {"loss": torch.nn.functional.cross_entropy(self._classification_layer(image.flatten(1)), label)}
-
-
-def batches(count: int, size: int, scale: float = 1.0) -> list:
-    generator = torch.Generator().manual_seed(0)
-    return [{"image": scale * torch.randn(size, 3, 2, 2, generator=generator),
-             "label": torch.randint(2, (size,), generator=generator)} for _ in range(count)]
-
-
 def trained_weights(data: list, num_epochs: int = 1, optimizer: dict = None, **trainer) -> torch.Tensor:
     torch.manual_seed(0)
     model = LinearClassifier()
@@ -276,36 +235,6 @@ def test_grad_norm_bounds_the_total_gradient_norm():
                          "grad_norm": 0.5}, model=model, train_data_loader=batches(1, 16, scale=100.0)).train()
     step = torch.cat([(after - before).flatten() for after, before in zip(model.parameters(), start)])
     assert step.norm().item() == pytest.approx(0.5, rel=1e-4)
-
-
-class Recorder(TrainerCallback):
-    """Records every hook; asks for the running metrics after the batches in ``metrics_after``
-    (``(epoch, batch_index)`` pairs)."""
-
-    def __init__(self, metrics_after=()) -> None:
-        self.events = []
-        self.metrics_after = set(metrics_after)
-
-    def wants_batch_metrics(self, epoch, batch_index):
-        return (epoch, batch_index) in self.metrics_after
-
-    def on_train_start(self, num_epochs, num_batches_per_epoch, first_epoch):
-        self.events.append(f"train_start {num_epochs} epochs of {num_batches_per_epoch} from {first_epoch}")
-
-    def on_epoch_start(self, epoch):
-        self.events.append(f"epoch_start {epoch}")
-
-    def on_batch_start(self, epoch, batch_index, batch):
-        self.events.append(f"batch_start {epoch}.{batch_index} {tuple(batch['image'].shape)}")
-
-    def on_batch_end(self, epoch, batch_index, learning_rates, metrics):
-        self.events.append(f"batch_end {epoch}.{batch_index} {learning_rates} {sorted(metrics)}")
-
-    def on_epoch_end(self, epoch, metrics):
-        self.events.append(f"epoch_end {epoch}")
-
-    def on_end(self, metrics):
-        self.events.append("end")
 
 
 def test_callbacks_are_called_in_order_with_what_each_hook_needs():

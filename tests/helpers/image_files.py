@@ -1,10 +1,8 @@
-"""Helpers for the data tests: small real image files written into tmp_path (fixtures re-exported by conftest.py)."""
-import logging
+"""Small real image files for tests: solid-colour pictures and a JPEG cut short, written where a test says."""
 from pathlib import Path
-from typing import Callable, Tuple
+from typing import Tuple
 
 import numpy as np
-import pytest
 from PIL import Image
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
@@ -26,21 +24,3 @@ def write_truncated_jpeg(path: Path) -> Path:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
-
-
-@pytest.fixture
-def image_folder(tmp_path) -> Callable[..., Path]:
-    """``image_folder({"Cat/a.jpg": RED, ...})``: a class-per-folder tree of small JPEG/PNG/... images."""
-    def build(files: dict, root_name: str = "data") -> Path:
-        root = tmp_path / root_name
-        for relative, color in files.items():
-            write_image(root / relative, color=color)
-        return root
-    return build
-
-
-@pytest.fixture
-def skip_warnings(caplog) -> Callable[[], list]:
-    """The messages of the ``Skipping <file>: <reason>`` warnings logged so far."""
-    caplog.set_level(logging.WARNING, logger="allencv_lite")
-    return lambda: [r.getMessage() for r in caplog.records if r.getMessage().startswith("Skipping ")]
