@@ -94,6 +94,11 @@ class BasicImageClassifier(Model):
         state_dict.setdefault(prefix + "temperature", torch.ones((), device=self.temperature.device))
         super()._load_from_state_dict(state_dict, prefix, *args)
 
+    def pooled_features(self, image: torch.Tensor) -> torch.Tensor:
+        """What the classification layer reads (before dropout): float ``(batch, 3, height, width)``
+        -> ``(batch, im2vec_encoder.get_output_dim())``."""
+        return self._im2vec_encoder(self._im2im_encoder(image) if self._im2im_encoder is not None else image)
+
     def forward(self, image: torch.Tensor, label: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Classify a batch.
 
@@ -106,8 +111,7 @@ class BasicImageClassifier(Model):
             ``softmax(logits / temperature)``); ``loss`` (scalar, from the raw logits, with the
             label smoothing) if ``label``.
         """
-        features = self._im2im_encoder(image) if self._im2im_encoder is not None else image
-        logits = self._classification_layer(self._dropout(self._im2vec_encoder(features)))
+        logits = self._classification_layer(self._dropout(self.pooled_features(image)))
         output = {"logits": logits, "probs": torch.softmax(logits / self.temperature, dim=-1)}
         if label is not None:
             output["loss"] = torch.nn.functional.cross_entropy(logits, label, label_smoothing=self._label_smoothing)

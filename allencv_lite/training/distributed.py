@@ -221,3 +221,13 @@ def barrier() -> None:
     """Wait until every process gets here (no-op when not distributed)."""
     if is_distributed():
         dist.barrier()
+
+
+def start_epoch(data_loader: Any, epoch: int) -> None:
+    """Give the loader's sampler its epoch (a ``DistributedSampler`` shuffles by it) and its dataset
+    an augmentation seed from torch's generator (a checkpoint restores it), different in each process."""
+    if hasattr(getattr(data_loader, "sampler", None), "set_epoch"):
+        data_loader.sampler.set_epoch(epoch)
+    dataset = getattr(data_loader, "dataset", None)
+    if hasattr(dataset, "reseed"):
+        dataset.reseed(int(torch.randint(2**31 - 1, ())) + rank())

@@ -226,6 +226,7 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
     check_top_level(config)
     from allencv_lite.models.archival import ARCHIVE_NAME, load_archive
     from allencv_lite.training import distributed
+    from allencv_lite.training.progress_report import describe_kept_epoch
 
     if recover:  # in every process (each reads the same files), before anything is read or written
         prepare_serialization_dir(Path(serialization_dir), force, recover)
@@ -233,6 +234,8 @@ def train_model(config: Dict[str, Any], serialization_dir: Union[str, Path], for
         completed = describe_completed_run(Path(serialization_dir), config["trainer"])
         if completed is not None:
             logger.info(completed)
+            logger.info(describe_kept_epoch(json.loads((Path(serialization_dir) / "metrics.json").read_text()),
+                                            config["trainer"].get("validation_metric", "-loss").lstrip("+-")))
             return load_archive(Path(serialization_dir) / ARCHIVE_NAME).model
     devices = config["trainer"].get("cuda_device")
     if isinstance(devices, list) and len(devices) > 1 and not distributed.launched_as_worker():

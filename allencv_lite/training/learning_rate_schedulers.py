@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def optimizer_steps_per_epoch(num_batches: int, num_gradient_accumulation_steps: int) -> int:
+    """Optimizer steps in an epoch of ``num_batches`` batches (a last, partial group makes one)."""
+    return -(-num_batches // num_gradient_accumulation_steps)
+
+
 @dataclass(frozen=True)
 class TrainingLength:
     """How long the trainer will train, given to every scheduler (not a config key).

@@ -206,3 +206,8 @@ def _register_torch_optimizers() -> None:
 
 
 _register_torch_optimizers()
+
+
+def named_learning_rates(learning_rates: Sequence[float]) -> Dict[str, float]:
+    """``[1e-4, 1e-3]`` -> ``{"lr_group_0": 1e-4, "lr_group_1": 1e-3}`` (one rate per parameter group)."""
+    return {f"lr_group_{index}": rate for index, rate in enumerate(learning_rates)}

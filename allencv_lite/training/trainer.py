@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import time
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 import torch
 
@@ -25,23 +25,15 @@ from allencv_lite.training.callbacks import TrainerCallback
 from allencv_lite.training.checkpointing import (Checkpointer, MetricTracker, final_metrics,
                                                  parse_validation_metric)
 from allencv_lite.training.freezing import describe_trainable_groups, freeze_parameters, set_trainable_groups
-from allencv_lite.training.learning_rate_schedulers import LearningRateScheduler, TrainingLength
-from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups
+from allencv_lite.training.linear_probe import fit_linear_probe
+from allencv_lite.training.learning_rate_schedulers import (LearningRateScheduler, TrainingLength,
+                                                             optimizer_steps_per_epoch)
+from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups, named_learning_rates
 from allencv_lite.training.progress_report import ProgressReport, planned_epoch_costs
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_NUM_EPOCHS = 20
-
-
-def optimizer_steps_per_epoch(num_batches: int, num_gradient_accumulation_steps: int) -> int:
-    """Optimizer steps in an epoch of ``num_batches`` batches (a last, partial group makes one)."""
-    return -(-num_batches // num_gradient_accumulation_steps)
-
-
-def named_learning_rates(learning_rates: Sequence[float]) -> Dict[str, float]:
-    """``[1e-4, 1e-3]`` -> ``{"lr_group_0": 1e-4, "lr_group_1": 1e-3}`` (one rate per parameter group)."""
-    return {f"lr_group_{index}": rate for index, rate in enumerate(learning_rates)}
 
 
 class Trainer(Registrable, FromParams):
@@ -76,6 +68,9 @@ class Trainer(Registrable, FromParams):
         calibrate: once training is over, ``train_model`` fits the model's temperature on the
             validation data (temperature scaling, see
             :func:`~allencv_lite.interpret.calibration.calibrate_model`); ``false`` leaves it at 1.
+        linear_probe_first: before the first epoch (not when resuming), fit the classification
+            layer as a logistic regression on the frozen model's features, then fine-tune (LP-FT,
+            :mod:`~allencv_lite.training.linear_probe`).
 
     Raises:
         ConfigurationError: ``patience``, ``num_gradient_accumulation_steps`` or ``num_threads``
@@ -95,7 +90,7 @@ class Trainer(Registrable, FromParams):
                  learning_rate_scheduler: Optional[LearningRateScheduler] = None,
                  num_serialized_models_to_keep: Optional[int] = 2, use_amp: bool = False,
                  callbacks: Optional[List[TrainerCallback]] = None, num_threads: Optional[int] = None,
-                 calibrate: bool = True) -> None:
+                 calibrate: bool = True, linear_probe_first: bool = False) -> None:
         if patience is not None and patience < 1:
             raise ConfigurationError(f"patience: must be a positive number of epochs, got {patience}.")
         for key, count in {"num_gradient_accumulation_steps": num_gradient_accumulation_steps,
@@ -124,7 +119,7 @@ class Trainer(Registrable, FromParams):
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # the fastest convolution algorithms for these (fixed) image sizes
         self.callbacks = list(callbacks or []) if distributed.is_main_process() else []
-        self.calibrate = calibrate
+        self.calibrate, self.linear_probe_first = calibrate, linear_probe_first
         self.history: List[Dict[str, Any]] = []  # one metrics dict per finished epoch
         self._parallel_model: Optional[torch.nn.Module] = None  # DDP wrapper, rebuilt when freezing changes
         self._trainable_groups: Optional[List[bool]] = None  # as the scheduler last requested; None: no request
@@ -147,7 +142,8 @@ class Trainer(Registrable, FromParams):
             num_serialized_models_to_keep: Optional[int] = _defaults["num_serialized_models_to_keep"],
             use_amp: bool = _defaults["use_amp"],
             num_threads: Optional[int] = _defaults["num_threads"],
-            calibrate: bool = _defaults["calibrate"]) -> "Trainer":
+            calibrate: bool = _defaults["calibrate"],
+            linear_probe_first: bool = _defaults["linear_probe_first"]) -> "Trainer":
         """The ``trainer`` block's schema (AllenNLP's ``GradientDescentTrainer.from_partial_objects``),
         built in order: freeze what ``no_grad`` names, the ``optimizer`` over the trainable
         parameters, the ``learning_rate_scheduler`` over it (for ``num_epochs`` of this process's
@@ -179,7 +175,8 @@ class Trainer(Registrable, FromParams):
                    should_log_learning_rate=should_log_learning_rate, grad_norm=grad_norm, grad_clipping=grad_clipping,
                    num_gradient_accumulation_steps=num_gradient_accumulation_steps,
                    learning_rate_scheduler=scheduler, num_serialized_models_to_keep=num_serialized_models_to_keep,
-                   use_amp=use_amp, callbacks=built_callbacks, num_threads=num_threads, calibrate=calibrate)
+                   use_amp=use_amp, callbacks=built_callbacks, num_threads=num_threads, calibrate=calibrate,
+                   linear_probe_first=linear_probe_first)
 
     del _defaults
 
@@ -206,7 +203,7 @@ class Trainer(Registrable, FromParams):
         if distributed.is_distributed() and self._parallel_model is None:  # DDP syncs the parameters training now
             self._parallel_model = distributed.wrap_model(self.model, self.device)
         model = self._parallel_model if self._parallel_model is not None else self.model
-        self._start_data_streams(epoch)
+        distributed.start_epoch(self.train_data_loader, epoch)
         num_batches, accumulation = len(self.train_data_loader), self.num_gradient_accumulation_steps
         loss_sum, trained_batches, images = torch.zeros((), device=self.device), 0, 0  # the sum stays on the device
         learning_rate_sums, start = [0.0] * len(self.optimizer.param_groups), time.monotonic()
@@ -260,15 +257,6 @@ class Trainer(Registrable, FromParams):
                 metrics.update(named_learning_rates(learning_rates))
         for callback, wants in zip(hooks, wants_metrics):
             callback.on_batch_end(epoch, batch_index, learning_rates, metrics if wants else {})
-
-    def _start_data_streams(self, epoch: int) -> None:
-        """Give the sampler its epoch (a ``DistributedSampler`` shuffles by it) and the dataset an
-        augmentation seed from torch's generator (a checkpoint restores it), different in each process."""
-        if hasattr(getattr(self.train_data_loader, "sampler", None), "set_epoch"):
-            self.train_data_loader.sampler.set_epoch(epoch)
-        dataset = getattr(self.train_data_loader, "dataset", None)
-        if hasattr(dataset, "reseed"):
-            dataset.reseed(int(torch.randint(2**31 - 1, ())) + distributed.rank())
 
     @torch.no_grad()
     def _validate(self, epoch: int) -> Dict[str, float]:
@@ -329,6 +317,8 @@ class Trainer(Registrable, FromParams):
             first_epoch = state["epoch"] + 1 if state else 0
             if state:
                 self.tracker, self.history = MetricTracker(**state["tracker"]), list(state["history"])
+            elif self.linear_probe_first:
+                fit_linear_probe(self.model, self.train_data_loader, self.validation_data_loader, self.device)
             costs = planned_epoch_costs(self.model, self.optimizer, self.learning_rate_scheduler, self.num_epochs)
             report = ProgressReport(self.metric_name, costs, keeps_best=self.checkpointer is not None)
             hooks = ([report] if distributed.is_main_process() else []) + self.callbacks

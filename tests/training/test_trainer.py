@@ -14,6 +14,7 @@ from allencv_lite.training.from_config import train_model
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.models.archival import load_archive
 from allencv_lite.training.callbacks import TrainerCallback
+from allencv_lite.training.progress_report import describe_kept_epoch
 from allencv_lite.training.trainer import Trainer
 from tests.helpers.digits_config import NUM_EPOCHS, tiny_digits_config
 from tests.helpers.in_memory_training import LinearClassifier, Recorder, batches
@@ -158,7 +159,9 @@ def test_recover_of_a_run_out_of_patience_trains_nothing_and_rewrites_nothing(di
     assert [record.getMessage() for record in caplog.records] == [
         f"--recover: the run in {tmp_path / 'run'} is complete (it stopped early after epoch 2 of 10, 1 epoch without "
         f"improvement (trainer.patience)); nothing was trained and {tmp_path / 'run' / 'model.tar.gz'} was left as "
-        "it was. To train longer, start a new run (another -s, or --force to replace this one)."]
+        "it was. To train longer, start a new run (another -s, or --force to replace this one).",
+        describe_kept_epoch(json.loads((tmp_path / "run" / "metrics.json").read_text()), "loss")]
+    assert caplog.records[-1].getMessage().startswith("kept epoch 1 of 2: validation loss ")
     assert files_as_they_are(tmp_path / "run") == before
     for name, weights in trained.state_dict().items():  # the archived model: the best epoch's weights
         assert torch.equal(recovered.state_dict()[name], weights), name
