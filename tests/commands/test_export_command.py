@@ -62,7 +62,7 @@ def error_line(arguments, capsys) -> str:
 
 def test_exporting_a_config_says_to_train_it_first(tmp_path, capsys):
     line = error_line(["export", "training_config/digits.jsonnet", "--output-file", str(tmp_path / "m.onnx")], capsys)
-    assert "training_config/digits.jsonnet is a config, not a trained model: train it first" in line
+    assert "training_config/digits.jsonnet is a training config, not a trained model's archive: train it first" in line
     assert not list(tmp_path.iterdir())
 
 
