@@ -13,8 +13,9 @@
    precision and recall on the flipped images, its precision at k = number flipped, and the
    injected pairs it finds are reported, for L2-normalised and for raw features (the logistic
    regression on the same cached features, re-run).
-3. The near-duplicate threshold's margins: the lowest similarity of an injected near copy to its
-   original, and the highest similarities between distinct photos of the unmodified set.
+3. The near-duplicate threshold each set gave itself, and its margins: the lowest similarity of an
+   injected near copy to its original, and the highest similarities between distinct photos of the
+   unmodified set.
 
 Prints Markdown for ``benchmarks/RESULTS.md``; the load average is printed beside the timings.
 """
@@ -144,6 +145,7 @@ def main() -> None:
     print(f"rerun (cache): {rerun:.1f} s wall (load average after: {load_average()})\n")
 
     print(f"### Findings on the unmodified {data}\n")
+    print(f"near-duplicate threshold of this data: {report.settings['near_duplicate_similarity']:.4f}\n")
     print(f"{len(report.label_issues)} label issues (worst first):\n")
     for row in report.label_issues.itertuples():
         print(f"- {row.path}: labelled {row.label}, suggested {row.suggested_label}, score {row.score:.3f}")
@@ -179,6 +181,7 @@ def main() -> None:
              zip(zip(report.duplicates.path, report.duplicates.other_path), report.duplicates.similarity)}
     near_similarities = [found.get(pair) for pair in near]
     lowest = min((s for s in near_similarities if s is not None), default=float("nan"))
+    print(f"- near-duplicate threshold of the copy: {report.settings['near_duplicate_similarity']:.4f}")
     print(f"- exact duplicates found: {sum(pair in found for pair in exact)} of {len(exact)}; near duplicates found: "
           f"{sum(s is not None for s in near_similarities)} of {len(near)} (lowest similarity {lowest:.4f})")
     own = {pair: float(similarity) for pair, similarity in found.items() if pair not in exact | near}

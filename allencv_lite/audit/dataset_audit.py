@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import pandas as pd
 
-from allencv_lite.audit.duplicates import NEAR_DUPLICATE_SIMILARITY, find_duplicates
+from allencv_lite.audit.duplicates import find_duplicates
 from allencv_lite.audit.features import DEFAULT_BACKBONE, archive_backbone, extract_features, pretrained_backbone
 from allencv_lite.audit.label_issues import (DEFAULT_FOLDS, label_quality_scores, out_of_sample_probabilities,
                                              rank_label_issues)
@@ -104,7 +104,7 @@ def check_classes(root: Path, images_per_label: Dict[str, int], folds: int) -> N
 
 def audit(folder: Union[str, os.PathLike], backbone: str = DEFAULT_BACKBONE, archive: Optional[str] = None,
           cache_folder: Optional[Union[str, os.PathLike]] = None, folds: int = DEFAULT_FOLDS, seed: int = 0,
-          near_duplicate_similarity: float = NEAR_DUPLICATE_SIMILARITY, normalise: bool = True,
+          near_duplicate_similarity: Optional[float] = None, normalise: bool = True,
           batch_size: int = 32, progress: bool = True) -> AuditReport:
     """Audit the images of ``folder`` (see the module docstring); the folder is only read.
 
@@ -115,7 +115,10 @@ def audit(folder: Union[str, os.PathLike], backbone: str = DEFAULT_BACKBONE, arc
             instead of ``backbone``.
         cache_folder: the feature cache (default :func:`~allencv_lite.audit.features.default_cache_folder`).
         folds: K of the stratified K-fold cross-validation (at least 2), shuffled with ``seed``.
-        near_duplicate_similarity: the cosine similarity from which two files are near duplicates.
+        near_duplicate_similarity: a fixed cosine similarity from which two files are near
+            duplicates; by default the data's own threshold
+            (:func:`~allencv_lite.audit.duplicates.near_duplicate_threshold`: at least 0.88, more
+            when the images are all alike).
         normalise: L2-normalise the features before the logistic regression.
         batch_size: images per forward pass; ``progress``: show a progress bar.
 
@@ -148,14 +151,14 @@ def audit(folder: Union[str, os.PathLike], backbone: str = DEFAULT_BACKBONE, arc
                           "score": scores, "hash": extracted.hashes})
     issues = table.iloc[rank_label_issues(labels, probabilities)][LABEL_ISSUE_COLUMNS].reset_index(drop=True)
 
+    found, threshold = find_duplicates(extracted.hashes, extracted.features, near_duplicate_similarity)
     pairs = [(table.path[p.first], table.path[p.second], p.similarity, p.exact,
-              table.split[p.first] != table.split[p.second])
-             for p in find_duplicates(extracted.hashes, extracted.features, near_duplicate_similarity)]
+              table.split[p.first] != table.split[p.second]) for p in found]
     pair_table = pd.DataFrame(pairs, columns=PAIR_COLUMNS + ["across_splits"])
     across_splits = pair_table.across_splits.to_numpy(dtype=bool)
     within = pair_table.loc[~across_splits, PAIR_COLUMNS].reset_index(drop=True)
     across = pair_table.loc[across_splits, PAIR_COLUMNS].reset_index(drop=True)
-    settings = {"folds": folds, "seed": seed, "near_duplicate_similarity": near_duplicate_similarity,
-                "normalise": normalise, "features_computed": extracted.computed, "classes": classes}
+    settings = {"folds": folds, "seed": seed, "near_duplicate_similarity": threshold, "normalise": normalise,
+                "features_computed": extracted.computed, "classes": classes}
     return AuditReport(root, table, extracted.features, probabilities, classes, issues, within, across, skipped, feature_backbone.name,
                        settings)

@@ -7,13 +7,19 @@ relative to DATA_DIR with forward slashes)::
       "label_issues": [{"path": "train/Cat/12.jpg", "label": "Cat", "suggested_label": "Dog", "score": 0.03}, ...],
       "duplicates":   [{"paths": ["train/Cat/1.jpg", "train/Cat/9.jpg"], "similarity": 1.0, "exact": true}, ...],
       "leakage":      [{"paths": ["train/Dog/4.jpg", "val/Dog/7.jpg"], "similarity": 0.97, "exact": false}, ...],
-      "skipped":      [{"path": "train/Cat/broken.jpg", "reason": "truncated"}, ...]
+      "skipped":      [{"path": "train/Cat/broken.jpg", "reason": "truncated"}, ...],
+      "totals":       {"label_issues": 3, "duplicates": 1, "leakage": 1, "skipped": 1},
+      "near_duplicate_similarity": 0.8862
     }
 
 ``label_issues`` are worst first (lowest ``score``, the out-of-sample probability of the given
 label); ``duplicates`` are pairs within one split, most similar first; ``leakage`` pairs have one
 image in each split (``train/`` and ``val/`` or ``validation/``); ``skipped`` lists the files that
-could not be read. Every finding is a proposal: nothing in the data folder is changed.
+could not be read. ``duplicates`` and ``leakage`` list at most :data:`MAX_LISTED_PAIRS` pairs each
+(the most similar: pairs grow with the square of the images, and a file must stay readable);
+``totals`` counts every finding of each kind, listed or not. ``near_duplicate_similarity`` is the
+cosine similarity the near duplicates were found from (see :mod:`allencv_lite.audit.duplicates`).
+Every finding is a proposal: nothing in the data folder is changed.
 """
 import json
 import os
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
 
 LABEL_ISSUE_COLUMNS = ["path", "split", "label", "suggested_label", "score"]
 PAIR_COLUMNS = ["path", "other_path", "similarity", "exact"]
+MAX_LISTED_PAIRS = 1000  # duplicate and leakage pairs each, in audit.json: about 150 bytes a pair
 
 
 def check_output_file(path: Union[str, os.PathLike], data_dir: Union[str, os.PathLike]) -> None:
@@ -82,11 +89,12 @@ class AuditReport:
     backbone: str
     settings: Dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> Dict[str, List[Dict[str, Any]]]:
-        """The ``audit.json`` contract (see the module docstring)."""
+    def to_json(self, max_pairs: int = MAX_LISTED_PAIRS) -> Dict[str, Any]:
+        """The ``audit.json`` contract (see the module docstring), listing at most ``max_pairs``
+        duplicate and ``max_pairs`` leakage pairs, the most similar."""
         def pairs(table: pd.DataFrame) -> List[Dict[str, Any]]:
             return [{"paths": [row.path, row.other_path], "similarity": round(float(row.similarity), 4),
-                     "exact": bool(row.exact)} for row in table.itertuples()]
+                     "exact": bool(row.exact)} for row in table.head(max_pairs).itertuples()]
 
         return {
             "label_issues": [{"path": row.path, "label": row.label, "suggested_label": row.suggested_label,
@@ -94,6 +102,9 @@ class AuditReport:
             "duplicates": pairs(self.duplicates),
             "leakage": pairs(self.leakage),
             "skipped": [{"path": row.path, "reason": row.reason} for row in self.skipped.itertuples()],
+            "totals": {"label_issues": len(self.label_issues), "duplicates": len(self.duplicates),
+                       "leakage": len(self.leakage), "skipped": len(self.skipped)},
+            "near_duplicate_similarity": round(float(self.settings["near_duplicate_similarity"]), 4),
         }
 
     def save(self, path: Union[str, os.PathLike]) -> None:

@@ -7,6 +7,7 @@ import sys
 from typing import List, Optional
 
 from allencv_lite.commands import audit, evaluate, export, find_learning_rate, predict, serve, train
+from allencv_lite.commands.argument_parser import SuggestingArgumentParser
 from allencv_lite.common.exit_status import exit_status
 from allencv_lite.common.logs import log_to_stderr
 from allencv_lite.common.plugins import add_include_package_argument, import_plugins
@@ -15,8 +16,9 @@ SUBCOMMANDS = (train, find_learning_rate, predict, evaluate, serve, audit, expor
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with one sub-parser per subcommand."""
-    parser = argparse.ArgumentParser(prog="allencv-lite", description="Image classification from configs.")
+    """The argument parser with one sub-parser per subcommand; a misspelt one, or a misspelt
+    option, gets "did you mean" (:class:`~allencv_lite.commands.argument_parser.SuggestingArgumentParser`)."""
+    parser = SuggestingArgumentParser(prog="allencv-lite", description="Image classification from configs.")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for command in SUBCOMMANDS:
         add_include_package_argument(command.add_subparser(subparsers))

@@ -188,8 +188,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                                    help="predict with a trained model",
                                    description="Predict each JSON line of INPUT (as `allennlp predict`), or every "
                                    "image in the files and folders given as INPUT (folders searched recursively; one "
-                                   'record per image, {"path", "label", "probs"}, and a summary line). A bad line or '
-                                   "image gives an error record and the others still run. Exit status: 0 "
+                                   'record per image, the JSON-lines record with "path" first, and a summary line). '
+                                   "A bad line or image gives an error record and the others still run. Exit status: 0 "
                                    "all predicted, 1 some line or image failed, 2 bad archive or arguments, 130 Ctrl-C.")
     parser.add_argument("archive_file", help="model.tar.gz from `allencv-lite train` (or the run folder holding it), "
                                              "or model.onnx from `allencv-lite export`")

@@ -25,7 +25,6 @@ from allencv_lite.models.archival import Archive, load_archive
 from allencv_lite.models.model import Model
 
 ONNX_SUFFIX = ".onnx"
-CONFIG_SUFFIXES = (".json", ".jsonnet", ".libsonnet")
 DESCRIPTION_KEYS = ("labels", "temperature", "input", "outputs", "preprocessing")
 
 logger = logging.getLogger(__name__)
@@ -139,13 +138,11 @@ def load_model_file(path: Union[str, os.PathLike], cuda_device: int = -1,
     :func:`load_onnx_export`; it runs on the CPU whatever ``cuda_device`` says).
 
     Raises:
-        ConfigurationError: a config file given instead of a trained model, ``weights_file`` with
-            an ONNX export, or any error of the two loaders.
+        ConfigurationError: ``weights_file`` with an ONNX export, or any error of the two loaders
+            (a training config given instead of a trained model among them, which
+            :func:`~allencv_lite.models.archival.extract_archive` names).
     """
     path = Path(path)
-    if path.suffix in CONFIG_SUFFIXES:
-        raise ConfigurationError(f"{path} is a config, not a trained model: train it first (allencv-lite train "
-                                 f"{path} -s runs/NAME), then use runs/NAME/model.tar.gz.")
     if path.suffix != ONNX_SUFFIX:
         return load_archive(path, cuda_device=cuda_device, weights_file=weights_file)
     if weights_file is not None:

@@ -132,9 +132,10 @@ def extract_archive(archive_file: Union[str, os.PathLike], destination: Union[st
     The gzip stream is then read to its end, so its CRC-32 check catches corrupt bytes.
 
     Raises:
-        ConfigurationError: the file is missing (or a folder), not a gzipped tar, truncated or corrupt,
-            holds an unsafe member, or lacks one of :data:`REQUIRED_MEMBERS`; ``destination``
-            cannot be written.
+        ConfigurationError: the file is missing (or a folder), a training config (the one place
+            that says so, for every command that takes a trained model), not a gzipped tar,
+            truncated or corrupt, holds an unsafe member, or lacks one of :data:`REQUIRED_MEMBERS`;
+            ``destination`` cannot be written.
     """
     archive_file = Path(archive_file)
     if archive_file.is_dir():

@@ -2,8 +2,13 @@
 
 ``allencv-lite predict ARCHIVE photos/`` and notebook 08 use this module::
 
-    {"path": "photos/new/001.jpg", "label": "Cat", "probs": {"Cat": 0.97, "Dog": 0.03}}
+    {"path": "photos/new/001.jpg", "label": "Cat", "probabilities": {"Cat": 0.97, "Dog": 0.03},
+     "top_k": [{"label": "Cat", "probability": 0.97}, {"label": "Dog", "probability": 0.03}]}
     {"path": "photos/new/002.jpg", "error": "photos/new/002.jpg: truncated (...)"}
+
+A record is the predictor's JSON-lines record (``ImagePredictor``: ``label``, ``probabilities``,
+``top_k``, and ``not_sure``/``top_2`` with a ``min_confidence``) with ``path`` put first, so one
+reader reads the output of either kind of INPUT.
 
 Folders are searched recursively (class sub-folders are allowed but not needed: a labelled
 ``<label>/<image>`` tree and a folder of unsorted photos are read alike); a file that cannot be
@@ -27,8 +32,6 @@ from allencv_lite.predictors.predictor import JsonDict, Predictor
 # What a bad input raises: it becomes an error record, and the other inputs still run.
 INPUT_ERRORS = (ConfigurationError, UnreadableImageError)
 
-
-NOT_SURE_KEYS = ("not_sure", "top_2")  # what a predictor with min_confidence adds (image_predictor.apply_min_confidence)
 NOT_SURE = "not sure"  # how the summary counts an image answered with "label": null
 
 
@@ -69,10 +72,11 @@ def predict_image_files(predictor: Predictor, images: Sequence[str], batch_size:
                         ) -> Iterator[Tuple[bool, JsonDict]]:
     """Predict each image file; yields ``(ok, record)`` in order.
 
-    A record is ``{"path": ..., "label": ..., "probs": {label: probability}}`` (``probs`` in
-    the model's label order), with ``"not_sure"`` (and ``"top_2"`` when not sure, ``"label"`` then
-    ``None``) from a predictor given a ``min_confidence``; or, for a file that cannot be predicted,
-    ``{"path": ..., "error": "..."}``. Images are predicted ``batch_size`` at a time (see :func:`predict_each`).
+    A record is ``{"path": ..., **output}``, ``output`` being what the predictor gives for
+    ``{"image_path": path}`` as a JSON line (for ``ImagePredictor``: ``label``, ``probabilities``
+    in the model's label order, ``top_k``, and ``not_sure``/``top_2`` with a ``min_confidence``);
+    or, for a file that cannot be predicted, ``{"path": ..., "error": "..."}``. Images are predicted
+    ``batch_size`` at a time (see :func:`predict_each`).
 
     Args:
         predictor: an image predictor whose output has ``label`` and ``probabilities``, as
@@ -86,8 +90,7 @@ def predict_image_files(predictor: Predictor, images: Sequence[str], batch_size:
             if isinstance(output, Exception):
                 yield False, {"path": path, "error": str(output)}
             else:
-                yield True, {"path": path, "label": output["label"], "probs": output["probabilities"],
-                             **{key: output[key] for key in NOT_SURE_KEYS if key in output}}
+                yield True, {"path": path, **output}
 
 
 def model_labels(predictor: Predictor) -> List[str]:
@@ -130,14 +133,15 @@ def _json_lines_writer(sink: IO[str]) -> Callable[[JsonDict], None]:
 
 
 def _csv_writer(sink: IO[str], labels: Sequence[str]) -> Callable[[JsonDict], None]:
-    """Columns ``path``, ``label``, ``probs.<label>`` for each label, ``error``; one row per record."""
-    columns = ["path", "label", *(f"probs.{label}" for label in labels), "error"]
+    """Columns ``path``, ``label``, ``probabilities.<label>`` for each label, ``error``; one row per record."""
+    columns = ["path", "label", *(f"probabilities.{label}" for label in labels), "error"]
     writer = csv.DictWriter(sink, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
 
     def write(record: JsonDict) -> None:
         row = {key: record[key] for key in ("path", "label", "error") if key in record}
-        row.update((f"probs.{label}", probability) for label, probability in record.get("probs", {}).items())
+        row.update((f"probabilities.{label}", probability)
+                   for label, probability in record.get("probabilities", {}).items())
         writer.writerow(row)
 
     return write
@@ -146,7 +150,7 @@ def _csv_writer(sink: IO[str], labels: Sequence[str]) -> Callable[[JsonDict], No
 def record_writer(sink: IO[str], output_file: Union[str, os.PathLike], labels: Sequence[str]
                   ) -> Callable[[JsonDict], None]:
     """A function writing one record to ``sink`` as the name ``output_file`` asks: CSV for a
-    ``.csv`` name (header first: ``path,label,probs.<label>...,error``), JSON lines otherwise.
+    ``.csv`` name (header first: ``path,label,probabilities.<label>...,error``), JSON lines otherwise.
 
     Args:
         sink: the opened output file.

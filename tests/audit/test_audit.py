@@ -1,13 +1,18 @@
 """The audit on generated pictures with planted problems (see conftest.py)."""
+import dataclasses
 import hashlib
 import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
+
 import pytest
 
 from allencv_lite.audit import audit
+from allencv_lite.audit.duplicates import NEAR_DUPLICATE_SIMILARITY, find_duplicates
 from allencv_lite.audit.features import extract_features, pretrained_backbone
+from allencv_lite.audit.report import MAX_LISTED_PAIRS
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.data.cleaning import CleaningDecisions
 from tests.helpers.generated_pictures import PLANTED_THRESHOLD, near_copy, write_dataset
@@ -52,12 +57,32 @@ def test_broken_and_non_image_files_are_skipped_and_listed(planted_report):
 def test_the_json_contract_has_relative_forward_slash_paths(planted_report, tmp_path):
     planted_report.save(tmp_path / "audit.json")
     found = json.loads((tmp_path / "audit.json").read_text())
-    assert list(found) == ["label_issues", "duplicates", "leakage", "skipped"]
+    assert list(found) == ["label_issues", "duplicates", "leakage", "skipped", "totals", "near_duplicate_similarity"]
+    assert found["totals"] == {"label_issues": len(planted_report.label_issues), "duplicates": 2, "leakage": 1,
+                               "skipped": 2}
+    assert found["near_duplicate_similarity"] == PLANTED_THRESHOLD
     assert found["label_issues"][0] == {"path": "train/Stripes/flipped.jpg", "label": "Stripes",
                                         "suggested_label": "Dots", "score": found["label_issues"][0]["score"]}
     assert found["leakage"] == [{"paths": ["train/Dots/dots2.jpg", "val/Dots/leaked.jpg"], "similarity": 1.0,
                                  "exact": True}]
     assert {"path": "train/Dots/notes.jpg", "reason": "not an image"} in found["skipped"]
+
+
+def test_the_json_lists_at_most_max_listed_pairs_of_a_kind_the_most_similar_and_counts_them_all(planted_report):
+    many = pd.DataFrame([(f"train/Dots/{n}.jpg", f"train/Dots/{n}b.jpg", 0.99 - n * 1e-5, False) for n in range(2500)],
+                        columns=planted_report.duplicates.columns)
+    found = dataclasses.replace(planted_report, duplicates=many).to_json()
+    assert len(found["duplicates"]) == MAX_LISTED_PAIRS == 1000
+    assert found["duplicates"][0]["paths"] == ["train/Dots/0.jpg", "train/Dots/0b.jpg"]
+    assert found["totals"]["duplicates"] == 2500 and len(found["leakage"]) == found["totals"]["leakage"] == 1
+
+
+def test_handwritten_digits_all_alike_have_no_near_duplicate_at_the_data_s_own_threshold(digits_dir, feature_cache):
+    report = audit(digits_dir / "val", cache_folder=feature_cache, progress=False)  # 358 digits of 8×8 pixels
+    at_the_photos_threshold, _ = find_duplicates(list(report.images.hash), report.features, NEAR_DUPLICATE_SIMILARITY)
+    assert len(at_the_photos_threshold) > 10_000  # of 63 903 pairs: ImageNet features of tiny grey digits are alike
+    assert report.duplicates.empty and 0.98 < report.settings["near_duplicate_similarity"] < 1
+    assert report.to_json()["totals"]["duplicates"] == 0
 
 
 def test_the_nearest_training_images_of_the_flipped_picture_are_dots(planted_report):

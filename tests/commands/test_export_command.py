@@ -31,8 +31,8 @@ def test_predict_on_the_onnx_file_gives_the_archives_records(digits_export, digi
     assert [record["label"] for record in from_export] == [record["label"] for record in from_archive]
     assert [record["path"] for record in from_export] == images
     for exported, archived in zip(from_export, from_archive):
-        for label, probability in archived["probs"].items():
-            assert exported["probs"][label] == pytest.approx(probability, abs=PROBABILITY_TOLERANCE)
+        for label, probability in archived["probabilities"].items():
+            assert exported["probabilities"][label] == pytest.approx(probability, abs=PROBABILITY_TOLERANCE)
 
 
 def test_an_explanation_of_an_onnx_prediction_says_to_use_the_archive(digits_export, digits_dir, tmp_path, capsys):
@@ -62,7 +62,7 @@ def error_line(arguments, capsys) -> str:
 
 def test_exporting_a_config_says_to_train_it_first(tmp_path, capsys):
     line = error_line(["export", "training_config/digits.jsonnet", "--output-file", str(tmp_path / "m.onnx")], capsys)
-    assert "training_config/digits.jsonnet is a config, not a trained model: train it first" in line
+    assert "training_config/digits.jsonnet is a training config, not a trained model's archive: train it first" in line
     assert not list(tmp_path.iterdir())
 
 

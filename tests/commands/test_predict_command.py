@@ -124,10 +124,10 @@ def test_bad_arguments_exit_2_with_a_message(digits_archive, mixed_input, tmp_pa
 def test_min_confidence_makes_unsure_lines_not_sure_with_the_top_two_labels(digits_archive, digit_paths, capsys):
     assert main(["predict", str(digits_archive), *digit_paths]) == 0
     answers = records(capsys.readouterr().out)
-    threshold = sorted(max(answer["probs"].values()) for answer in answers)[2]  # the third least confident
+    threshold = sorted(max(answer["probabilities"].values()) for answer in answers)[2]  # the third least confident
     assert main(["predict", str(digits_archive), *digit_paths, "--min-confidence", str(threshold)]) == 0
     unsure = records(capsys.readouterr().out)
-    assert [answer["not_sure"] for answer in unsure] == [max(a["probs"].values()) < threshold for a in answers]
+    assert [answer["not_sure"] for answer in unsure] == [max(a["probabilities"].values()) < threshold for a in answers]
     assert sum(answer["not_sure"] for answer in unsure) == 2
     for answer, before in zip(unsure, answers):
         assert answer["label"] == (None if answer["not_sure"] else before["label"])

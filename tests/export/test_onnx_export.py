@@ -223,3 +223,17 @@ def test_a_missing_onnx_extra_is_one_line_with_the_install_command(monkeypatch):
         require_onnx_extra()
     assert str(error.value) == ("ONNX export and .onnx files need the optional packages onnxscript: "
                                 'pip install -c constraints.txt -e ".[onnx]" (from the repository root).')
+
+
+@pytest.mark.parametrize("name", ["digits.jsonnet", "config.json"])
+def test_a_config_given_as_the_model_gets_the_one_message_the_archive_loader_owns(tmp_path, name):
+    from allencv_lite.export.onnx_model import load_model_file
+
+    config = tmp_path / name
+    config.write_text('{"model": {}}')
+    with pytest.raises(ConfigurationError) as from_archive:
+        load_archive(config)
+    with pytest.raises(ConfigurationError) as from_model_file:
+        load_model_file(config)
+    assert str(from_model_file.value) == str(from_archive.value)
+    assert str(from_archive.value).startswith(f"{config} is a training config, not a trained model's archive")
