@@ -22,12 +22,19 @@ by an inner 5-fold cross-validation on the training folds only (scikit-learn's
 ``LogisticRegressionCV``). This is the "linear probe" of Kumar et al., "Fine-Tuning can Distort
 Pretrained Features and Underperform Out-of-Distribution", ICLR 2022.
 
+Each fold also checks the trainer's time-left estimate: the one logged during the first epoch
+(from its batches 2-6, for all epochs, gradual unfreezing included) against the training time the
+epochs then took (images / images per second in each epoch's metrics; validation excluded, as in
+the estimate).
+
 Prints a line per fold, then a Markdown table row (mean ± sample standard deviation over folds,
 the time to train each fold, and the machine with its load) for ``benchmarks/RESULTS.md``.
 """
 import argparse
 import json
+import logging
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -65,6 +72,15 @@ def folds_of(labels: Sequence[str], folds: int, seed: int) -> List[Tuple[np.ndar
     return list(splitter.split(np.zeros(len(labels)), labels))
 
 
+def sample_per_class(indices: np.ndarray, labels: Sequence[str], per_class: int, seed: int) -> np.ndarray:
+    """A seeded sample of ``per_class`` of ``indices`` for each label (all of a label's when it has fewer)."""
+    generator, chosen = np.random.default_rng(seed), []
+    for label in sorted(set(labels)):
+        of_label = [index for index in indices if labels[index] == label]
+        chosen.extend(generator.permutation(of_label)[:per_class])
+    return np.sort(np.asarray(chosen))
+
+
 def link_images(paths: Sequence[Path], labels: Sequence[str], indices: np.ndarray, folder: Path) -> str:
     """``folder/<label>/<n>_<name>`` symbolic links to the chosen images (numbered: names repeat across splits)."""
     for index in indices:
@@ -77,6 +93,8 @@ def link_images(paths: Sequence[Path], labels: Sequence[str], indices: np.ndarra
 def probe_accuracies(paths: Sequence[Path], labels: Sequence[str], folds: List[Tuple[np.ndarray, np.ndarray]],
                      backbone_name: str) -> List[float]:
     """The frozen-backbone linear probe's held-out accuracy on each fold."""
+    import warnings
+
     from sklearn.linear_model import LogisticRegressionCV
 
     from allencv_lite.audit.features import extract_features, pretrained_backbone
@@ -88,10 +106,30 @@ def probe_accuracies(paths: Sequence[Path], labels: Sequence[str], folds: List[T
     features, targets = l2_normalise(extracted.features), np.asarray(labels)
     accuracies = []
     for train, held_out in folds:
-        probe = LogisticRegressionCV(Cs=np.logspace(-2, 3, 11), cv=5, max_iter=MAX_ITERATIONS)
-        probe.fit(features[train], targets[train])
+        probe = LogisticRegressionCV(Cs=np.logspace(-2, 3, 11), cv=5, scoring="accuracy", max_iter=MAX_ITERATIONS)
+        with warnings.catch_warnings():  # scikit-learn 1.8 announces changes of defaults this call does not use
+            warnings.simplefilter("ignore", FutureWarning)
+            probe.fit(features[train], targets[train])
         accuracies.append(float((probe.predict(features[held_out]) == targets[held_out]).mean()))
     return accuracies
+
+
+class FirstTimeEstimate(logging.Handler):
+    """Keeps the seconds of the first "Time estimate ..." line's total for the epochs left."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: Optional[float] = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.seconds is None and record.getMessage().startswith("Time estimate"):
+            self.seconds = duration_seconds(record.args[4])
+
+
+def duration_seconds(text: str) -> float:
+    """``format_duration``'s text back to seconds: ``"3.2 s"``, ``"6 min 8 s"``, ``"2 h 05 min"``."""
+    units = {"h": 3600, "min": 60, "s": 1}
+    return sum(float(number) * units[unit] for number, unit in re.findall(r"([\d.]+) (h|min|s)\b", text))
 
 
 def train_fold(config_file: Path, overrides: Optional[str], paths: Sequence[Path], labels: Sequence[str],
@@ -103,12 +141,21 @@ def train_fold(config_file: Path, overrides: Optional[str], paths: Sequence[Path
     ext_vars = {"TRAIN_PATH": link_images(paths, labels, train, workdir / "train"),
                 "VALIDATION_PATH": link_images(paths, labels, held_out, workdir / "held_out")}
     config = load_config(config_file, overrides=overrides, ext_vars=ext_vars)
+    estimate, report = FirstTimeEstimate(), logging.getLogger("allencv_lite.training.progress_report")
+    report.addHandler(estimate)
+    report.setLevel(logging.INFO)
     started = time.perf_counter()
-    train_model(config, workdir / "run")
+    try:
+        train_model(config, workdir / "run")
+    finally:
+        report.removeHandler(estimate)
     seconds = time.perf_counter() - started
     metrics = json.loads((workdir / "run" / "metrics.json").read_text())
+    training_seconds = sum(epoch["training_num_images"] / epoch["training_images_per_second"]
+                           for epoch in map(json.loads, map(Path.read_text, (workdir / "run").glob("metrics_epoch_*.json"))))
     return {"last": metrics["validation_accuracy"], "kept": metrics["best_validation_accuracy"],
-            "kept_epoch": metrics["best_epoch"] + 1, "epochs": metrics["epoch"] + 1, "seconds": seconds}
+            "kept_epoch": metrics["best_epoch"] + 1, "epochs": metrics["epoch"] + 1, "seconds": seconds,
+            "estimated_training_seconds": estimate.seconds, "training_seconds": training_seconds}
 
 
 def mean_and_spread(values: Sequence[float]) -> str:
@@ -127,29 +174,40 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="shuffles the images before they are dealt into folds")
     parser.add_argument("--only-folds", help="comma-separated fold numbers to run (from 0), e.g. to explore quickly")
     parser.add_argument("-o", "--overrides", help="JSON overrides for the config, as `allencv-lite train -o`")
+    parser.add_argument("--train-per-class", type=int, help="train each fold on a seeded sample of this many images "
+                        "per class of its training folds (the lessons' samples), the probe too")
     parser.add_argument("--probe-backbone", default="efficientnet_lite0", help="the frozen backbone of the floor")
     parser.add_argument("--probe-only", action="store_true", help="measure the linear probe alone")
+    parser.add_argument("--keep", type=Path, help="keep each fold's run and image links in KEEP/fold_<n>/ (for "
+                        "benchmarks/calibration.py --archive KEEP/fold_0/run --validation-path KEEP/fold_0/held_out)")
     args = parser.parse_args()
     if args.data is None:
         parser.error("give --data DIR or set ALLENCV_DATA_DIR")
     if args.config is None and not args.probe_only:
         parser.error("give a config, or --probe-only")
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the trainer's epoch lines, per fold
     machine_before = describe_machine()
     paths, labels = labelled_images(args.data)
     folds = folds_of(labels, args.folds, args.seed)
+    if args.train_per_class:
+        folds = [(sample_per_class(train, labels, args.train_per_class, args.seed), held_out)
+                 for train, held_out in folds]
     chosen = [int(n) for n in args.only_folds.split(",")] if args.only_folds else list(range(args.folds))
     probe = probe_accuracies(paths, labels, folds, args.probe_backbone)
-    print(f"{len(paths)} images, {args.folds} folds (seed {args.seed}); "
+    print(f"{len(paths)} images, {args.folds} folds (seed {args.seed}), training on {len(folds[0][0])} per fold; "
           f"probe ({args.probe_backbone}, frozen): {mean_and_spread(probe)}", flush=True)
     runs: List[Dict[str, float]] = []
     if not args.probe_only:
         for fold in chosen:
             with tempfile.TemporaryDirectory() as workdir:
-                runs.append(train_fold(args.config, args.overrides, paths, labels, *folds[fold], Path(workdir)))
+                kept = args.keep / f"fold_{fold}" if args.keep else Path(workdir)
+                runs.append(train_fold(args.config, args.overrides, paths, labels, *folds[fold], kept))
             run = runs[-1]
             print(f"fold {fold}: last epoch {run['last']:.2%}, kept epoch {run['kept_epoch']} of {run['epochs']} "
-                  f"{run['kept']:.2%}, probe {probe[fold]:.2%}; trained in {run['seconds']:.0f} s", flush=True)
+                  f"{run['kept']:.2%}, probe {probe[fold]:.2%}; trained in {run['seconds']:.0f} s; time-left "
+                  f"estimate in epoch 1: {run['estimated_training_seconds']:.0f} s, took {run['training_seconds']:.0f} s "
+                  f"({run['estimated_training_seconds'] / run['training_seconds'] - 1:+.0%})", flush=True)
     probe_on_chosen = [probe[fold] for fold in chosen] if runs else probe
     print(f"machine: before {machine_before}; after {describe_machine()}")
     print("| config | overrides | folds | recipe (last epoch) | kept epoch (optimistic) | frozen probe | "

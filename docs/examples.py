@@ -13,7 +13,7 @@ For each NAME in ``EXAMPLES`` this script runs its command from the repository r
 with the command and what it printed on standard output (or its first lines), so a reader sees what the command really prints.
 Before them it runs the README's first command (its first line, without the ``pip install`` step), which
 makes the embedded digits and trains ``runs/digits``, the archive the examples use. The picture
-(``docs/images/top_losses_grad_cam.jpg``) is copied from notebook 07's stored output, so it changes when
+(``docs/images/top_losses.jpg``) is copied from notebook 05's stored output, so it changes when
 that notebook's outputs are stored again.
 
     python docs/examples.py           # run everything and rewrite the blocks and the picture
@@ -31,8 +31,8 @@ from typing import Optional
 from allencv_lite.common.files import write_bytes_atomically, write_text_atomically
 
 REPO = Path(__file__).resolve().parents[1]
-PICTURE = REPO / "docs" / "images" / "top_losses_grad_cam.jpg"
-PICTURE_SOURCE = ("notebooks/07_why_is_my_model_wrong.ipynb", "plot_top_losses(")  # the notebook, the cell's code
+PICTURE = REPO / "docs" / "images" / "top_losses.jpg"
+PICTURE_SOURCE = ("notebooks/05_prediction.ipynb", "plot_top_losses(")  # the notebook, the cell's code
 
 # NAME -> (the Markdown file holding its block, the command run from the repository root, how many of
 # its lines the block shows, None for all).
@@ -72,7 +72,7 @@ def block_pattern(name: str) -> re.Pattern:
 
 
 def stored_picture() -> bytes:
-    """The JPEG that notebook 07's ``plot_top_losses`` cell stored, or SystemExit saying what is missing."""
+    """The JPEG that notebook 05's ``plot_top_losses`` cell stored, or SystemExit saying what is missing."""
     notebook, code = PICTURE_SOURCE
     for cell in json.loads((REPO / notebook).read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] == "code" and code in "".join(cell["source"]):

@@ -30,15 +30,20 @@ def test_backbone_starts_from_the_offline_imagenet_weights(model):
     assert torch.equal(model._im2im_encoder.model.conv_stem.weight, package["_conv_stem.weight"])
 
 
-def test_four_groups_cover_every_parameter_and_all_train_by_the_last_epoch(config, model):
-    optimizer = Optimizer.from_params(config["trainer"]["optimizer"], "trainer.optimizer",
+def test_the_bottom_is_frozen_two_groups_cover_the_rest_and_the_head_is_probed_first(config, model):
+    trainer = config["trainer"]
+    assert trainer["linear_probe_first"] is True
+    freeze_parameters(model, trainer["no_grad"])
+    frozen = [name for name, parameter in model.named_parameters() if not parameter.requires_grad]
+    assert frozen[0] == "_im2im_encoder.model.conv_stem.weight" and frozen[-1].startswith("_im2im_encoder.model.blocks.3.")
+    optimizer = Optimizer.from_params(trainer["optimizer"], "trainer.optimizer",
                                       model_parameters=list(model.named_parameters()))
     named = [group for group in optimizer.param_groups if group["regexes"]]
-    assert len(named) == 4
-    assert sum(len(group["params"]) for group in named) == len(list(model.parameters()))
-    plan = plan_learning_rates(config["trainer"]["learning_rate_scheduler"], optimizer,
-                               config["trainer"]["num_epochs"], num_steps_per_epoch=63)
-    assert plan.unfreezing_epochs == {0: 3, 1: 2, 2: 1, 3: 0}  # bottom group first trains in epoch 3 of 0-3
+    assert len(named) == 2
+    assert sum(len(group["params"]) for group in named) == sum(p.requires_grad for p in model.parameters())
+    plan = plan_learning_rates(trainer["learning_rate_scheduler"], optimizer, trainer["num_epochs"],
+                               num_steps_per_epoch=63)
+    assert plan.unfreezing_epochs == {0: 1, 1: 0}  # stages 4-5 first train in epoch 1 of 0-1
 
 
 def test_the_lesson_config_freezes_the_bottom_and_trains_two_groups_that_cover_the_rest():
