@@ -9,7 +9,8 @@ on a validation set and report on a test set). With ``--test-path`` it is fitted
 validation images and measured on the test images; without, the validation images are split in
 two halves by a seeded shuffle (``--seed``) and each half is scaled with the temperature fitted on
 the other (two-fold cross-fitting, as scikit-learn's ``cross_val_predict``), so every validation
-image is measured once, out of sample.
+image is measured once, out of sample: the library's ``out_of_sample_temperatures``, on whose NLL
+``train_model`` decides whether to keep the temperature.
 
 Prints one Markdown table row per run (the model's archive, the images measured, the
 temperature(s), and ECE / NLL / Brier / accuracy uncalibrated and calibrated); ECE uses 15
@@ -19,12 +20,12 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional
 
 import torch
 
 from allencv_lite.common.params import load_config
-from allencv_lite.interpret.calibration import calibration_scores, fit_temperature
+from allencv_lite.interpret.calibration import calibration_scores, fit_temperature, out_of_sample_temperatures
 from allencv_lite.interpret.interpretation import ClassificationInterpretation
 from allencv_lite.models.archival import load_archive
 
@@ -32,19 +33,6 @@ from allencv_lite.models.archival import load_archive
 def evaluate(archive_file: Path, data_path: str) -> ClassificationInterpretation:
     """The archive's raw logits on ``data_path`` (``<root>/<label>/<image>``)."""
     return ClassificationInterpretation.from_archive(load_archive(archive_file), data_path, progress=False)
-
-
-def out_of_sample_temperatures(logits: torch.Tensor, targets: torch.Tensor, seed: int
-                               ) -> Tuple[torch.Tensor, List[float]]:
-    """Two-fold cross-fitting: the temperature for each image ``(N,)``, fitted on the other half."""
-    order = torch.randperm(len(targets), generator=torch.Generator().manual_seed(seed))
-    halves = [order[: len(order) // 2], order[len(order) // 2:]]
-    temperatures = torch.empty(len(targets), dtype=torch.double)
-    fitted = []
-    for measured, fitted_on in (halves, halves[::-1]):
-        fitted.append(fit_temperature(logits[fitted_on], targets[fitted_on]))
-        temperatures[measured] = fitted[-1]
-    return temperatures, fitted
 
 
 def measure(archive_file: Path, validation_path: str, test_path: Optional[str], seed: int) -> Dict[str, object]:

@@ -11,11 +11,12 @@ it and fix it with one number::
 Dividing every logit by the same T > 0 never changes which label is most probable, so accuracy is
 untouched; only the confidence moves (T > 1 softens, T < 1 sharpens). ``train_model`` fits T on
 the validation images after training (:func:`calibrate_model`) unless the trainer block says
-``"calibrate": false``.
+``"calibrate": false``, and keeps it only when a T fitted on half of them lowers the NLL of the
+other half (:func:`choose_temperature`).
 """
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
 import torch
 
@@ -189,25 +190,154 @@ def model_logits(model: torch.nn.Module, batches: Iterable) -> Tuple[torch.Tenso
     return torch.cat(logits), torch.cat(targets)
 
 
-def calibrate_model(model: "BasicImageClassifier", validation_batches: Iterable) -> Dict[str, float]:
-    """Fit the model's temperature on the validation batches (:func:`fit_temperature`), set it,
-    and log one line with T and the validation ECE and NLL before and after.
+def cross_fitting_halves(num_samples: int, seed: int = 0) -> List[torch.Tensor]:
+    """The two halves of two-fold cross-fitting: the indices ``0 .. num_samples - 1`` shuffled by
+    ``torch.randperm`` with ``seed``, then cut in two (the second half takes the odd one out); two
+    long tensors ``(num_samples // 2,)`` and ``(num_samples - num_samples // 2,)``."""
+    order = torch.randperm(num_samples, generator=torch.Generator().manual_seed(seed))
+    return [order[: num_samples // 2], order[num_samples // 2:]]
+
+
+def out_of_sample_temperatures(logits: torch.Tensor, targets: torch.Tensor, seed: int = 0
+                               ) -> Tuple[torch.Tensor, List[float]]:
+    """Two-fold cross-fitting (as scikit-learn's ``cross_val_predict``): each half of
+    :func:`cross_fitting_halves` gets the temperature :func:`fit_temperature` fits on the other
+    half, so every image is scaled by a temperature that was fitted without it.
+
+    Args:
+        logits: float ``(N, C)``; targets: long ``(N,)``; seed: the shuffle that splits them.
 
     Returns:
-        ``{"temperature": T, "validation_ece_before": ..., "validation_ece_after": ...}`` and the
-        same for ``nll`` and ``brier`` (see :func:`calibration_scores`).
+        the temperature for each image, double ``(N,)`` (``logits.double() / temperatures[:, None]``
+        scales them), and the two fitted temperatures ``[fitted on the second half (applied to
+        the first), fitted on the first half (applied to the second)]``.
+
+    Raises:
+        ConfigurationError: from :func:`fit_temperature`, for fewer than 2 samples (a half would
+            be empty) or shapes that do not match.
+    """
+    halves = cross_fitting_halves(len(targets), seed)
+    temperatures = torch.empty(len(targets), dtype=torch.double)
+    fitted = []
+    for measured, fitted_on in (halves, halves[::-1]):
+        fitted.append(fit_temperature(logits[fitted_on], targets[fitted_on]))
+        temperatures[measured] = fitted[-1]
+    return temperatures, fitted
+
+
+@dataclass
+class TemperatureChoice:
+    """What :func:`choose_temperature` decided, and the numbers it decided on.
+
+    Attributes:
+        temperature: the temperature to set: ``fitted`` when ``applied``, else 1.0.
+        applied: whether the fitted temperature is kept.
+        reason: why it was not, one clause for the log line; ``""`` when applied.
+        fitted: T fitted on all the validation images; ``None`` when it was not fitted (a half
+            without a mistake).
+        mistakes_per_half: wrong top labels in each half of :func:`cross_fitting_halves`.
+        out_of_sample_nll_before: the NLL at T = 1 (nats per image; nothing fitted, so out of sample).
+        out_of_sample_nll_after: the NLL with each half scaled by the T fitted on the other
+            (:func:`out_of_sample_temperatures`); ``None`` when not fitted.
+    """
+
+    temperature: float
+    applied: bool
+    reason: str
+    fitted: Optional[float]
+    mistakes_per_half: Tuple[int, int]
+    out_of_sample_nll_before: float
+    out_of_sample_nll_after: Optional[float]
+
+    def metrics(self) -> Dict[str, Any]:
+        """The choice as ``metrics.json`` entries: ``temperature``, ``temperature_applied``,
+        ``temperature_fitted``, ``validation_mistakes_per_half`` and ``out_of_sample_nll_{before,after}``."""
+        return {"temperature": self.temperature, "temperature_applied": self.applied,
+                "temperature_fitted": self.fitted, "validation_mistakes_per_half": list(self.mistakes_per_half),
+                "out_of_sample_nll_before": self.out_of_sample_nll_before,
+                "out_of_sample_nll_after": self.out_of_sample_nll_after}
+
+
+def choose_temperature(logits: torch.Tensor, targets: torch.Tensor, seed: int = 0) -> TemperatureChoice:
+    """Fit a temperature on the validation logits, and keep it only where it is shown to help on
+    images it was not fitted on.
+
+    Guo et al. 2017, "On Calibration of Modern Neural Networks", fit T on held-out data (the
+    validation set, section 4.2) and judge it on other images (the test set, section 5). Here the
+    validation images are the only held-out ones, and a T fitted on a set with few mistakes comes
+    out too small (with none, the NLL falls as T falls to 0): the model's rare mistakes then get
+    probabilities near 1. So the validation images are split in two halves
+    (:func:`cross_fitting_halves`), and T fitted on all of them is applied only if
+
+    1. each half holds at least one mistake (else a half's fit has nothing to rest on), and
+    2. the two-fold cross-fitted NLL (each half scaled by the T fitted on the other,
+       :func:`out_of_sample_temperatures`) is lower than the NLL at T = 1.
+
+    Otherwise the temperature stays 1.0 and ``reason`` says why.
+
+    Args:
+        logits: float ``(N, C)``, the model's raw scores on the validation images.
+        targets: long ``(N,)``, the actual label indices.
+        seed: the shuffle that splits the images in halves.
+
+    Raises:
+        ConfigurationError: no images, or shapes that do not match.
+    """
+    if logits.ndim != 2 or targets.shape != (logits.shape[0],) or not len(targets):
+        raise ConfigurationError(f"choose_temperature needs logits (N, C) and targets (N,) with N > 0, got "
+                                 f"{tuple(logits.shape)} and {tuple(targets.shape)}.")
+    logits, targets = logits.detach().double().cpu(), targets.detach().long().cpu()
+    wrong = logits.argmax(dim=-1) != targets
+    mistakes = tuple(int(wrong[half].sum()) for half in cross_fitting_halves(len(targets), seed))
+    nll_before = float(torch.nn.functional.cross_entropy(logits, targets))
+    if min(mistakes) == 0:
+        why = (f"the {len(targets)} validation images hold no mistake, and with none the NLL falls as T falls to 0"
+               if not sum(mistakes) else
+               f"the {len(targets)} validation images hold {sum(mistakes)} mistake{'s' * (sum(mistakes) > 1)} "
+               f"({mistakes[0]} and {mistakes[1]} in the two halves), and a temperature fitted on a half without "
+               f"a mistake cannot be judged on the other")
+        return TemperatureChoice(1.0, False, why, None, mistakes, nll_before, None)
+    temperatures, _ = out_of_sample_temperatures(logits, targets, seed)
+    nll_after = float(torch.nn.functional.cross_entropy(logits / temperatures[:, None], targets))
+    fitted = fit_temperature(logits, targets)
+    if nll_after < nll_before:
+        return TemperatureChoice(fitted, True, "", fitted, mistakes, nll_before, nll_after)
+    why = (f"T = {fitted:.3f} did not help on images it was not fitted on (2-fold cross-fitted NLL {nll_after:.4f}, "
+           f"at T = 1 {nll_before:.4f})")
+    return TemperatureChoice(1.0, False, why, fitted, mistakes, nll_before, nll_after)
+
+
+def calibrate_model(model: "BasicImageClassifier", validation_batches: Iterable, seed: int = 0) -> Dict[str, Any]:
+    """Temperature scaling after training, guarded: :func:`choose_temperature` fits T on the
+    validation batches and keeps it only when it lowers the NLL of images it was not fitted on
+    (Guo et al. 2017 fit T on held-out data); the model's temperature is set to it, or to 1.0.
+    Logs one line: T and the ECE and NLL before and after, or why T stays 1 and what would help.
+
+    Args:
+        model: has ``set_temperature`` and returns ``{"logits": (batch, C)}`` for ``image``.
+        validation_batches: ``{"image": (batch, 3, height, width), "label": (batch,)}`` dicts.
+        seed: the shuffle that splits the validation images in halves.
+
+    Returns:
+        :meth:`TemperatureChoice.metrics` (``temperature``, ``temperature_applied``, the
+        out-of-sample NLL before and after, ...) and ``validation_{ece,nll,brier}_{before,after}``
+        on all the validation images with the temperature set (the same before and after when
+        it stays 1; see :func:`calibration_scores`).
 
     Raises:
         ConfigurationError: no validation image could be read.
     """
     logits, targets = model_logits(model, validation_batches)
-    temperature = fit_temperature(logits, targets)
-    model.set_temperature(temperature)
-    before, after = calibration_scores(logits, targets), calibration_scores(logits, targets, temperature)
-    # The fit rests on the mistakes: with none, the NLL falls as T falls to 0; with few, T comes out too small.
-    mistakes = int((logits.argmax(dim=-1) != targets).sum())
-    logger.info("Temperature scaling: T = %.3f on %d validation images (%d wrong); ECE %.2f%% -> %.2f%%, "
-                "NLL %.4f -> %.4f", temperature, len(targets), mistakes, 100 * before["ece"], 100 * after["ece"],
-                before["nll"], after["nll"])
-    return {"temperature": temperature, **{f"validation_{name}_before": value for name, value in before.items()},
+    choice = choose_temperature(logits, targets, seed)
+    model.set_temperature(choice.temperature)
+    before, after = calibration_scores(logits, targets), calibration_scores(logits, targets, choice.temperature)
+    if choice.applied:
+        logger.info("Temperature scaling: T = %.3f on %d validation images (%d wrong); ECE %.2f%% -> %.2f%%, "
+                    "NLL %.4f -> %.4f (out of sample, 2-fold: %.4f -> %.4f)", choice.temperature, len(targets),
+                    sum(choice.mistakes_per_half), 100 * before["ece"], 100 * after["ece"], before["nll"],
+                    after["nll"], choice.out_of_sample_nll_before, choice.out_of_sample_nll_after)
+    else:
+        logger.info("Temperature scaling not applied (T stays 1): %s. More validation images, with mistakes among "
+                    "them, would help; \"calibrate\": false in the trainer block silences this line.", choice.reason)
+    return {**choice.metrics(), **{f"validation_{name}_before": value for name, value in before.items()},
             **{f"validation_{name}_after": value for name, value in after.items()}}

@@ -1,7 +1,9 @@
 """Calibration: temperature scaling recovers a known temperature, the scores measure what they
-say (Guo et al. 2017), and training fits the temperature unless told not to."""
+say (Guo et al. 2017), and training keeps a fitted temperature only when it helps on images it was
+not fitted on, unless told not to calibrate at all."""
 import io
 import json
+import logging
 import tarfile
 
 import pytest
@@ -11,8 +13,12 @@ from torchmetrics.functional.classification import multiclass_calibration_error
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.interpret.calibration import (
     brier_score,
+    calibrate_model,
     calibration_scores,
+    choose_temperature,
+    cross_fitting_halves,
     fit_temperature,
+    out_of_sample_temperatures,
     plot_reliability_diagram,
     reliability_bins,
 )
@@ -82,10 +88,87 @@ def test_the_reliability_diagram_has_a_bar_per_filled_bin_and_the_ece_in_its_tit
     assert len(ax.patches) == 2 * int((bins.count > 0).sum())  # accuracy bar and gap bar per filled bin
 
 
-def test_training_fits_the_temperature_and_archives_it(digits_archive):
+def binary_logits(margins):
+    """Logits ``(N, 2)`` whose actual label is 1 for every sample, ``margins`` ``(N,)`` its lead
+    over label 0: a negative margin is a mistake."""
+    return torch.stack([torch.zeros_like(margins), margins], dim=1), torch.ones(len(margins), dtype=torch.long)
+
+
+class FixedLogits(torch.nn.Module):
+    """A stand-in for a classifier whose logits for "image" ``i`` are row ``i`` of a table (its
+    batches carry indices as images), with the temperature buffer ``calibrate_model`` sets."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.table = torch.nn.Parameter(logits)  # model_logits finds the device from the parameters
+        self.register_buffer("temperature", torch.tensor(1.0))
+
+    def forward(self, image):
+        return {"logits": self.table[image]}
+
+    def set_temperature(self, temperature):
+        self.temperature.fill_(temperature)
+
+
+def test_each_half_is_scaled_with_the_temperature_fitted_on_the_other_half():
+    generator = torch.Generator().manual_seed(0)
+    logits = 3 * torch.randn(400, 4, generator=generator)
+    targets = torch.multinomial(torch.softmax(logits / 3, dim=-1), 1, generator=generator).squeeze(1)
+    temperatures, fitted = out_of_sample_temperatures(logits, targets, seed=0)
+    first, second = cross_fitting_halves(400, seed=0)
+    assert torch.equal(torch.sort(torch.cat([first, second])).values, torch.arange(400)) and len(first) == 200
+    assert fitted == [fit_temperature(logits[second], targets[second]), fit_temperature(logits[first], targets[first])]
+    assert torch.all(temperatures[first] == fitted[0]) and torch.all(temperatures[second] == fitted[1])
+    assert all(abs(t - 3) < 0.6 for t in fitted)  # the logits are 3 × calibrated ones
+
+
+def test_over_confident_logits_with_many_mistakes_get_their_temperature_applied():
+    logits, labels = calibrated_samples(num_samples=5000)
+    choice = choose_temperature(2.5 * logits, labels)
+    assert choice.applied and min(choice.mistakes_per_half) > 500  # about a third of them wrong
+    assert choice.temperature == choice.fitted == pytest.approx(2.5, rel=0.05)
+    assert choice.out_of_sample_nll_after < 0.8 * choice.out_of_sample_nll_before
+
+
+@pytest.mark.parametrize("mistakes, why", [
+    (0, "the 100 validation images hold no mistake, and with none the NLL falls as T falls to 0"),
+    (1, "the 100 validation images hold 1 mistake (1 and 0 in the two halves), and a temperature fitted on a half "
+        "without a mistake cannot be judged on the other"),
+])
+def test_a_single_mistake_or_none_leaves_the_temperature_at_one_and_the_log_says_why(mistakes, why, caplog):
+    margins = torch.full((100,), 4.0)
+    margins[cross_fitting_halves(100)[0][:mistakes]] = -2.0
+    logits, labels = binary_logits(margins)
+    model = FixedLogits(logits)
+    with caplog.at_level(logging.INFO, logger="allencv_lite.interpret.calibration"):
+        metrics = calibrate_model(model, [{"image": torch.arange(100), "label": labels}])
+    assert float(model.temperature) == metrics["temperature"] == 1.0 and metrics["temperature_applied"] is False
+    assert fit_temperature(logits, labels) < 0.8  # an unguarded fit would have sharpened them
+    assert caplog.messages == [f"Temperature scaling not applied (T stays 1): {why}. More validation images, with "
+                               f"mistakes among them, would help; \"calibrate\": false in the trainer block "
+                               f"silences this line."]
+    assert metrics["out_of_sample_nll_after"] is None
+    assert metrics["validation_nll_after"] == metrics["validation_nll_before"]
+
+
+def test_a_temperature_that_raises_the_nll_of_the_half_it_was_not_fitted_on_is_not_applied():
+    margins = torch.full((100,), 4.0)
+    first, second = cross_fitting_halves(100)
+    margins[first[0]], margins[second[0]] = -0.2, -6.0  # a mistake in each half: a near miss, a confident one
+    choice = choose_temperature(*binary_logits(margins))
+    assert not choice.applied and choice.temperature == 1.0 and choice.mistakes_per_half == (1, 1)
+    assert choice.out_of_sample_nll_after > choice.out_of_sample_nll_before
+    assert choice.reason == (f"T = {choice.fitted:.3f} did not help on images it was not fitted on (2-fold "
+                             f"cross-fitted NLL {choice.out_of_sample_nll_after:.4f}, at T = 1 "
+                             f"{choice.out_of_sample_nll_before:.4f})")
+
+
+def test_training_fits_a_temperature_that_helps_out_of_sample_and_archives_it(digits_archive):
     metrics = json.loads((digits_archive.parent / "metrics.json").read_text())
     model = load_archive(digits_archive).model
     assert float(model.temperature) == pytest.approx(metrics["temperature"]) and metrics["temperature"] != 1.0
+    assert metrics["temperature_applied"] is True and min(metrics["validation_mistakes_per_half"]) > 0
+    assert metrics["out_of_sample_nll_after"] < metrics["out_of_sample_nll_before"]
     assert metrics["validation_nll_after"] <= metrics["validation_nll_before"]
 
 
