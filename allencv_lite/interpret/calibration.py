@@ -33,6 +33,19 @@ logger = logging.getLogger(__name__)
 NUM_BINS = 15  # the equal-width confidence bins of Guo et al. 2017 (their figures and tables use M = 15)
 
 
+def checked_logits_and_targets(caller: str, logits: torch.Tensor, targets: torch.Tensor
+                               ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``logits`` ``(N, C)`` as float64 and ``targets`` ``(N,)`` as long, both on the CPU and detached.
+
+    Raises:
+        ConfigurationError: no samples, or shapes that do not match (naming ``caller``).
+    """
+    if logits.ndim != 2 or targets.shape != (logits.shape[0],) or not len(targets):
+        raise ConfigurationError(f"{caller} needs logits (N, C) and targets (N,) with N > 0, got "
+                                 f"{tuple(logits.shape)} and {tuple(targets.shape)}.")
+    return logits.detach().double().cpu(), targets.detach().long().cpu()
+
+
 def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iterations: int = 100) -> float:
     """The temperature T > 0 that minimises the negative log-likelihood
     ``mean(cross_entropy(logits / T, targets))`` of held-out samples: temperature scaling, Guo et
@@ -48,10 +61,7 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iterations:
     Raises:
         ConfigurationError: no samples, or shapes that do not match.
     """
-    if logits.ndim != 2 or targets.shape != (logits.shape[0],) or not len(targets):
-        raise ConfigurationError(f"fit_temperature needs logits (N, C) and targets (N,) with N > 0, got "
-                                 f"{tuple(logits.shape)} and {tuple(targets.shape)}.")
-    logits, targets = logits.detach().double().cpu(), targets.detach().long().cpu()
+    logits, targets = checked_logits_and_targets("fit_temperature", logits, targets)
     log_temperature = torch.zeros((), dtype=torch.double, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_temperature], lr=1.0, max_iter=max_iterations, line_search_fn="strong_wolfe")
 
@@ -283,10 +293,7 @@ def choose_temperature(logits: torch.Tensor, targets: torch.Tensor, seed: int = 
     Raises:
         ConfigurationError: no images, or shapes that do not match.
     """
-    if logits.ndim != 2 or targets.shape != (logits.shape[0],) or not len(targets):
-        raise ConfigurationError(f"choose_temperature needs logits (N, C) and targets (N,) with N > 0, got "
-                                 f"{tuple(logits.shape)} and {tuple(targets.shape)}.")
-    logits, targets = logits.detach().double().cpu(), targets.detach().long().cpu()
+    logits, targets = checked_logits_and_targets("choose_temperature", logits, targets)
     wrong = logits.argmax(dim=-1) != targets
     mistakes = tuple(int(wrong[half].sum()) for half in cross_fitting_halves(len(targets), seed))
     nll_before = float(torch.nn.functional.cross_entropy(logits, targets))
