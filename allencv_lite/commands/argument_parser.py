@@ -73,9 +73,11 @@ class SuggestingArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         """Print the usage and ``message`` with "did you mean" and the closest options to the
         unknown ones this parser was given, then exit with status 2."""
-        close = [match for name in self.unknown_options() for match in
-                 difflib.get_close_matches(name, self.option_names, n=1)]
+        unknown = self.unknown_options()
+        close = [match for name in unknown for match in difflib.get_close_matches(name, self.option_names, n=1)]
         if close:
+            if not message.startswith("unrecognized arguments"):  # e.g. "... are required: --output-file"
+                message = f"{message} (unrecognized: {' '.join(unknown)})"
             message = f"{message}; did you mean {', '.join(close)}?"
         super().error(message)
 

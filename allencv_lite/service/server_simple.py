@@ -180,8 +180,8 @@ def run_server(args: argparse.Namespace) -> int:
         server = make_server(args.host, args.port, app, threaded=True, request_handler=RequestLogHandler,
                              fd=listening.fileno())
         port = listening.getsockname()[1]  # the one the system chose for --port 0
+    stop_on_interrupt()  # before the line that tells a script the server is up: it may send SIGINT at once
     logger.info("Serving %r on http://%s:%d/", args.title, args.host, port)
-    stop_on_interrupt()
     server.serve_forever()  # until Ctrl-C, which Werkzeug takes as the way to stop, closing the socket
     logger.info("Stopped.")
     return 0

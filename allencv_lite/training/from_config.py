@@ -139,7 +139,7 @@ def describe_completed_run(serialization_dir: Path, trainer_config: Dict[str, An
     epochs_done = saved[-1] + 1 if saved else 0
     num_epochs, patience = trainer_config.get("num_epochs", DEFAULT_NUM_EPOCHS), trainer_config.get("patience")
     if epochs_done >= num_epochs:
-        why = f"all {num_epochs} epochs are done"
+        why = "its epoch is done" if num_epochs == 1 else f"all {num_epochs} epochs are done"
     elif saved and patience is not None and MetricTracker(
             **checkpointer.load_latest(torch.device("cpu"))["tracker"]).is_out_of_patience(patience):
         why = (f"it stopped early after epoch {epochs_done} of {num_epochs}, {plural(patience, 'epoch')} without "

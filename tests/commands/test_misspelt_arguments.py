@@ -44,10 +44,10 @@ def test_a_misspelt_choice_of_an_option_gets_the_closest_choice(capsys):
                                          "did you mean onnx?")
 
 
-def test_a_misspelt_required_option_is_suggested_beside_argparse_s_message(capsys):
+def test_a_misspelt_required_option_is_named_beside_the_one_it_resembles(capsys):
     err = error_of(["serve", "--archve-path", "model.tar.gz"], capsys)
-    assert err.splitlines()[-1] == ("allencv-lite serve: error: the following arguments are required: --archive-path; "
-                                    "did you mean --archive-path?")
+    assert err.splitlines()[-1] == ("allencv-lite serve: error: the following arguments are required: --archive-path "
+                                    "(unrecognized: --archve-path); did you mean --archive-path?")
 
 
 def test_an_abbreviated_option_is_no_mistake_and_a_negative_number_no_option(capsys):
@@ -58,3 +58,4 @@ def test_an_abbreviated_option_is_no_mistake_and_a_negative_number_no_option(cap
 def test_nothing_close_gets_argparse_s_message_alone(capsys):
     err = error_of(["serve", "--archive-path", "model.tar.gz", "--zzz"], capsys)
     assert err.splitlines()[-1] == "allencv-lite serve: error: unrecognized arguments: --zzz"
+

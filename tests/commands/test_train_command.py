@@ -100,7 +100,8 @@ def test_a_ctrl_c_before_the_trainer_was_imported_is_described_without_importing
     assert described.stdout.startswith("train stopped before training began, so there is nothing to resume")
 
 
-def test_recover_of_a_finished_run_says_so_in_one_line_exits_0_and_leaves_every_file_as_it_was(digits_dir, tmp_path):
+def test_recover_of_a_finished_run_says_so_and_names_the_kept_epoch_exits_0_and_leaves_every_file_as_it_was(
+        digits_dir, tmp_path):
     config_file = tmp_path / "two epochs.json"
     config_file.write_text(json.dumps(tiny_digits_config(digits_dir, num_epochs=2)))
     run = tmp_path / "run"
@@ -112,10 +113,12 @@ def test_recover_of_a_finished_run_says_so_in_one_line_exits_0_and_leaves_every_
     recovering = start_command("train", str(config_file), "-s", str(run), "--recover")
     _, err = recovering.communicate(timeout=300)
     assert recovering.returncode == 0
-    assert len(err.splitlines()) == 1
-    assert err.endswith(f" INFO allencv_lite.training.from_config: --recover: the run in {run} is complete (all 2 epochs are "
-                        f"done); nothing was trained and {run / 'model.tar.gz'} was left as it was. To train longer, "
-                        "start a new run (another -s, or --force to replace this one).\n")
+    complete, kept = err.splitlines()
+    assert complete.endswith(f" INFO allencv_lite.training.from_config: --recover: the run in {run} is complete (all 2 "
+                             f"epochs are done); nothing was trained and {run / 'model.tar.gz'} was left as it was. To "
+                             "train longer, start a new run (another -s, or --force to replace this one).")
+    assert " INFO allencv_lite.training.from_config: kept epoch " in kept and kept.split("kept epoch ")[1].startswith(
+        ("1 of 2: validation accuracy ", "2 of 2: validation accuracy "))
     assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in run.rglob("*") if path.is_file()} == before
 
 

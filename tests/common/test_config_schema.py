@@ -65,7 +65,7 @@ def test_the_trainer_block_accepts_the_optimizer_scheduler_callbacks_and_no_grad
     assert accepted_keys(Trainer, "gradient_descent") == [
         "optimizer", "learning_rate_scheduler", "callbacks", "no_grad", "num_epochs", "patience", "validation_metric",
         "cuda_device", "should_log_learning_rate", "grad_norm", "grad_clipping", "num_gradient_accumulation_steps",
-        "num_serialized_models_to_keep", "use_amp", "num_threads", "calibrate"]
+        "num_serialized_models_to_keep", "use_amp", "num_threads", "calibrate", "linear_probe_first"]
 
 
 def test_an_optimizer_block_accepts_parameter_groups_then_torchs_own_arguments():
