@@ -15,7 +15,8 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 def screenshot(locator, path: Path, attempts: int = 10) -> None:
     """``locator.screenshot(path=path)``, again when the element is replaced meanwhile: a
-    widget's output redraws its live view when the widget sends its new saved picture."""
+    widget's output redraws its live view when the widget sends its new saved picture (Playwright
+    then finds the old node detached, or, mid-redraw on a busy machine, not visible)."""
     from playwright.sync_api import Error
 
     for attempt in range(attempts):
@@ -23,7 +24,7 @@ def screenshot(locator, path: Path, attempts: int = 10) -> None:
             locator.screenshot(path=path, timeout=5_000)
             return
         except Error as error:
-            if "not attached" not in str(error) or attempt == attempts - 1:
+            if not any(redrawn in str(error) for redrawn in ("not attached", "not visible")) or attempt == attempts - 1:
                 raise
 
 
