@@ -181,8 +181,11 @@ def run_server(args: argparse.Namespace) -> int:
                              fd=listening.fileno())
         port = listening.getsockname()[1]  # the one the system chose for --port 0
     stop_on_interrupt()  # before the line that tells a script the server is up: it may send SIGINT at once
-    logger.info("Serving %r on http://%s:%d/", args.title, args.host, port)
-    server.serve_forever()  # until Ctrl-C, which Werkzeug takes as the way to stop, closing the socket
+    try:
+        logger.info("Serving %r on http://%s:%d/", args.title, args.host, port)
+        server.serve_forever()  # until Ctrl-C, which Werkzeug takes as the way to stop, closing the socket
+    except KeyboardInterrupt:  # it came before serve_forever was listening for it
+        server.server_close()
     logger.info("Stopped.")
     return 0
 
