@@ -10,8 +10,8 @@ With ``"trainer": {"linear_probe_first": true}`` the trainer calls :func:`fit_li
 before its first epoch (not when it resumes a checkpoint): the model's pooled features of every
 training image (the training reader's augmentation applied once) and, if there are any, of the
 validation images, then a multinomial logistic regression fitted by L-BFGS for each L2 strength of
-:data:`L2_STRENGTHS`, keeping the one with the lowest validation negative log-likelihood (the
-middle one without validation data).
+:data:`L2_STRENGTHS`, keeping the one with the lowest validation negative log-likelihood
+(:data:`L2_WITHOUT_VALIDATION` without validation data).
 """
 import logging
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from allencv_lite.common.checks import ConfigurationError
 logger = logging.getLogger(__name__)
 
 L2_STRENGTHS = (1e-4, 1e-3, 1e-2, 1e-1)  # λ in mean cross-entropy + λ/2 · ||W||², W the weights (not the bias)
+L2_WITHOUT_VALIDATION = 1e-2  # the middle of L2_STRENGTHS
 MAX_ITERATIONS = 200  # of L-BFGS, on the whole set of features at once
 
 
@@ -110,19 +111,16 @@ def fit_linear_probe(model: torch.nn.Module, train_data_loader: Iterable, valida
     validation = pooled_features(model, validation_data_loader, device) if validation_data_loader else None
     features = features.double()  # float64: L-BFGS's line search and tolerance assume accurate losses
     validation = (validation[0].double(), validation[1]) if validation is not None else None
-    candidates = L2_STRENGTHS if validation is not None else L2_STRENGTHS[len(L2_STRENGTHS) // 2:][:1]
-    best: Optional[Tuple[float, float, Optional[float], torch.nn.Linear]] = None
-    for l2_strength in candidates:
+    if validation is None:
+        l2_strength, accuracy = L2_WITHOUT_VALIDATION, None
         fitted = fit_logistic_regression(features, labels, layer.out_features, l2_strength)
-        loss, accuracy = 0.0, None
-        if validation is not None:
-            with torch.no_grad():
-                logits = fitted(validation[0])
-                loss = float(torch.nn.functional.cross_entropy(logits, validation[1]))
-                accuracy = float((logits.argmax(-1) == validation[1]).float().mean())
-        if best is None or loss < best[0]:
-            best = (loss, l2_strength, accuracy, fitted)
-    _, l2_strength, accuracy, fitted = best
+    else:
+        fits = {l2: fit_logistic_regression(features, labels, layer.out_features, l2) for l2 in L2_STRENGTHS}
+        with torch.no_grad():
+            logits = {l2: fit(validation[0]) for l2, fit in fits.items()}
+        l2_strength = min(logits, key=lambda l2: float(torch.nn.functional.cross_entropy(logits[l2], validation[1])))
+        fitted = fits[l2_strength]
+        accuracy = float((logits[l2_strength].argmax(-1) == validation[1]).float().mean())
     with torch.no_grad():
         layer.weight.copy_(fitted.weight)
         layer.bias.copy_(fitted.bias)
