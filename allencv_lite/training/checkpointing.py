@@ -81,7 +81,7 @@ def parse_validation_metric(validation_metric: str, always_reported: Sequence[st
 
 def final_metrics(history: List[Dict[str, Any]], tracker: MetricTracker, training_seconds: float) -> Dict[str, Any]:
     """AllenNLP's summary (``metrics.json``): the last epoch's metrics, ``best_epoch`` (the epoch
-    whose weights are kept), its ``best_validation_<name>`` (``best_training_<name>`` in a run
+    whose weights are kept, from 0; -1 the linear probe), its ``best_validation_<name>`` (``best_training_<name>`` in a run
     without validation data) and ``training_duration``."""
     final: Dict[str, Any] = dict(history[-1]) if history else {}
     if tracker.best_epoch is not None:
@@ -95,11 +95,14 @@ def final_metrics(history: List[Dict[str, Any]], tracker: MetricTracker, trainin
 
 def write_metrics_files(serialization_dir: Path, history: List[Dict[str, Any]]) -> None:
     """``metrics_epoch_<n>.json`` for the last epoch of ``history`` (one metrics dict per
-    finished epoch) and ``metrics.csv`` (one row per epoch), each written atomically."""
+    finished epoch; none for the linear probe's epoch -1) and ``metrics.csv`` (one row per
+    epoch, the probe's with validation columns only), each written atomically."""
     last = history[-1]
-    write_text_atomically(json.dumps(last, indent=2), serialization_dir / f"metrics_epoch_{last['epoch']}.json")
+    if last["epoch"] >= 0:
+        write_text_atomically(json.dumps(last, indent=2), serialization_dir / f"metrics_epoch_{last['epoch']}.json")
     table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=list(history[0]), extrasaction="ignore", lineterminator="\n")
+    columns = dict.fromkeys(name for metrics in sorted(history, key=len, reverse=True) for name in metrics)
+    writer = csv.DictWriter(table, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
     write_text_atomically(table.getvalue(), serialization_dir / METRICS_CSV_NAME)

@@ -8,44 +8,51 @@ fine-tuning everything, keeps what pretraining learnt (section 4, "LP-FT").
 
 With ``"trainer": {"linear_probe_first": true}`` the trainer calls :func:`fit_linear_probe` once
 before its first epoch (not when it resumes a checkpoint): the model's pooled features of every
-training image (the training reader's augmentation applied once) and, if there are any, of the
-validation images, then a multinomial logistic regression fitted by L-BFGS for each L2 strength of
-:data:`L2_STRENGTHS`, keeping the one with the lowest validation negative log-likelihood
-(:data:`L2_WITHOUT_VALIDATION` without validation data).
+training image (the training reader's augmentation applied once), then scikit-learn's
+``LogisticRegressionCV``: an L2-regularised multinomial logistic regression whose strength is
+chosen from :data:`L2_STRENGTHS` by the lowest negative log-likelihood over stratified
+:data:`CROSS_VALIDATION_FOLDS`-fold cross-validation *on the training features*, then refitted on
+all of them. The validation images play no part in the fit, so the trainer can judge the probed
+model on them like an epoch (epoch 0, a candidate for the kept weights), and a run of
+``num_epochs: 0`` is the probe alone.
 """
 import logging
+import warnings
 from dataclasses import dataclass
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, Tuple
 
+import numpy as np
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
-L2_STRENGTHS = (1e-4, 1e-3, 1e-2, 1e-1)  # λ in mean cross-entropy + λ/2 · ||W||², W the weights (not the bias)
-L2_WITHOUT_VALIDATION = 1e-2  # the middle of L2_STRENGTHS
-MAX_ITERATIONS = 200  # of L-BFGS, on the whole set of features at once
+# λ in mean cross-entropy + λ/2 · ||W||² (W the weights, not the bias); scikit-learn's C is 1 / (λ · images).
+L2_STRENGTHS = (1e-4, 1e-3, 1e-2, 1e-1)
+CROSS_VALIDATION_FOLDS = 5
+MAX_ITERATIONS = 2000  # of scikit-learn's L-BFGS solver
 
 
 @dataclass
 class LinearProbe:
-    """What :func:`fit_linear_probe` chose, for the log and ``metrics.json``.
+    """What :func:`fit_linear_probe` chose, for the log.
 
     Attributes:
-        l2_strength: λ of the kept fit.
-        validation_accuracy: the probe's accuracy on the validation images (``None`` without).
+        l2_strength: the chosen λ (see :data:`L2_STRENGTHS`).
+        cross_validated_loss: its mean held-out negative log-likelihood (nats per image) over the
+            cross-validation folds of the training features.
         num_images: training images whose features it was fitted on.
     """
 
     l2_strength: float
-    validation_accuracy: Optional[float]
+    cross_validated_loss: float
     num_images: int
 
     def describe(self) -> str:
-        """``Linear probe on 2000 training images (L2 0.001): validation accuracy 0.9920``."""
-        scored = "" if self.validation_accuracy is None else f": validation accuracy {self.validation_accuracy:.4f}"
-        return f"Linear probe on {self.num_images} training images (L2 {self.l2_strength:g}){scored}"
+        """``Linear probe on 2000 training images: L2 0.001, cross-validated loss 0.0213``."""
+        return (f"Linear probe on {self.num_images} training images: L2 {self.l2_strength:g}, "
+                f"cross-validated loss {self.cross_validated_loss:.4f}")
 
 
 def pooled_features(model: torch.nn.Module, data_loader: Iterable, device: torch.device
@@ -65,30 +72,43 @@ def pooled_features(model: torch.nn.Module, data_loader: Iterable, device: torch
     return torch.cat(features), torch.cat(labels)
 
 
-def fit_logistic_regression(features: torch.Tensor, labels: torch.Tensor, num_labels: int, l2_strength: float
-                            ) -> torch.nn.Linear:
-    """A linear layer ``(channels,) -> (num_labels,)`` minimising ``mean cross-entropy + l2_strength / 2 · ||W||²``
-    over ``features`` ``(N, channels)`` and ``labels`` ``(N,)``, by full-batch L-BFGS with a strong-Wolfe
-    line search (a convex problem: it converges from zeros)."""
-    layer = torch.nn.Linear(features.shape[1], num_labels, device=features.device, dtype=features.dtype)
-    torch.nn.init.zeros_(layer.weight)
-    torch.nn.init.zeros_(layer.bias)
-    optimizer = torch.optim.LBFGS(layer.parameters(), lr=1.0, max_iter=MAX_ITERATIONS, line_search_fn="strong_wolfe")
+def fit_logistic_regression(features: np.ndarray, labels: np.ndarray, num_labels: int
+                            ) -> Tuple[np.ndarray, np.ndarray, LinearProbe]:
+    """The weights ``(num_labels, channels)`` and bias ``(num_labels,)`` of the logistic regression
+    described in the module docstring, fitted on ``features`` ``(N, channels)`` and ``labels``
+    ``(N,)`` (indices in ``[0, num_labels)``), and what was chosen. Two labels give scikit-learn's
+    single logit ``w·x + b``, returned as the equivalent pair ``(-w/2, w/2)``, ``(-b/2, b/2)``
+    (softmax over two logits depends on their difference only).
 
-    def regularised_loss() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = (torch.nn.functional.cross_entropy(layer(features), labels)
-                + l2_strength / 2 * layer.weight.square().sum())
-        loss.backward()
-        return loss
+    Raises:
+        ConfigurationError: a label has fewer than :data:`CROSS_VALIDATION_FOLDS` images, or
+            labels below ``num_labels`` have none (the probe cannot score a class it never saw).
+    """
+    from sklearn.linear_model import LogisticRegressionCV
 
-    with torch.enable_grad():
-        optimizer.step(regularised_loss)
-    return layer
+    counts = np.bincount(labels, minlength=num_labels)
+    if counts.min() < CROSS_VALIDATION_FOLDS:
+        raise ConfigurationError(f"trainer.linear_probe_first: every label needs at least {CROSS_VALIDATION_FOLDS} "
+                                 f"training images to choose the probe's L2 strength by cross-validation; the "
+                                 f"fewest is {counts.min()} (label index {counts.argmin()}). Add images or set "
+                                 "linear_probe_first to false.")
+    strengths = np.array(L2_STRENGTHS)
+    images_per_fit = len(labels) * (CROSS_VALIDATION_FOLDS - 1) / CROSS_VALIDATION_FOLDS
+    probe = LogisticRegressionCV(Cs=1 / (strengths * images_per_fit), cv=CROSS_VALIDATION_FOLDS,
+                                 scoring="neg_log_loss", max_iter=MAX_ITERATIONS)
+    with warnings.catch_warnings():  # scikit-learn 1.8+ announces changes of defaults this call does not use
+        warnings.simplefilter("ignore", FutureWarning)
+        probe.fit(features, labels)
+    chosen = int(np.flatnonzero(probe.Cs_ == probe.C_[0])[0])
+    # scores_: label -> (folds, Cs) of negative log-likelihood, the same array for every label
+    loss = -float(next(iter(probe.scores_.values()))[:, chosen].mean())
+    weight, bias = probe.coef_, probe.intercept_
+    if num_labels == 2:
+        weight, bias = np.concatenate([-weight / 2, weight / 2]), np.concatenate([-bias / 2, bias / 2])
+    return weight, bias, LinearProbe(float(strengths[chosen]), loss, len(labels))
 
 
-def fit_linear_probe(model: torch.nn.Module, train_data_loader: Iterable, validation_data_loader: Optional[Iterable],
-                     device: torch.device) -> LinearProbe:
+def fit_linear_probe(model: torch.nn.Module, train_data_loader: Iterable, device: torch.device) -> LinearProbe:
     """Replace ``model._classification_layer``'s weights by a logistic regression on the frozen
     model's pooled features (see the module docstring); the backbone is untouched.
 
@@ -96,11 +116,11 @@ def fit_linear_probe(model: torch.nn.Module, train_data_loader: Iterable, valida
         model: a model with ``pooled_features(image)`` ``(batch, 3, H, W) -> (batch, channels)`` and a
             ``torch.nn.Linear`` ``_classification_layer`` (:class:`BasicImageClassifier`).
         train_data_loader: batches of ``image`` ``(batch, 3, H, W)`` and ``label`` ``(batch,)``.
-        validation_data_loader: the same for choosing the L2 strength (optional).
         device: where the model is.
 
     Raises:
-        ConfigurationError: the model has no ``pooled_features`` or ``_classification_layer``.
+        ConfigurationError: the model has no ``pooled_features`` or ``_classification_layer``; too
+            few images of a label (:func:`fit_logistic_regression`).
     """
     layer = getattr(model, "_classification_layer", None)
     if not hasattr(model, "pooled_features") or not isinstance(layer, torch.nn.Linear):
@@ -108,22 +128,11 @@ def fit_linear_probe(model: torch.nn.Module, train_data_loader: Iterable, valida
                                  "features and linear classification layer to fit; use a basic_image_classifier "
                                  "or set linear_probe_first to false.")
     features, labels = pooled_features(model, train_data_loader, device)
-    validation = pooled_features(model, validation_data_loader, device) if validation_data_loader else None
-    features = features.double()  # float64: L-BFGS's line search and tolerance assume accurate losses
-    validation = (validation[0].double(), validation[1]) if validation is not None else None
-    if validation is None:
-        l2_strength, accuracy = L2_WITHOUT_VALIDATION, None
-        fitted = fit_logistic_regression(features, labels, layer.out_features, l2_strength)
-    else:
-        fits = {l2: fit_logistic_regression(features, labels, layer.out_features, l2) for l2 in L2_STRENGTHS}
-        with torch.no_grad():
-            logits = {l2: fit(validation[0]) for l2, fit in fits.items()}
-        l2_strength = min(logits, key=lambda l2: float(torch.nn.functional.cross_entropy(logits[l2], validation[1])))
-        fitted = fits[l2_strength]
-        accuracy = float((logits[l2_strength].argmax(-1) == validation[1]).float().mean())
+    # float64: L-BFGS's line search and tolerance assume accurate losses
+    weight, bias, probe = fit_logistic_regression(features.double().cpu().numpy(), labels.cpu().numpy(),
+                                                  layer.out_features)
     with torch.no_grad():
-        layer.weight.copy_(fitted.weight)
-        layer.bias.copy_(fitted.bias)
-    probe = LinearProbe(l2_strength, accuracy, len(labels))
+        layer.weight.copy_(torch.from_numpy(weight))
+        layer.bias.copy_(torch.from_numpy(bias))
     logger.info(probe.describe())
     return probe

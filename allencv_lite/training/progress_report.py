@@ -70,8 +70,8 @@ def format_metrics(metrics: Dict[str, float], first: str = "") -> str:
 def format_epoch_line(epoch: int, num_epochs: int, metrics: Dict[str, Any]) -> str:
     """``epoch 2/4 · training loss 0.412 accuracy 0.881 · validation loss 0.301 accuracy 0.950 · 12.3 s``
     (about 100 columns with a model's accuracy), and ``· 1 file skipped`` when files were left
-    out. Learning rates and image counts are in ``metrics.csv``."""
-    parts = [f"epoch {epoch + 1}/{num_epochs}"]
+    out. Epoch -1 is the linear probe: ``epoch 0/4 (linear probe) · validation ...``. Learning rates and image counts are in ``metrics.csv``."""
+    parts = [f"epoch {epoch + 1}/{num_epochs}" + (" (linear probe)" if epoch < 0 else "")]
     for split in ("training", "validation"):
         split_metrics = {name[len(split) + 1:]: value for name, value in metrics.items() if name.startswith(split + "_")}
         if split_metrics:
@@ -86,8 +86,9 @@ def format_epoch_line(epoch: int, num_epochs: int, metrics: Dict[str, Any]) -> s
 def describe_kept_epoch(final: Dict[str, Any], metric_name: str = "", keeps_best: bool = True) -> str:
     """The end of a run in a line, from its final metrics (``metrics.json``): ``kept epoch 3 of 4:
     validation accuracy 0.994 loss 0.031 (last epoch: accuracy 0.990 loss 0.040)``. Epochs count
-    from 1, of those trained so far. ``metric_name`` (the tracked metric) comes first; without
-    validation data, training metrics are shown. ``keeps_best`` false (no ``serialization_dir``,
+    from 1, of those trained so far; epoch 0 is the linear probe (``kept epoch 0 of 2 (the linear
+    probe): ...``). ``metric_name`` (the tracked metric) comes first; without validation data,
+    training metrics are shown. ``keeps_best`` false (no ``serialization_dir``,
     so no ``best.th``): the model keeps the last epoch's weights, and the line says so."""
     if "best_epoch" not in final:
         return "no epoch finished, so no weights were kept"
@@ -96,10 +97,13 @@ def describe_kept_epoch(final: Dict[str, Any], metric_name: str = "", keeps_best
             if name.startswith(f"best_{split}_") and name[len(f"best_{split}_"):] not in NOT_IN_LINES}
     last = {name: final[f"{split}_{name}"] for name in best}
     kept, trained = final["best_epoch"] + 1, final["epoch"] + 1
+    if trained == 0:
+        return f"kept the linear probe (no epoch trained): {split} {format_metrics(best, metric_name)}"
     if not keeps_best:
         return (f"the model holds the last epoch, {trained}: {split} {format_metrics(last, metric_name)} (best, epoch "
                 f"{kept}: {format_metrics(best, metric_name)})")
-    return f"kept epoch {kept} of {trained}: {split} {format_metrics(best, metric_name)}" + (
+    kept_name = f"epoch {kept} of {trained}" + ("" if kept else " (the linear probe)")
+    return f"kept {kept_name}: {split} {format_metrics(best, metric_name)}" + (
         f" (last epoch: {format_metrics(last, metric_name)})" if kept != trained else " (the last)")
 
 

@@ -29,7 +29,7 @@ from allencv_lite.training.linear_probe import fit_linear_probe
 from allencv_lite.training.learning_rate_schedulers import (LearningRateScheduler, TrainingLength,
                                                              optimizer_steps_per_epoch)
 from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups, named_learning_rates
-from allencv_lite.training.progress_report import ProgressReport, planned_epoch_costs
+from allencv_lite.training.progress_report import ProgressReport, format_epoch_line, planned_epoch_costs
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ class Trainer(Registrable, FromParams):
         optimizer: a ``torch.optim.Optimizer`` over the model's trainable parameters.
         train_data_loader: batches of ``image`` ``(batch, 3, H, W)`` and ``label`` ``(batch,)``.
         validation_data_loader: same, for validation (optional).
-        num_epochs: passes over the training data.
+        num_epochs: passes over the training data; ``0`` with ``linear_probe_first`` and
+            validation data: the linear probe alone.
         patience: stop after this many epochs without improvement (``None``: never).
         validation_metric: ``"+name"`` (higher is better) or ``"-name"`` of a metric the model
             reports (``loss``, ``accuracy``), on the validation data if there is any.
@@ -70,12 +71,15 @@ class Trainer(Registrable, FromParams):
             :func:`~allencv_lite.interpret.calibration.calibrate_model`); ``false`` leaves it at 1.
         linear_probe_first: before the first epoch (not when resuming), fit the classification
             layer as a logistic regression on the frozen model's features, then fine-tune (LP-FT,
-            :mod:`~allencv_lite.training.linear_probe`).
+            :mod:`~allencv_lite.training.linear_probe`). With validation data the probed model is
+            validated as epoch 0 (``"epoch": -1`` in ``metrics.csv``, counting from 0), a candidate
+            for the kept weights like any epoch.
 
     Raises:
         ConfigurationError: ``patience``, ``num_gradient_accumulation_steps`` or ``num_threads``
-            below 1, a ``validation_metric`` the model does not report; the message names the
-            argument (a config's path is put in front of it).
+            below 1; ``num_epochs`` below 1 (0 only for a probe with validation data); a
+            ``validation_metric`` the model does not report. The message names the argument (a
+            config's path is put in front of it).
     """
 
     default_implementation = "gradient_descent"
@@ -97,6 +101,9 @@ class Trainer(Registrable, FromParams):
                            "num_threads": num_threads}.items():
             if count is not None and count < 1:
                 raise ConfigurationError(f"{key}: must be at least 1, got {count}.")
+        if num_epochs < 0 or (num_epochs == 0 and not (linear_probe_first and validation_data_loader is not None)):
+            raise ConfigurationError(f"num_epochs: must be at least 1, got {num_epochs}; 0 trains only the linear "
+                                     "probe, with linear_probe_first true and validation data to judge it.")
         split = "training_" if validation_data_loader is None else "validation_"
         self.metric_name, higher_is_better = parse_validation_metric(
             validation_metric, ["loss", "num_images"] + (["images_per_second"] if split == "training_" else []),
@@ -258,9 +265,14 @@ class Trainer(Registrable, FromParams):
         for callback, wants in zip(hooks, wants_metrics):
             callback.on_batch_end(epoch, batch_index, learning_rates, metrics if wants else {})
 
-    @torch.no_grad()
     def _validate(self, epoch: int) -> Dict[str, float]:
-        """``loss`` (mean per batch), the model's metrics and ``num_images`` on the validation data."""
+        """``validation_loss`` (mean per batch), the model's metrics and ``num_images``, each named
+        ``validation_<name>``: measured in process 0, the same in every process."""
+        measured = self._measure_validation(epoch) if distributed.is_main_process() else None
+        return {f"validation_{k}": v for k, v in distributed.broadcast_from_main(measured).items()}
+
+    @torch.no_grad()
+    def _measure_validation(self, epoch: int) -> Dict[str, float]:
         self.model.eval()
         total_loss, batches, images = torch.zeros((), device=self.device), 0, 0
         description = f"epoch {epoch + 1}/{self.num_epochs} validation"
@@ -283,8 +295,7 @@ class Trainer(Registrable, FromParams):
         metrics: Dict[str, Any] = {"epoch": epoch}
         metrics.update({f"training_{k}": v for k, v in training.items() if not k.startswith("lr_group_")})
         if self.validation_data_loader is not None:
-            validation = self._validate(epoch) if distributed.is_main_process() else None
-            metrics.update({f"validation_{k}": v for k, v in distributed.broadcast_from_main(validation).items()})
+            metrics.update(self._validate(epoch))
         metrics.update({k: v for k, v in training.items() if k.startswith("lr_group_")})
         for prefix, loader in (("training_", self.train_data_loader), ("validation_", self.validation_data_loader)):
             if hasattr(getattr(loader, "dataset", None), "skipped_files"):  # at the scan and (lazy) when decoded
@@ -298,6 +309,19 @@ class Trainer(Registrable, FromParams):
             self.checkpointer.save_epoch(epoch, self._parts(), self.tracker, self.history, is_best)
         for callback in hooks:
             callback.on_epoch_end(epoch, metrics)
+
+    def _fit_linear_probe(self) -> None:
+        """LP-FT's probe (:func:`fit_linear_probe`); with validation data, the probed model is
+        validated and recorded as epoch -1 (logged as epoch 0), a candidate for ``best.th``."""
+        start = time.monotonic()
+        fit_linear_probe(self.model, self.train_data_loader, self.device)
+        if self.validation_data_loader is not None:
+            metrics = {"epoch": -1, **self._validate(-1), "epoch_duration_seconds": time.monotonic() - start}
+            is_best = self.tracker.update(metrics[self.metric_key], -1)
+            self.history.append(metrics)
+            if self.checkpointer is not None and distributed.is_main_process():
+                self.checkpointer.write_epoch_files(self.model, self.history, is_best)
+            logger.info(format_epoch_line(-1, self.num_epochs, metrics))
 
     def _parts(self) -> Dict[str, Any]:
         """What a checkpoint holds the ``state_dict`` of, by name (the scheduler may be ``None``)."""
@@ -318,7 +342,7 @@ class Trainer(Registrable, FromParams):
             if state:
                 self.tracker, self.history = MetricTracker(**state["tracker"]), list(state["history"])
             elif self.linear_probe_first:
-                fit_linear_probe(self.model, self.train_data_loader, self.validation_data_loader, self.device)
+                self._fit_linear_probe()
             costs = planned_epoch_costs(self.model, self.optimizer, self.learning_rate_scheduler, self.num_epochs)
             report = ProgressReport(self.metric_name, costs, keeps_best=self.checkpointer is not None)
             hooks = ([report] if distributed.is_main_process() else []) + self.callbacks

@@ -1,30 +1,54 @@
-"""LP-FT: the classification layer fitted as a logistic regression before fine-tuning."""
+"""LP-FT: the classification layer fitted as a logistic regression before fine-tuning, and judged like an epoch."""
+import csv
 import json
 
 import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.models.archival import load_archive
 from allencv_lite.training.from_config import build_trainer, train_model
-from allencv_lite.training.linear_probe import fit_linear_probe, fit_logistic_regression
+from allencv_lite.training.linear_probe import (CROSS_VALIDATION_FOLDS, L2_STRENGTHS, fit_linear_probe,
+                                                fit_logistic_regression)
 from tests.helpers.digits_config import tiny_digits_config
 
 
-def test_logistic_regression_matches_scikit_learn():
-    # mean CE + λ/2 ||W||² is scikit-learn's 1/2 ||W||² + C Σ CE divided by C·N: λ = 1 / (C·N).
+def overlapping_classes(num_labels: int, per_label: int = 60) -> tuple:
     generator = np.random.default_rng(0)
-    features = generator.normal(size=(300, 5)) + np.repeat(np.eye(3, 5) * 2, 100, axis=0)
-    labels = np.repeat(np.arange(3), 100)
-    reference = LogisticRegression(C=0.5, max_iter=5000, tol=1e-10).fit(features, labels)
-    layer = fit_logistic_regression(torch.tensor(features, dtype=torch.float64), torch.tensor(labels), 3,
-                                    l2_strength=1 / (0.5 * 300))
-    # softmax is unchanged by adding a constant to every class's score: compare centred weights and biases
-    ours = layer.weight.detach().numpy()
-    assert np.allclose(ours - ours.mean(0), reference.coef_ - reference.coef_.mean(0), atol=1e-3)
-    bias = layer.bias.detach().numpy()
-    assert np.allclose(bias - bias.mean(), reference.intercept_ - reference.intercept_.mean(), atol=1e-3)
+    features = generator.normal(size=(num_labels * per_label, 6)) + np.repeat(np.eye(num_labels, 6), per_label, axis=0)
+    return features, np.repeat(np.arange(num_labels), per_label)
+
+
+@pytest.mark.parametrize("num_labels", [2, 3])
+def test_the_probe_layer_gives_scikit_learns_probabilities(num_labels):
+    features, labels = overlapping_classes(num_labels)
+    weight, bias, probe = fit_logistic_regression(features, labels, num_labels)
+    images_per_fit = len(labels) * (CROSS_VALIDATION_FOLDS - 1) / CROSS_VALIDATION_FOLDS
+    reference = LogisticRegression(C=1 / (probe.l2_strength * images_per_fit), max_iter=2000).fit(features, labels)
+    ours = torch.softmax(torch.from_numpy(features @ weight.T + bias), dim=-1).numpy()
+    assert weight.shape == (num_labels, 6) and bias.shape == (num_labels,)
+    assert np.allclose(ours, reference.predict_proba(features), atol=2e-3)  # both stop at L-BFGS tolerance 1e-4
+
+
+def test_the_l2_strength_is_the_one_with_the_lowest_cross_validated_loss():
+    features, labels = overlapping_classes(2)
+    images_per_fit = len(labels) * (CROSS_VALIDATION_FOLDS - 1) / CROSS_VALIDATION_FOLDS
+    losses = [-cross_val_score(LogisticRegression(C=1 / (l2 * images_per_fit), max_iter=2000), features, labels,
+                               cv=StratifiedKFold(CROSS_VALIDATION_FOLDS), scoring="neg_log_loss").mean()
+              for l2 in L2_STRENGTHS]
+    _, _, probe = fit_logistic_regression(features, labels, 2)
+    assert probe.l2_strength == L2_STRENGTHS[int(np.argmin(losses))]
+    assert probe.cross_validated_loss == pytest.approx(min(losses), rel=1e-4)
+    assert probe.num_images == 120
+
+
+def test_a_label_with_fewer_images_than_folds_is_named():
+    features, labels = overlapping_classes(2, per_label=4)
+    with pytest.raises(ConfigurationError, match=r"at least 5 training images.*fewest is 4 \(label index 0\)"):
+        fit_logistic_regression(features, labels, 2)
 
 
 def test_probe_before_the_first_epoch_gives_a_trained_head(digits_dir, tmp_path):
@@ -39,6 +63,48 @@ def test_probe_before_the_first_epoch_gives_a_trained_head(digits_dir, tmp_path)
     assert random_head < 0.3 and probe > 0.85
 
 
+def test_an_epoch_worse_than_the_probe_does_not_replace_it(digits_dir, tmp_path, caplog):
+    # A learning rate of 50 wrecks the probed head in one epoch; the probe's weights are the ones kept.
+    config = tiny_digits_config(digits_dir, num_epochs=1, optimizer={"type": "sgd", "lr": 50.0}, calibrate=False,
+                                linear_probe_first=True)
+    with caplog.at_level("INFO"):
+        train_model(config, tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["best_epoch"] == -1 and metrics["best_validation_accuracy"] > 0.85
+    assert metrics["validation_accuracy"] < metrics["best_validation_accuracy"] - 0.1  # the last epoch's
+    assert any(record.message.startswith("epoch 0/1 (linear probe) · validation ") for record in caplog.records)
+    assert any(record.message.startswith("kept epoch 0 of 1 (the linear probe): validation accuracy ")
+               for record in caplog.records)
+    with open(tmp_path / "metrics.csv") as table:
+        rows = list(csv.DictReader(table))
+    assert [row["epoch"] for row in rows] == ["-1", "0"] and rows[0]["training_loss"] == ""
+    assert not (tmp_path / "metrics_epoch_-1.json").exists()
+    model = load_archive(tmp_path / "model.tar.gz").model
+    assert torch.equal(model._classification_layer.weight, torch.load(tmp_path / "best.th")["_classification_layer.weight"])
+
+
+def test_zero_epochs_is_the_probe_alone(digits_dir, tmp_path, caplog):
+    config = tiny_digits_config(digits_dir, num_epochs=0, linear_probe_first=True, calibrate=False)
+    del config["trainer"]["learning_rate_scheduler"]
+    with caplog.at_level("INFO"):
+        train_model(config, tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["epoch"] == metrics["best_epoch"] == -1 and metrics["best_validation_accuracy"] > 0.85
+    assert any(record.message.startswith("kept the linear probe (no epoch trained): validation accuracy ")
+               for record in caplog.records)
+    assert (tmp_path / "model.tar.gz").exists()
+
+
+@pytest.mark.parametrize("probe, validation", [(False, True), (True, False)])
+def test_zero_epochs_needs_a_probe_and_validation_data(digits_dir, tmp_path, probe, validation):
+    config = tiny_digits_config(digits_dir, num_epochs=0, linear_probe_first=probe)
+    del config["trainer"]["learning_rate_scheduler"]
+    if not validation:
+        del config["validation_data_path"]
+    with pytest.raises(ConfigurationError, match="num_epochs: must be at least 1, got 0; 0 trains only the linear"):
+        build_trainer(config, tmp_path)
+
+
 def test_only_a_fresh_run_is_probed_not_a_resumed_one(digits_dir, tmp_path, caplog):
     config = tiny_digits_config(digits_dir, num_epochs=1, linear_probe_first=True)
     with caplog.at_level("INFO", logger="allencv_lite.training.linear_probe"):
@@ -49,7 +115,7 @@ def test_only_a_fresh_run_is_probed_not_a_resumed_one(digits_dir, tmp_path, capl
     trainer, _, _ = build_trainer(config, tmp_path)
     with caplog.at_level("INFO", logger="allencv_lite.training.linear_probe"):
         trainer.train()
-    assert len(trainer.history) == 2
+    assert [metrics["epoch"] for metrics in trainer.history] == [-1, 0, 1]  # the probe's record survives the resume
     assert not [record for record in caplog.records if record.message.startswith("Linear probe on ")]
 
 
@@ -58,4 +124,4 @@ def test_a_model_without_a_linear_head_is_refused():
         pass
 
     with pytest.raises(ConfigurationError, match="linear_probe_first"):
-        fit_linear_probe(NoHead(), [], None, torch.device("cpu"))
+        fit_linear_probe(NoHead(), [], torch.device("cpu"))
