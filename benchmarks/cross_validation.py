@@ -170,13 +170,16 @@ def main() -> None:
     parser.add_argument("config", type=Path, nargs="?", help="a training config reading TRAIN_PATH/VALIDATION_PATH")
     parser.add_argument("--data", type=Path, default=os.environ.get("ALLENCV_DATA_DIR"),
                         help="a folder with train/<label>/ and val/<label>/ (default: $ALLENCV_DATA_DIR)")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0, help="shuffles the images before they are dealt into folds")
+    parser.add_argument("--folds", type=int, default=5, help="how many folds to deal the images into "
+                        "(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="shuffles the images before they are dealt into folds "
+                        "(default: %(default)s)")
     parser.add_argument("--only-folds", help="comma-separated fold numbers to run (from 0), e.g. to explore quickly")
     parser.add_argument("-o", "--overrides", help="JSON overrides for the config, as `allencv-lite train -o`")
     parser.add_argument("--train-per-class", type=int, help="train each fold on a seeded sample of this many images "
                         "per class of its training folds (the lessons' samples), the probe too")
-    parser.add_argument("--probe-backbone", default="efficientnet_lite0", help="the frozen backbone of the floor")
+    parser.add_argument("--probe-backbone", default="efficientnet_lite0", help="the frozen backbone of the floor "
+                        "(default: %(default)s)")
     parser.add_argument("--probe-only", action="store_true", help="measure the linear probe alone")
     parser.add_argument("--keep", type=Path, help="keep each fold's run and image links in KEEP/fold_<n>/ (for "
                         "benchmarks/calibration.py --archive KEEP/fold_0/run --validation-path KEEP/fold_0/held_out)")

@@ -25,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from allencv_lite.audit.duplicates import nearest_neighbours
 from allencv_lite.audit.label_issues import fit_linear_probe, l2_normalise
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.files import write_text_atomically
+from allencv_lite.common.text import plural
 from allencv_lite.data.cleaning import EXCLUDE, CleaningDecisions, relabel, relative_key
 
 if TYPE_CHECKING:
@@ -117,19 +118,31 @@ class AuditReport:
         check_output_file(path, self.root)
         write_text_atomically(json.dumps(self.to_json(), indent=2) + "\n", path)
 
-    def summary(self) -> str:
-        """A few lines for the terminal: counts, then the five worst label issues and pairs."""
+    def summary(self, listed: int = 5, see: str = "report.{table}") -> str:
+        """A few lines for the terminal: counts, then the ``listed`` worst label issues and most
+        similar duplicate and leakage pairs. A list that is cut ends in a line with the number left
+        out and ``see``, where the rest are (``{table}`` stands for ``label_issues``, ``duplicates``
+        or ``leakage``): ``  … and 12 more label issues (see report.label_issues)``."""
+        def label_issue(row: Any) -> str:
+            return (f"  label issue  {row.path}: labelled {row.label}, looks like {row.suggested_label} "
+                    f"(score {row.score:.3f})")
+
+        def pair(kind: str) -> Callable[[Any], str]:
+            return lambda row: (f"  {kind:11}  {row.path} ~ {row.other_path} (similarity {row.similarity:.3f}"
+                                f"{', exact' if row.exact else ''})")
+
         lines = [f"Audited {len(self.images)} images of {self.root} with {self.backbone} features "
                  f"({len(self.skipped)} skipped).",
                  f"{len(self.label_issues)} label issues, {len(self.duplicates)} duplicate pairs "
                  f"({int(self.duplicates.exact.sum())} exact), {len(self.leakage)} train/validation leakage pairs."]
-        for row in self.label_issues.head(5).itertuples():
-            lines.append(f"  label issue  {row.path}: labelled {row.label}, looks like {row.suggested_label} "
-                         f"(score {row.score:.3f})")
-        for kind, table in (("duplicate", self.duplicates), ("leakage", self.leakage)):
-            for row in table.head(5).itertuples():
-                lines.append(f"  {kind:11}  {row.path} ~ {row.other_path} (similarity {row.similarity:.3f}"
-                             f"{', exact' if row.exact else ''})")
+        for table, noun, describe in (("label_issues", "label issue", label_issue),
+                                      ("duplicates", "duplicate pair", pair("duplicate")),
+                                      ("leakage", "leakage pair", pair("leakage"))):
+            rows = getattr(self, table)
+            lines.extend(describe(row) for row in rows.head(listed).itertuples())
+            if len(rows) > listed:
+                lines.append(f"  … and {plural(len(rows) - listed, 'more ' + noun)} "
+                             f"(see {see.replace('{table}', table)})")
         return "\n".join(lines)
 
     def neighbours(self, paths: Union[str, Sequence[str]], k: int = 3,

@@ -17,7 +17,7 @@ def run_audit(args: argparse.Namespace) -> int:
         check_output_file(args.output_file, args.data_dir)  # before the work, not after
     report = audit(args.data_dir, backbone=args.backbone, archive=args.archive, cache_folder=args.cache_dir,
                    folds=args.folds, seed=args.seed)
-    print(report.summary())
+    print(report.summary(see=args.output_file or "the JSON that --output-file FILE writes"))
     if args.output_file:
         report.save(args.output_file)
         print(f"Findings written to {args.output_file} (proposals only: nothing in {args.data_dir} was changed).")

@@ -1,5 +1,8 @@
-"""How the command line and the demo server log: one line per record on standard error."""
+"""How the command line and the demo server log: one line per record on standard error; other
+libraries' records for their own developers kept out of it."""
+import contextlib
 import logging
+from typing import Iterator
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -14,3 +17,23 @@ def log_to_stderr() -> None:
     """
     logging.getLogger("torch").setLevel(logging.WARNING)
     logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
+
+
+@contextlib.contextmanager
+def warnings_only_from(*names: str) -> Iterator[None]:
+    """Within the block, the loggers ``names`` (and their children, e.g. ``onnxscript.optimizer``)
+    pass on WARNING and above only, whatever the root's level; afterwards each has its own level
+    back. A logger already set above WARNING keeps its level.
+
+    For libraries that log their passes at INFO (onnxscript's optimizer: "Removed 20 unused
+    nodes"), which would otherwise reach the user's terminal among allencv-lite's own lines.
+    """
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger, level in zip(loggers, levels):
+        logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

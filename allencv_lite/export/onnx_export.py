@@ -25,6 +25,7 @@ import torch
 import allencv_lite
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.files import write_bytes_atomically, write_text_atomically
+from allencv_lite.common.logs import warnings_only_from
 from allencv_lite.data.dataset import Sample
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 from allencv_lite.export.onnx_model import ONNX_SUFFIX, description_file, load_model_file, require_onnx_extra
@@ -39,6 +40,7 @@ INPUT_NAME, LOGITS_NAME, PROBS_NAME = "image", "logits", "probs"
 FORMAT_VERSION = 1
 STANDALONE_SCRIPT = Path(__file__).with_name("standalone_classify.py")
 EXAMPLE_BATCH_SIZE = 2  # the example input's batch; 1 would let the exporter fix the batch axis at 1
+EXPORTER_LOGGERS = ("torch.onnx", "onnxscript", "onnx_ir")  # log each optimizer pass at INFO
 
 
 class _LogitsAndProbs(torch.nn.Module):
@@ -95,7 +97,7 @@ def check_exportable_forward(model: Model, height: int, width: int, source: str)
 def onnx_graph(model: Model, height: int, width: int, source: str) -> bytes:
     """``model``'s forward (checked by :func:`check_exportable_forward`) as a serialized ONNX
     graph: input ``image`` ``(batch, 3, height, width)`` float32 with a dynamic ``batch``, outputs
-    ``logits`` and ``probs`` ``(batch, num_labels)``.
+    ``logits`` and ``probs`` ``(batch, num_labels)``. The exporter's INFO records stay out of the log.
 
     Raises:
         ConfigurationError: torch's exporter fails on it, naming ``source``.
@@ -104,9 +106,10 @@ def onnx_graph(model: Model, height: int, width: int, source: str) -> bytes:
     # No fallback to the TorchScript exporter: dynamo exports a classifier on every registered
     # backbone (tests/modules/test_im2im_encoder_contract.py), EfficientNet-Lite0 in channels_last too.
     try:
-        program = torch.onnx.export(_LogitsAndProbs(model).eval(), (example,), dynamo=True, verbose=False,
-                                    input_names=[INPUT_NAME], output_names=[LOGITS_NAME, PROBS_NAME],
-                                    dynamic_shapes={"image": {0: torch.export.Dim("batch")}})
+        with warnings_only_from(*EXPORTER_LOGGERS):  # verbose=False silences the "[torch.onnx]" prints
+            program = torch.onnx.export(_LogitsAndProbs(model).eval(), (example,), dynamo=True, verbose=False,
+                                        input_names=[INPUT_NAME], output_names=[LOGITS_NAME, PROBS_NAME],
+                                        dynamic_shapes={"image": {0: torch.export.Dim("batch")}})
     except Exception as error:  # noqa: BLE001 - the exporter raises many types, each meaning "not exportable"
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigurationError(f"{source}: the model ({type(model).__name__}) has no exportable forward: "

@@ -16,6 +16,7 @@ from typing import Dict, Iterator, Optional, Sequence
 import numpy as np
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.logs import warnings_only_from
 from allencv_lite.data.dataset import Sample
 from allencv_lite.data.dataset_readers.dataset_reader import ImageDatasetReader
 from allencv_lite.data.image_loading import UnreadableImageError
@@ -70,7 +71,8 @@ def quantize_int8(graph: bytes, reader: ImageDatasetReader, calibration: Sequenc
     with tempfile.TemporaryDirectory() as scratch:
         float_file, prepared_file, int8_file = (Path(scratch) / name for name in ("float.onnx", "pre.onnx", "int8.onnx"))
         float_file.write_bytes(graph)
-        quant_pre_process(float_file, prepared_file)  # shape inference and graph optimization, as ORT advises
-        quantize_static(prepared_file, int8_file, _Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+        with warnings_only_from("onnxruntime"):  # "Performing symbolic shape inference..." is INFO
+            quant_pre_process(float_file, prepared_file)  # shape inference and graph optimization, as ORT advises
+            quantize_static(prepared_file, int8_file, _Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
         return int8_file.read_bytes()

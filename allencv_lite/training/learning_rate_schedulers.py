@@ -32,6 +32,7 @@ import torch
 from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.common.from_params import FromParams
 from allencv_lite.common.registrable import Registrable
+from allencv_lite.common.text import plural
 from allencv_lite.training.optimizers import NAMES_KEY, REGEXES_KEY, is_default_group, unmatched_parameters_by_module
 
 if TYPE_CHECKING:
@@ -315,9 +316,9 @@ class SlantedTriangular(LearningRateScheduler):
         if gradual_unfreezing and num_epochs < self.num_groups:
             never = [f"group {index} {groups[index].get(REGEXES_KEY)}" for index in range(self.num_groups - num_epochs)]
             logger.warning("Gradual unfreezing with %d parameter groups unfreezes the last group in epoch %d, but the "
-                           "schedule has %d epochs: %s would never train. Set num_epochs to at least %d, or merge "
-                           "groups.",
-                           self.num_groups, self.num_groups, num_epochs, ", ".join(never), self.num_groups)
+                           "schedule has %s: %s would never train. Set num_epochs to at least %d, or merge groups.",
+                           self.num_groups, self.num_groups, plural(num_epochs, "epoch"), ", ".join(never),
+                           self.num_groups)
         self._set_learning_rates()
 
     @property

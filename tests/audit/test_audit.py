@@ -30,6 +30,14 @@ def test_the_flipped_label_ranks_first_with_its_true_class_suggested(planted_rep
     assert worst.score < 0.5
 
 
+def test_a_cut_summary_says_how_many_more_there_are_and_where(planted_report):
+    # Two duplicate pairs (the exact copy, the near copy) and one leakage pair; one of each listed.
+    assert planted_report.summary(listed=1).splitlines()[3:] == [
+        "  duplicate    train/Dots/dots0.jpg ~ train/Dots/dots0_copy.jpg (similarity 1.000, exact)",
+        "  … and 1 more duplicate pair (see report.duplicates)",
+        "  leakage      train/Dots/dots2.jpg ~ val/Dots/leaked.jpg (similarity 1.000, exact)"]
+
+
 def test_an_exact_copy_is_an_exact_duplicate(planted_report):
     exact = planted_report.duplicates[planted_report.duplicates.exact]
     assert [(row.path, row.other_path, row.similarity) for row in exact.itertuples()] == [

@@ -1,5 +1,6 @@
 """``allencv-lite audit DATA_DIR --output-file audit.json``: the summary, the JSON, and one line for bad input."""
 import json
+import shutil
 
 import pytest
 
@@ -18,6 +19,24 @@ def test_audit_prints_a_summary_and_writes_the_json(planted_folder, feature_cach
         written["leakage"]
     assert f"{len(written['leakage'])} train/validation leakage pairs" in out
     assert [p.name for p in tmp_path.iterdir()] == ["audit.json"]
+
+
+@pytest.mark.parametrize("output_file, where", [("audit.json", "{tmp}/audit.json"),
+                                                 (None, "the JSON that --output-file FILE writes")])
+def test_a_cut_listing_ends_with_how_many_more_and_where_they_all_are(planted_folder, feature_cache, tmp_path, capsys,
+                                                                     output_file, where):
+    # Six more byte copies make seven exact duplicate pairs (the near copy is below the data's own threshold);
+    # their features are cached by content, so no new forward pass.
+    data = tmp_path / "data"
+    shutil.copytree(planted_folder, data)
+    for index in range(4, 10):
+        shutil.copy(data / f"train/Dots/dots{index}.jpg", data / f"train/Dots/dots{index}_copy.jpg")
+    arguments = ["--output-file", str(tmp_path / output_file)] if output_file else []
+    assert main(["audit", str(data), "--cache-dir", str(feature_cache), *arguments]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "7 duplicate pairs (7 exact)" in out[1]
+    assert len([line for line in out if line.startswith("  duplicate ")]) == 5
+    assert f"  … and 2 more duplicate pairs (see {where.format(tmp=tmp_path)})" in out
 
 
 @pytest.mark.parametrize("arguments, message", [

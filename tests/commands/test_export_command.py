@@ -1,6 +1,7 @@
 """``allencv-lite export``, and ``predict`` and ``evaluate`` on its ``.onnx`` file: the archive's
 answers, and one line for each bad input."""
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,20 @@ def test_export_prints_its_check_and_where_it_wrote(digits_archive, digits_dir, 
     assert check.startswith("onnxruntime vs torch on 36 images: top-1 agrees on 36 (100.0 %), max |Δp| = ")
     assert written == (f"Wrote {tmp_path / 'model.onnx'}, model.json and standalone_classify.py "
                        f"(python {tmp_path / 'standalone_classify.py'} {tmp_path / 'model.onnx'} IMAGE...).")
+
+
+def test_export_keeps_the_exporters_and_quantizers_info_records_out_of_the_log(digits_archive, digits_dir, tmp_path,
+                                                                               caplog, capsys):
+    # onnxscript's optimizer logs each pass ("onnx_ir.passes.common.unused_removal: Removed 20 unused
+    # nodes"), onnxruntime's quantizer its shape inference, both at INFO.
+    caplog.set_level(logging.INFO)
+    images = str(digits_dir / "val" / "4")
+    assert main(["export", str(digits_archive), "--output-file", str(tmp_path / "model.onnx"), "--check-images",
+                 images, "--quantize", "int8", "--calibration-images", images]) == 0
+    assert [f"{record.name}: {record.getMessage()}" for record in caplog.records
+            if record.levelno < logging.WARNING and not record.name.startswith("allencv_lite")] == []
+    assert "[torch.onnx]" not in capsys.readouterr().out
+    assert all(logging.getLogger(name).level == logging.NOTSET for name in ("onnxscript", "onnx_ir", "onnxruntime"))
 
 
 def predicted(arguments, capsys) -> list:

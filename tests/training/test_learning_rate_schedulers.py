@@ -104,6 +104,18 @@ def test_seed_trainer_block_warns_about_the_stem_and_uses_the_measured_steps(cap
     assert trainer.learning_rate_scheduler.num_steps_per_epoch == 125
 
 
+@pytest.mark.parametrize("num_epochs, length, never", [
+    (1, "1 epoch", "group 0 ['^encoder\\\\.0\\\\.'], group 1 ['^encoder\\\\.1\\\\.']"),
+    (2, "2 epochs", "group 0 ['^encoder\\\\.0\\\\.']")])
+def test_the_too_short_gradual_unfreezing_warning_counts_epochs_in_words_that_agree(caplog, num_epochs, length, never):
+    with caplog.at_level(logging.WARNING):
+        LearningRateScheduler.from_params({"type": "slanted_triangular", "gradual_unfreezing": True},
+                                          optimizer=three_groups(),
+                                          training_length=TrainingLength(num_epochs=num_epochs, num_steps_per_epoch=10))
+    assert (f"Gradual unfreezing with 3 parameter groups unfreezes the last group in epoch 3, but the schedule has "
+            f"{length}: {never} would never train.") in caplog.text
+
+
 class SeedShapedClassifier(SeedShapedNet):
     def get_metrics(self, reset: bool = False) -> dict:
         return {"accuracy": 0.0}  # as the classifier reports before its first batch
