@@ -17,10 +17,10 @@ images it is measured on, so it is optimistic.
 
 The floor, on the same folds: the backbone left frozen (the offline ImageNet EfficientNet-Lite
 with its own evaluation preprocessing, :func:`allencv_lite.audit.features.pretrained_backbone`)
-and a logistic regression on its L2-normalised pooled features, its regularisation ``C`` chosen
-by an inner 5-fold cross-validation on the training folds only (scikit-learn's
-``LogisticRegressionCV``). This is the "linear probe" of Kumar et al., "Fine-Tuning can Distort
-Pretrained Features and Underperform Out-of-Distribution", ICLR 2022.
+and the logistic regression the trainer's ``linear_probe_first`` fits on its pooled features
+(:func:`allencv_lite.training.linear_probe.fit_logistic_regression`: the L2 strength chosen by
+5-fold cross-validation on the training folds only). This is the "linear probe" of Kumar et al.,
+"Fine-Tuning can Distort Pretrained Features and Underperform Out-of-Distribution", ICLR 2022.
 
 Each fold also checks the trainer's time-left estimate: the one logged during the first epoch
 (from its batches 2-6, for all epochs, gradual unfreezing included) against the training time the
@@ -93,24 +93,19 @@ def link_images(paths: Sequence[Path], labels: Sequence[str], indices: np.ndarra
 def probe_accuracies(paths: Sequence[Path], labels: Sequence[str], folds: List[Tuple[np.ndarray, np.ndarray]],
                      backbone_name: str) -> List[float]:
     """The frozen-backbone linear probe's held-out accuracy on each fold."""
-    import warnings
-
-    from sklearn.linear_model import LogisticRegressionCV
-
     from allencv_lite.audit.features import extract_features, pretrained_backbone
-    from allencv_lite.audit.label_issues import MAX_ITERATIONS, l2_normalise
+    from allencv_lite.training.linear_probe import fit_logistic_regression
 
     extracted = extract_features(paths, pretrained_backbone(backbone_name), progress=False)
     if extracted.skipped:
         raise SystemExit(f"Unreadable images: {extracted.skipped}")
-    features, targets = l2_normalise(extracted.features), np.asarray(labels)
+    names = sorted(set(labels))
+    features, targets = extracted.features.astype(np.float64), np.array([names.index(label) for label in labels])
     accuracies = []
     for train, held_out in folds:
-        probe = LogisticRegressionCV(Cs=np.logspace(-2, 3, 11), cv=5, scoring="accuracy", max_iter=MAX_ITERATIONS)
-        with warnings.catch_warnings():  # scikit-learn 1.8 announces changes of defaults this call does not use
-            warnings.simplefilter("ignore", FutureWarning)
-            probe.fit(features[train], targets[train])
-        accuracies.append(float((probe.predict(features[held_out]) == targets[held_out]).mean()))
+        weight, bias, _ = fit_logistic_regression(features[train], targets[train], len(names))
+        predicted = (features[held_out] @ weight.T + bias).argmax(-1)
+        accuracies.append(float((predicted == targets[held_out]).mean()))
     return accuracies
 
 
@@ -207,10 +202,11 @@ def main() -> None:
                 kept = args.keep / f"fold_{fold}" if args.keep else Path(workdir)
                 runs.append(train_fold(args.config, args.overrides, paths, labels, *folds[fold], kept))
             run = runs[-1]
+            estimate = "" if run["estimated_training_seconds"] is None else (  # none without an epoch
+                f"; time-left estimate in epoch 1: {run['estimated_training_seconds']:.0f} s, took "
+                f"{run['training_seconds']:.0f} s ({run['estimated_training_seconds'] / run['training_seconds'] - 1:+.0%})")
             print(f"fold {fold}: last epoch {run['last']:.2%}, kept epoch {run['kept_epoch']} of {run['epochs']} "
-                  f"{run['kept']:.2%}, probe {probe[fold]:.2%}; trained in {run['seconds']:.0f} s; time-left "
-                  f"estimate in epoch 1: {run['estimated_training_seconds']:.0f} s, took {run['training_seconds']:.0f} s "
-                  f"({run['estimated_training_seconds'] / run['training_seconds'] - 1:+.0%})", flush=True)
+                  f"{run['kept']:.2%}, probe {probe[fold]:.2%}; trained in {run['seconds']:.0f} s{estimate}", flush=True)
     probe_on_chosen = [probe[fold] for fold in chosen] if runs else probe
     print(f"machine: before {machine_before}; after {describe_machine()}")
     print("| config | overrides | folds | recipe (last epoch) | kept epoch (optimistic) | frozen probe | "
