@@ -133,8 +133,9 @@ class AuditReport:
 
         lines = [f"Audited {len(self.images)} images of {self.root} with {self.backbone} features "
                  f"({len(self.skipped)} skipped).",
-                 f"{len(self.label_issues)} label issues, {len(self.duplicates)} duplicate pairs "
-                 f"({int(self.duplicates.exact.sum())} exact), {len(self.leakage)} train/validation leakage pairs."]
+                 f"{plural(len(self.label_issues), 'label issue')}, {plural(len(self.duplicates), 'duplicate pair')} "
+                 f"({int(self.duplicates.exact.sum())} exact), "
+                 f"{plural(len(self.leakage), 'train/validation leakage pair')}."]
         for table, noun, describe in (("label_issues", "label issue", label_issue),
                                       ("duplicates", "duplicate pair", pair("duplicate")),
                                       ("leakage", "leakage pair", pair("leakage"))):
