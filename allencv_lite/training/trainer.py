@@ -172,8 +172,8 @@ class Trainer(Registrable, FromParams):
             steps = optimizer_steps_per_epoch(len(train_data_loader), num_gradient_accumulation_steps)
             scheduler = learning_rate_scheduler.construct(optimizer=built_optimizer,
                                                           training_length=TrainingLength(num_epochs, steps))
-        for line in describe_parameter_groups(built_optimizer):  # after the scheduler: each group's first-step rate
-            logger.info("Parameter %s", line)
+        for line in describe_parameter_groups(built_optimizer) if num_epochs else []:  # a probe alone steps nothing
+            logger.info("Parameter %s", line)  # after the scheduler: each group's first-step rate
         built_callbacks = ([callback.construct(serialization_dir=serialization_dir) for callback in callbacks or []]
                            if distributed.is_main_process() else [])  # a callback may write files: process 0 only
         return cls(model=model, optimizer=built_optimizer, train_data_loader=train_data_loader,

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from allencv_lite.commands import main
+from allencv_lite.common.text import plural
 
 
 def test_audit_prints_a_summary_and_writes_the_json(planted_folder, feature_cache, tmp_path, capsys):
@@ -17,7 +18,7 @@ def test_audit_prints_a_summary_and_writes_the_json(planted_folder, feature_cach
     assert written["label_issues"][0]["path"] == "train/Stripes/flipped.jpg"
     assert {"paths": ["train/Dots/dots2.jpg", "val/Dots/leaked.jpg"], "similarity": 1.0, "exact": True} in \
         written["leakage"]
-    assert f"{len(written['leakage'])} train/validation leakage pairs" in out
+    assert f"{plural(len(written['leakage']), 'train/validation leakage pair')}." in out
     assert [p.name for p in tmp_path.iterdir()] == ["audit.json"]
 
 
