@@ -19,7 +19,7 @@ model on them like an epoch (epoch 0, a candidate for the kept weights), and a r
 import logging
 import warnings
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Tuple
+from typing import Iterable, Mapping, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -73,6 +73,23 @@ def pooled_features(model: torch.nn.Module, data_loader: Iterable, device: torch
     return torch.cat(features), torch.cat(labels)
 
 
+def check_images_per_label(counts: Mapping[str, int]) -> None:
+    """Refuse training images too few for the probe's cross-validation: ``counts`` maps each label
+    to its number of training images.
+
+    Raises:
+        ConfigurationError: naming each label with fewer than :data:`CROSS_VALIDATION_FOLDS`
+            images, and its count.
+    """
+    short = ", ".join(f"'{label}' has {count}" for label, count in counts.items() if count < CROSS_VALIDATION_FOLDS)
+    if short:
+        raise ConfigurationError(f"trainer.linear_probe_first: the probe chooses its L2 strength by "
+                                 f"{CROSS_VALIDATION_FOLDS}-fold cross-validation on the training images, so every "
+                                 f"label needs at least {CROSS_VALIDATION_FOLDS} of them (images held out for "
+                                 f"validation do not count); {short}. Add images of each, or in a run with epochs "
+                                 "set linear_probe_first to false.")
+
+
 def fit_logistic_regression(features: np.ndarray, labels: np.ndarray, label_names: Sequence[str]
                             ) -> Tuple[np.ndarray, np.ndarray, LinearProbe]:
     """The weights ``(num_labels, channels)`` and bias ``(num_labels,)`` of the logistic regression
@@ -82,21 +99,13 @@ def fit_logistic_regression(features: np.ndarray, labels: np.ndarray, label_name
     ``(-w/2, w/2)``, ``(-b/2, b/2)`` (softmax over two logits depends on their difference only).
 
     Raises:
-        ConfigurationError: labels with fewer than :data:`CROSS_VALIDATION_FOLDS` images (none
-            included: the probe cannot score a class it never saw), each named with its count.
+        ConfigurationError: labels with fewer than :data:`CROSS_VALIDATION_FOLDS` images, none
+            included (the probe cannot score a class it never saw): :func:`check_images_per_label`.
     """
     from sklearn.linear_model import LogisticRegressionCV
 
     num_labels = len(label_names)
-    counts = np.bincount(labels, minlength=num_labels)
-    if counts.min() < CROSS_VALIDATION_FOLDS:
-        too_few = np.flatnonzero(counts < CROSS_VALIDATION_FOLDS)
-        short = ", ".join(f"'{label_names[i]}' has {counts[i]}" for i in too_few)
-        raise ConfigurationError(f"trainer.linear_probe_first: the probe chooses its L2 strength by "
-                                 f"{CROSS_VALIDATION_FOLDS}-fold cross-validation on the training images, so every "
-                                 f"label needs at least {CROSS_VALIDATION_FOLDS} of them (images held out for "
-                                 f"validation do not count); {short}. Add images of each, or in a run with epochs "
-                                 "set linear_probe_first to false.")
+    check_images_per_label(dict(zip(label_names, np.bincount(labels, minlength=num_labels).tolist())))
     strengths = np.array(L2_STRENGTHS)
     images_per_fit = len(labels) * (CROSS_VALIDATION_FOLDS - 1) / CROSS_VALIDATION_FOLDS
     probe = LogisticRegressionCV(Cs=1 / (strengths * images_per_fit), cv=CROSS_VALIDATION_FOLDS,

@@ -43,15 +43,20 @@ def test_training_images_are_preprocessed_like_validation_images_since_each_is_s
         "smallest_max_size", "center_crop", "normalize"]
 
 
-def test_six_photos_per_class_are_enough_and_five_are_refused_naming_the_class(digits_dir, tmp_path):
+def test_a_class_of_five_photos_is_refused_by_name_leaving_the_run_folder_empty_and_six_are_enough(digits_dir,
+                                                                                                     tmp_path):
     photos = sample_own_photos(LessonData(digits_dir, "digits", "test"), tmp_path / "sample", images_per_label=6,
                                new_per_label=1, labels=["3", "7"])
     config = load_config(RECIPE, ext_vars={"DATA_PATH": str(photos.folder)})
-    train_model(config, tmp_path / "six")  # 5 per class to train on, 1 to validate
-    assert (tmp_path / "six" / "model.tar.gz").exists()
-    next((photos.folder / "7").iterdir()).unlink()
+    photo = next((photos.folder / "7").iterdir())
+    content = photo.read_bytes()
+    photo.unlink()
     with pytest.raises(ConfigurationError, match=r"every label needs at least 5 of them .*; '7' has 4\. Add images"):
-        train_model(config, tmp_path / "five")
+        train_model(config, tmp_path / "run")
+    assert not any((tmp_path / "run").iterdir())  # so the same command runs once the photo is back
+    photo.write_bytes(content)
+    train_model(config, tmp_path / "run")  # 5 per class to train on, 1 to validate
+    assert (tmp_path / "run" / "model.tar.gz").exists()
 
 
 def test_own_photos_are_one_folder_of_class_folders_and_unlabelled_new_photos_from_elsewhere(digits_dir, tmp_path):
