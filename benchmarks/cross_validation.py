@@ -103,7 +103,7 @@ def probe_accuracies(paths: Sequence[Path], labels: Sequence[str], folds: List[T
     features, targets = extracted.features.astype(np.float64), np.array([names.index(label) for label in labels])
     accuracies = []
     for train, held_out in folds:
-        weight, bias, _ = fit_logistic_regression(features[train], targets[train], len(names))
+        weight, bias, _ = fit_logistic_regression(features[train], targets[train], names)
         predicted = (features[held_out] @ weight.T + bias).argmax(-1)
         accuracies.append(float((predicted == targets[held_out]).mean()))
     return accuracies

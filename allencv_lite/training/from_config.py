@@ -269,13 +269,16 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     With a ``serialization_dir``, writes ``skipped_files.csv`` there.
 
     Raises:
-        ConfigurationError: any config error; a validation label missing from the training data.
+        ConfigurationError: any config error; a validation label missing from the training data;
+            with ``linear_probe_first``, a label with too few training images for the probe's
+            cross-validation (from the file names, before any image is decoded).
     """
     from allencv_lite.data.data_loader import DataLoaderFactory
     from allencv_lite.data.dataset_readers.dataset_reader import DatasetReader
     from allencv_lite.data.vocabulary import Vocabulary
     from allencv_lite.models.model import Model
     from allencv_lite.training import distributed
+    from allencv_lite.training.linear_probe import check_images_per_label
     from allencv_lite.training.trainer import Trainer
 
     set_seeds(config)
@@ -294,6 +297,8 @@ def build_trainer(config: Dict[str, Any], serialization_dir: Optional[Path] = No
     # The model is built (and its wiring checked) from the labels' names, before any image is decoded.
     named_vocab = Vocabulary.from_labels(reader.read_labels(config["train_data_path"]))
     check_enough_labels(named_vocab, config["train_data_path"])
+    if config["trainer"].get("linear_probe_first"):  # too few images for the probe: refused before decoding
+        check_images_per_label(named_vocab.get_token_counts())
     model = Model.from_params(config["model"], "model", vocab=named_vocab)
     train_data = reader.read(config["train_data_path"])
     vocab = Vocabulary.from_labels(train_data.labels)

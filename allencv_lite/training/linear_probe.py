@@ -19,12 +19,13 @@ model on them like an epoch (epoch 0, a candidate for the kept weights), and a r
 import logging
 import warnings
 from dataclasses import dataclass
-from typing import Iterable, Tuple
+from typing import Iterable, Mapping, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 
 logger = logging.getLogger(__name__)
 
@@ -72,26 +73,39 @@ def pooled_features(model: torch.nn.Module, data_loader: Iterable, device: torch
     return torch.cat(features), torch.cat(labels)
 
 
-def fit_logistic_regression(features: np.ndarray, labels: np.ndarray, num_labels: int
+def check_images_per_label(counts: Mapping[str, int]) -> None:
+    """Refuse training images too few for the probe's cross-validation: ``counts`` maps each label
+    to its number of training images.
+
+    Raises:
+        ConfigurationError: naming each label with fewer than :data:`CROSS_VALIDATION_FOLDS`
+            images, and its count.
+    """
+    short = ", ".join(f"'{label}' has {count}" for label, count in counts.items() if count < CROSS_VALIDATION_FOLDS)
+    if short:
+        raise ConfigurationError(f"trainer.linear_probe_first: the probe chooses its L2 strength by "
+                                 f"{CROSS_VALIDATION_FOLDS}-fold cross-validation on the training images, so every "
+                                 f"label needs at least {CROSS_VALIDATION_FOLDS} of them (images held out for "
+                                 f"validation do not count); {short}. Add images of each, or in a run with epochs "
+                                 "set linear_probe_first to false.")
+
+
+def fit_logistic_regression(features: np.ndarray, labels: np.ndarray, label_names: Sequence[str]
                             ) -> Tuple[np.ndarray, np.ndarray, LinearProbe]:
     """The weights ``(num_labels, channels)`` and bias ``(num_labels,)`` of the logistic regression
     described in the module docstring, fitted on ``features`` ``(N, channels)`` and ``labels``
-    ``(N,)`` (indices in ``[0, num_labels)``), and what was chosen. Two labels give scikit-learn's
-    single logit ``w·x + b``, returned as the equivalent pair ``(-w/2, w/2)``, ``(-b/2, b/2)``
-    (softmax over two logits depends on their difference only).
+    ``(N,)`` (indices into ``label_names``, the ``num_labels`` labels in index order), and what was
+    chosen. Two labels give scikit-learn's single logit ``w·x + b``, returned as the equivalent pair
+    ``(-w/2, w/2)``, ``(-b/2, b/2)`` (softmax over two logits depends on their difference only).
 
     Raises:
-        ConfigurationError: a label has fewer than :data:`CROSS_VALIDATION_FOLDS` images, or
-            labels below ``num_labels`` have none (the probe cannot score a class it never saw).
+        ConfigurationError: labels with fewer than :data:`CROSS_VALIDATION_FOLDS` images, none
+            included (the probe cannot score a class it never saw): :func:`check_images_per_label`.
     """
     from sklearn.linear_model import LogisticRegressionCV
 
-    counts = np.bincount(labels, minlength=num_labels)
-    if counts.min() < CROSS_VALIDATION_FOLDS:
-        raise ConfigurationError(f"trainer.linear_probe_first: every label needs at least {CROSS_VALIDATION_FOLDS} "
-                                 f"training images to choose the probe's L2 strength by cross-validation; the "
-                                 f"fewest is {counts.min()} (label index {counts.argmin()}). Add images or set "
-                                 "linear_probe_first to false.")
+    num_labels = len(label_names)
+    check_images_per_label(dict(zip(label_names, np.bincount(labels, minlength=num_labels).tolist())))
     strengths = np.array(L2_STRENGTHS)
     images_per_fit = len(labels) * (CROSS_VALIDATION_FOLDS - 1) / CROSS_VALIDATION_FOLDS
     probe = LogisticRegressionCV(Cs=1 / (strengths * images_per_fit), cv=CROSS_VALIDATION_FOLDS,
@@ -113,8 +127,9 @@ def fit_linear_probe(model: torch.nn.Module, train_data_loader: Iterable, device
     model's pooled features (see the module docstring); the backbone is untouched.
 
     Args:
-        model: a model with ``pooled_features(image)`` ``(batch, 3, H, W) -> (batch, channels)`` and a
-            ``torch.nn.Linear`` ``_classification_layer`` (:class:`BasicImageClassifier`).
+        model: a model with ``pooled_features(image)`` ``(batch, 3, H, W) -> (batch, channels)``, a
+            ``torch.nn.Linear`` ``_classification_layer`` and the ``vocab`` whose labels an error
+            names (:class:`BasicImageClassifier`).
         train_data_loader: batches of ``image`` ``(batch, 3, H, W)`` and ``label`` ``(batch,)``.
         device: where the model is.
 
@@ -128,9 +143,9 @@ def fit_linear_probe(model: torch.nn.Module, train_data_loader: Iterable, device
                                  "features and linear classification layer to fit; use a basic_image_classifier "
                                  "or set linear_probe_first to false.")
     features, labels = pooled_features(model, train_data_loader, device)
+    names = [model.vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(layer.out_features)]
     # float64: L-BFGS's line search and tolerance assume accurate losses
-    weight, bias, probe = fit_logistic_regression(features.double().cpu().numpy(), labels.cpu().numpy(),
-                                                  layer.out_features)
+    weight, bias, probe = fit_logistic_regression(features.double().cpu().numpy(), labels.cpu().numpy(), names)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(weight))
         layer.bias.copy_(torch.from_numpy(bias))

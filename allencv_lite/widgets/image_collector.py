@@ -292,7 +292,7 @@ def free_file_name(folder: Path, name: str) -> str:
 
 class ImageCollector(SavedPicture, widgets.VBox):
     """Name classes, add images to each (drop files on a class, choose them, or take webcam
-    photos), remove wrong ones, then **Train**: fine-tune on the collection with live curves in
+    photos), remove wrong ones, then **Train**: train on the collection with live curves in
     place, after which the panel predicts dropped or chosen images and webcam frames.
 
     The collection is the folder ``folder`` laid out as ``<folder>/<label>/<image>.jpg``, written
@@ -300,9 +300,10 @@ class ImageCollector(SavedPicture, widgets.VBox):
     atomically, and its file deleted when its thumbnail's × is clicked. An existing folder of
     class folders is picked up as it is (point the collector at photos you already have).
     Training runs ``training_config/own_images.jsonnet`` (``config_file``) with ``DATA_PATH``
-    set to ``folder``, which holds out a seeded fifth of each class for validation. The webcam
-    runs in the browser (``getUserMedia``; the browser asks for permission), so it works
-    wherever the notebook is opened, also on a remote server.
+    set to ``folder``, which holds out a seeded fifth of each class for validation and fits a
+    linear probe on frozen features (at least 6 images per class; the curves show it as epoch
+    0). The webcam runs in the browser (``getUserMedia``; the browser asks for permission), so it
+    works wherever the notebook is opened, also on a remote server.
 
     In Python, :meth:`add_label`, :meth:`add_image`, :meth:`remove_image` and :meth:`train` do
     what the buttons do. A saved notebook shows a picture of the classes and their thumbnails
@@ -461,7 +462,7 @@ class ImageCollector(SavedPicture, widgets.VBox):
 
     # --- training and prediction ------------------------------------------------------------------
     def train(self) -> Optional[Path]:
-        """Fine-tune on the collection with ``config_file`` (live curves shown in place), then
+        """Train on the collection with ``config_file`` (live curves shown in place), then
         show the prediction panel; returns the ``model.tar.gz`` written, or ``None`` when the
         data or config was refused (the reason is shown in the status line)."""
         from allencv_lite.training.from_config import train_model

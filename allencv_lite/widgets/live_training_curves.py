@@ -24,7 +24,8 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
     values), and the learning rate of each parameter group after each batch. Batches redraw
     at most once per ``redraw_interval`` seconds, and never sooner than 4 drawing times after
     the last redraw (so drawing takes at most a fifth of the time on a slow machine); each
-    epoch's end always redraws. A status line gives the latest numbers.
+    epoch's end always redraws. A status line gives the latest numbers. A run of the linear
+    probe alone (``num_epochs`` 0, no batch) shows the probe's validation as epoch 0 when it ends.
 
     Outside a notebook (a terminal, a script) nothing is drawn: one line per epoch is
     printed to ``stream`` instead.
@@ -112,7 +113,11 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
             print(line, file=self.stream or sys.stdout, flush=True)
 
     def on_end(self, metrics: Dict[str, float]) -> None:
-        if self.notebook:
+        if not self.epoch_metrics and metrics.get("epoch") == -1:
+            # num_epochs 0: the linear probe alone, validated before training started; shown as epoch 0
+            self.on_epoch_start(-1)
+            self.on_epoch_end(-1, metrics)
+        elif self.notebook:
             self._draw()
             self.refresh_saved_picture()
 
@@ -120,7 +125,8 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
     def _epoch_summary(self, epoch: int, metrics: Dict[str, float]) -> str:
         shown = [(f"{split} {name}", metrics[f"{split}_{name}"]) for split in ("training", "validation")
                  for name in ("loss", "accuracy") if f"{split}_{name}" in metrics]
-        text = f"epoch {epoch + 1}/{self._num_epochs}: " + ", ".join(f"{name} {value:.4f}" for name, value in shown)
+        text = (f"epoch {epoch + 1}/{self._num_epochs}" + (" (linear probe)" if epoch < 0 else "") + ": "
+                + ", ".join(f"{name} {value:.4f}" for name, value in shown))
         if "epoch_duration_seconds" in metrics:
             text += f" ({metrics['epoch_duration_seconds']:.1f} s)"
         return text

@@ -22,10 +22,14 @@ def overlapping_classes(num_labels: int, per_label: int = 60) -> tuple:
     return features, np.repeat(np.arange(num_labels), per_label)
 
 
+def names(num_labels: int) -> list:
+    return ["cat", "dog", "fox"][:num_labels]
+
+
 @pytest.mark.parametrize("num_labels", [2, 3])
 def test_the_probe_layer_gives_scikit_learns_probabilities(num_labels):
     features, labels = overlapping_classes(num_labels)
-    weight, bias, probe = fit_logistic_regression(features, labels, num_labels)
+    weight, bias, probe = fit_logistic_regression(features, labels, names(num_labels))
     images_per_fit = len(labels) * (CROSS_VALIDATION_FOLDS - 1) / CROSS_VALIDATION_FOLDS
     reference = LogisticRegression(C=1 / (probe.l2_strength * images_per_fit), max_iter=2000).fit(features, labels)
     ours = torch.softmax(torch.from_numpy(features @ weight.T + bias), dim=-1).numpy()
@@ -39,16 +43,23 @@ def test_the_l2_strength_is_the_one_with_the_lowest_cross_validated_loss():
     losses = [-cross_val_score(LogisticRegression(C=1 / (l2 * images_per_fit), max_iter=2000), features, labels,
                                cv=StratifiedKFold(CROSS_VALIDATION_FOLDS), scoring="neg_log_loss").mean()
               for l2 in L2_STRENGTHS]
-    _, _, probe = fit_logistic_regression(features, labels, 2)
+    _, _, probe = fit_logistic_regression(features, labels, names(2))
     assert probe.l2_strength == L2_STRENGTHS[int(np.argmin(losses))]
     assert probe.cross_validated_loss == pytest.approx(min(losses), rel=1e-4)
     assert probe.num_images == 120
 
 
-def test_a_label_with_fewer_images_than_folds_is_named():
-    features, labels = overlapping_classes(2, per_label=4)
-    with pytest.raises(ConfigurationError, match=r"at least 5 training images.*fewest is 4 \(label index 0\)"):
-        fit_logistic_regression(features, labels, 2)
+def test_each_label_with_fewer_images_than_folds_is_named_with_its_count():
+    features, labels = overlapping_classes(3, per_label=6)
+    keep = np.r_[0:4, 6:12, 12:15]  # cat 4, dog 6, fox 3
+    with pytest.raises(ConfigurationError, match=r"needs at least 5 of them .*; 'cat' has 4, 'fox' has 3\. Add images"):
+        fit_logistic_regression(features[keep], labels[keep], names(3))
+
+
+def test_a_label_with_no_training_image_is_named():
+    features, labels = overlapping_classes(2, per_label=6)
+    with pytest.raises(ConfigurationError, match=r"'fox' has 0\."):
+        fit_logistic_regression(features, labels, names(3))
 
 
 def test_probe_before_the_first_epoch_gives_a_trained_head(digits_dir, tmp_path):

@@ -1,7 +1,10 @@
-"""training_config/own_images.jsonnet: one folder of class folders is enough, and 30 photos per class
-make a model that is right about new photos."""
+"""training_config/own_images.jsonnet: one folder of class folders is enough, a linear probe on frozen
+features needs nothing tuned, and 30 photos per class make a model that is right about new photos."""
 from pathlib import Path
 
+import pytest
+
+from allencv_lite.common.checks import ConfigurationError
 from allencv_lite.training.from_config import train_model
 from allencv_lite.common.params import load_config
 from allencv_lite.data.vocabulary import Vocabulary
@@ -25,6 +28,35 @@ def test_the_recipe_trains_only_a_new_linear_layer_on_the_frozen_backbone():
     model = Model.from_params(config["model"], "model", vocab=Vocabulary({"labels": {"a": 1, "b": 1, "c": 1}}))
     trained = [name for name, parameter in model.named_parameters() if parameter.requires_grad]
     assert trained == ["_classification_layer.weight", "_classification_layer.bias"]
+
+
+def test_the_recipe_is_the_linear_probe_alone_with_no_rate_or_epochs_to_choose():
+    config = load_config(RECIPE, ext_vars={"DATA_PATH": "my_photos"})
+    assert config["trainer"]["num_epochs"] == 0 and config["trainer"]["linear_probe_first"] is True
+    assert not {"optimizer", "learning_rate_scheduler", "patience"} & set(config["trainer"])
+
+
+def test_training_images_are_preprocessed_like_validation_images_since_each_is_seen_once():
+    config = load_config(RECIPE, ext_vars={"DATA_PATH": "my_photos"})
+    assert config["dataset_reader"]["augmentation"] == config["validation_dataset_reader"]["augmentation"]
+    assert [step["type"] for step in config["dataset_reader"]["augmentation"]] == [
+        "smallest_max_size", "center_crop", "normalize"]
+
+
+def test_a_class_of_five_photos_is_refused_by_name_leaving_the_run_folder_empty_and_six_are_enough(digits_dir,
+                                                                                                     tmp_path):
+    photos = sample_own_photos(LessonData(digits_dir, "digits", "test"), tmp_path / "sample", images_per_label=6,
+                               new_per_label=1, labels=["3", "7"])
+    config = load_config(RECIPE, ext_vars={"DATA_PATH": str(photos.folder)})
+    photo = next((photos.folder / "7").iterdir())
+    content = photo.read_bytes()
+    photo.unlink()
+    with pytest.raises(ConfigurationError, match=r"every label needs at least 5 of them .*; '7' has 4\. Add images"):
+        train_model(config, tmp_path / "run")
+    assert not any((tmp_path / "run").iterdir())  # so the same command runs once the photo is back
+    photo.write_bytes(content)
+    train_model(config, tmp_path / "run")  # 5 per class to train on, 1 to validate
+    assert (tmp_path / "run" / "model.tar.gz").exists()
 
 
 def test_own_photos_are_one_folder_of_class_folders_and_unlabelled_new_photos_from_elsewhere(digits_dir, tmp_path):

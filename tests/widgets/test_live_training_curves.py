@@ -2,7 +2,12 @@
 import io
 
 import pytest
+import torch
 
+from allencv_lite.data.vocabulary import Vocabulary
+from allencv_lite.models.basic_image_classifier import BasicImageClassifier
+from allencv_lite.modules.im2vec_encoders.flatten_encoder import FlattenEncoder
+from allencv_lite.training.trainer import Trainer
 from allencv_lite.widgets import LiveTrainingCurves
 
 
@@ -50,6 +55,23 @@ def test_epoch_end_writes_the_status_line_in_a_notebook():
                                      "epoch_duration_seconds": 2.04})
     assert curves.status.value == ("epoch 1/3: training loss 0.6931, training accuracy 0.5000, "
                                    "validation loss 0.6000, validation accuracy 0.7500 (2.0 s)")
+
+
+def test_a_run_of_the_linear_probe_alone_is_shown_as_epoch_0(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objects: shown.extend(objects))
+    torch.manual_seed(0)
+    model = BasicImageClassifier(Vocabulary({"labels": {"a": 1, "b": 1}}),
+                                 FlattenEncoder(input_channels=3, input_height=8, input_width=8))
+    data = [{"image": torch.randn(4, 3, 8, 8), "label": torch.tensor([0, 1, 0, 1])} for _ in range(3)]
+    curves = LiveTrainingCurves(notebook=True)
+    Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), data, validation_data_loader=data[:1], num_epochs=0,
+            cuda_device=-1, calibrate=False, linear_probe_first=True, callbacks=[curves]).train()
+    assert shown == [curves]
+    assert curves.status.value.startswith("epoch 0/0 (linear probe): validation loss ")
+    loss_axes, accuracy_axes, _ = curves._figure.axes
+    (validation,) = accuracy_axes.lines
+    assert validation.get_label() == "validation (epoch)" and list(validation.get_xdata()) == [0]
 
 
 def test_displaying_it_first_keeps_training_from_showing_a_second_copy(monkeypatch, small_trainer):
