@@ -202,11 +202,12 @@ def main() -> None:
                 kept = args.keep / f"fold_{fold}" if args.keep else Path(workdir)
                 runs.append(train_fold(args.config, args.overrides, paths, labels, *folds[fold], kept))
             run = runs[-1]
-            estimate = "" if run["estimated_training_seconds"] is None else (  # none without an epoch
-                f"; time-left estimate in epoch 1: {run['estimated_training_seconds']:.0f} s, took "
-                f"{run['training_seconds']:.0f} s ({run['estimated_training_seconds'] / run['training_seconds'] - 1:+.0%})")
+            estimated, took = run["estimated_training_seconds"], run["training_seconds"]
+            estimate = "" if estimated is None else (  # none without an epoch
+                f"; time-left estimate in epoch 1: {estimated:.0f} s, took {took:.0f} s ({estimated / took - 1:+.0%})")
             print(f"fold {fold}: last epoch {run['last']:.2%}, kept epoch {run['kept_epoch']} of {run['epochs']} "
-                  f"{run['kept']:.2%}, probe {probe[fold]:.2%}; trained in {run['seconds']:.0f} s{estimate}", flush=True)
+                  f"{run['kept']:.2%}, probe {probe[fold]:.2%}; trained in {run['seconds']:.0f} s{estimate}",
+                  flush=True)
     probe_on_chosen = [probe[fold] for fold in chosen] if runs else probe
     print(f"machine: before {machine_before}; after {describe_machine()}")
     print("| config | overrides | folds | recipe (last epoch) | kept epoch (optimistic) | frozen probe | "

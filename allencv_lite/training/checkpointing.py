@@ -81,8 +81,8 @@ def parse_validation_metric(validation_metric: str, always_reported: Sequence[st
 
 def final_metrics(history: List[Dict[str, Any]], tracker: MetricTracker, training_seconds: float) -> Dict[str, Any]:
     """AllenNLP's summary (``metrics.json``): the last epoch's metrics, ``best_epoch`` (the epoch
-    whose weights are kept, from 0; -1 the linear probe), its ``best_validation_<name>`` (``best_training_<name>`` in a run
-    without validation data) and ``training_duration``."""
+    whose weights are kept, from 0; -1 the linear probe), its ``best_validation_<name>``
+    (``best_training_<name>`` in a run without validation data) and ``training_duration``."""
     final: Dict[str, Any] = dict(history[-1]) if history else {}
     if tracker.best_epoch is not None:
         final["best_epoch"] = tracker.best_epoch

@@ -70,7 +70,8 @@ def format_metrics(metrics: Dict[str, float], first: str = "") -> str:
 def format_epoch_line(epoch: int, num_epochs: int, metrics: Dict[str, Any]) -> str:
     """``epoch 2/4 · training loss 0.412 accuracy 0.881 · validation loss 0.301 accuracy 0.950 · 12.3 s``
     (about 100 columns with a model's accuracy), and ``· 1 file skipped`` when files were left
-    out. Epoch -1 is the linear probe: ``epoch 0/4 (linear probe) · validation ...``. Learning rates and image counts are in ``metrics.csv``."""
+    out. Epoch -1 is the linear probe: ``epoch 0/4 (linear probe) · validation ...``. Learning
+    rates and image counts are in ``metrics.csv``."""
     parts = [f"epoch {epoch + 1}/{num_epochs}" + (" (linear probe)" if epoch < 0 else "")]
     for split in ("training", "validation"):
         split_metrics = {name[len(split) + 1:]: value for name, value in metrics.items() if name.startswith(split + "_")}

@@ -91,7 +91,8 @@ def test_an_epoch_worse_than_the_probe_does_not_replace_it(digits_dir, tmp_path,
     assert [row["epoch"] for row in rows] == ["-1", "0"] and rows[0]["training_loss"] == ""
     assert not (tmp_path / "metrics_epoch_-1.json").exists()
     model = load_archive(tmp_path / "model.tar.gz").model
-    assert torch.equal(model._classification_layer.weight, torch.load(tmp_path / "best.th")["_classification_layer.weight"])
+    kept = torch.load(tmp_path / "best.th")["_classification_layer.weight"]
+    assert torch.equal(model._classification_layer.weight, kept)
 
 
 def test_zero_epochs_is_the_probe_alone(digits_dir, tmp_path, caplog):
