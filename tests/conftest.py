@@ -1,10 +1,22 @@
 """Shared fixtures: the embedded digits data, the real Cats-vs-Dogs photos, and the browser the page tests drive."""
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from data_scripts.make_digits_dataset import write_digits
+
+
+@pytest.fixture(scope="session", autouse=True)
+def interruptible_commands():
+    """Commands the tests start can be stopped with SIGINT, as from a terminal. A suite started in
+    the background of a non-interactive shell (``pytest &``) inherits SIGINT ignored, and so would
+    every command it starts, so the Ctrl-C tests would see them finish instead: Python's own
+    handler is put back here, and ``exec`` resets a handled signal to the default in each child."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
 
 
 @pytest.fixture(scope="session")

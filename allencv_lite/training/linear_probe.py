@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from allencv_lite.common.checks import ConfigurationError
+from allencv_lite.common.progress import progress_bar
 from allencv_lite.data.vocabulary import DEFAULT_NAMESPACE
 
 logger = logging.getLogger(__name__)
@@ -58,13 +59,13 @@ class LinearProbe:
 
 def pooled_features(model: torch.nn.Module, data_loader: Iterable, device: torch.device
                     ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The model's ``pooled_features`` of every batch in evaluation mode: float32 ``(N, channels)``
-    and the labels, long ``(N,)``, both on ``device``. Batches of unreadable images only (``None``) are skipped."""
+    """The model's ``pooled_features`` of every batch in evaluation mode, under a progress bar:
+    float32 ``(N, channels)`` and the labels, long ``(N,)``, both on ``device``. Batches of unreadable images only (``None``) are skipped."""
     features, labels = [], []
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for batch in data_loader:
+        for batch in progress_bar(data_loader, "linear probe: features of the training images", dynamic_ncols=True):
             if batch is None:
                 continue
             features.append(model.pooled_features(batch["image"].to(device)).float())
