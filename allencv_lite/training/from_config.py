@@ -138,7 +138,9 @@ def describe_completed_run(serialization_dir: Path, trainer_config: Dict[str, An
     saved = checkpointer.saved_epochs()  # from the file names: the checkpoint is loaded only to read its patience
     epochs_done = saved[-1] + 1 if saved else 0
     num_epochs, patience = trainer_config.get("num_epochs", DEFAULT_NUM_EPOCHS), trainer_config.get("patience")
-    if epochs_done >= num_epochs:
+    if num_epochs == 0:
+        why = "it is the linear probe alone, with no epoch to train"
+    elif epochs_done >= num_epochs:
         why = "its epoch is done" if num_epochs == 1 else f"all {num_epochs} epochs are done"
     elif saved and patience is not None and MetricTracker(
             **checkpointer.load_latest(torch.device("cpu"))["tracker"]).is_out_of_patience(patience):

@@ -107,6 +107,22 @@ def test_zero_epochs_is_the_probe_alone(digits_dir, tmp_path, caplog):
     assert (tmp_path / "model.tar.gz").exists()
 
 
+def test_recover_of_a_probe_alone_says_there_is_no_epoch_to_train_and_names_the_probe(digits_dir, tmp_path, caplog):
+    config = tiny_digits_config(digits_dir, num_epochs=0, linear_probe_first=True, calibrate=False)
+    del config["trainer"]["learning_rate_scheduler"]
+    train_model(config, tmp_path)
+    archived = (tmp_path / "model.tar.gz").read_bytes()
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        train_model(config, tmp_path, recover=True)
+    messages = [record.message for record in caplog.records]
+    assert any("is complete (it is the linear probe alone, with no epoch to train); nothing was trained" in message
+               for message in messages)
+    assert any(message.startswith("kept the linear probe (no epoch trained): ") for message in messages)
+    assert not any(message.startswith("Linear probe on ") for message in messages)
+    assert (tmp_path / "model.tar.gz").read_bytes() == archived
+
+
 @pytest.mark.parametrize("probe, validation", [(False, True), (True, False)])
 def test_zero_epochs_needs_a_probe_and_validation_data(digits_dir, tmp_path, probe, validation):
     config = tiny_digits_config(digits_dir, num_epochs=0, linear_probe_first=probe)
