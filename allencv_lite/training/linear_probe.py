@@ -60,7 +60,8 @@ class LinearProbe:
 def pooled_features(model: torch.nn.Module, data_loader: Iterable, device: torch.device
                     ) -> Tuple[torch.Tensor, torch.Tensor]:
     """The model's ``pooled_features`` of every batch in evaluation mode, under a progress bar:
-    float32 ``(N, channels)`` and the labels, long ``(N,)``, both on ``device``. Batches of unreadable images only (``None``) are skipped."""
+    float32 ``(N, channels)`` and the labels, long ``(N,)``, both on ``device``. Batches of
+    unreadable images only (``None``) are skipped."""
     features, labels = [], []
     was_training = model.training
     model.eval()
@@ -145,7 +146,7 @@ def fit_linear_probe(model: torch.nn.Module, train_data_loader: Iterable, device
                                  "or set linear_probe_first to false.")
     features, labels = pooled_features(model, train_data_loader, device)
     names = [model.vocab.get_token_from_index(i, DEFAULT_NAMESPACE) for i in range(layer.out_features)]
-    # float64: L-BFGS's line search and tolerance assume accurate losses
+    # float64: the precision every measurement of the probe used
     weight, bias, probe = fit_logistic_regression(features.double().cpu().numpy(), labels.cpu().numpy(), names)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(weight))

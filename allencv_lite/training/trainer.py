@@ -29,7 +29,7 @@ from allencv_lite.training.linear_probe import fit_linear_probe
 from allencv_lite.training.learning_rate_schedulers import (LearningRateScheduler, TrainingLength,
                                                              optimizer_steps_per_epoch)
 from allencv_lite.training.optimizers import Optimizer, describe_parameter_groups, named_learning_rates
-from allencv_lite.training.progress_report import ProgressReport, format_epoch_line, planned_epoch_costs
+from allencv_lite.training.progress_report import ProgressReport, planned_epoch_costs
 
 logger = logging.getLogger(__name__)
 
@@ -310,9 +310,10 @@ class Trainer(Registrable, FromParams):
         for callback in hooks:
             callback.on_epoch_end(epoch, metrics)
 
-    def _fit_linear_probe(self) -> None:
+    def _fit_linear_probe(self, hooks: List[TrainerCallback]) -> None:
         """LP-FT's probe (:func:`fit_linear_probe`); with validation data, the probed model is
-        validated and recorded as epoch -1 (logged as epoch 0), a candidate for ``best.th``."""
+        validated and recorded as epoch -1, a candidate for ``best.th``, and the callbacks get its
+        ``on_epoch_end`` (no ``on_epoch_start``: it trains no batch)."""
         start = time.monotonic()
         fit_linear_probe(self.model, self.train_data_loader, self.device)
         if self.validation_data_loader is not None:
@@ -321,7 +322,8 @@ class Trainer(Registrable, FromParams):
             self.history.append(metrics)
             if self.checkpointer is not None and distributed.is_main_process():
                 self.checkpointer.write_epoch_files(self.model, self.history, is_best)
-            logger.info(format_epoch_line(-1, self.num_epochs, metrics))
+            for callback in hooks:
+                callback.on_epoch_end(-1, metrics)
 
     def _parts(self) -> Dict[str, Any]:
         """What a checkpoint holds the ``state_dict`` of, by name (the scheduler may be ``None``)."""
@@ -341,13 +343,13 @@ class Trainer(Registrable, FromParams):
             first_epoch = state["epoch"] + 1 if state else 0
             if state:
                 self.tracker, self.history = MetricTracker(**state["tracker"]), list(state["history"])
-            elif self.linear_probe_first:
-                self._fit_linear_probe()
             costs = planned_epoch_costs(self.model, self.optimizer, self.learning_rate_scheduler, self.num_epochs)
             report = ProgressReport(self.metric_name, costs, keeps_best=self.checkpointer is not None)
             hooks = ([report] if distributed.is_main_process() else []) + self.callbacks
             for callback in hooks:
                 callback.on_train_start(self.num_epochs, len(self.train_data_loader), first_epoch)
+            if self.linear_probe_first and not state:
+                self._fit_linear_probe(hooks)
             try:
                 for epoch in range(first_epoch, self.num_epochs):
                     if self.tracker.is_out_of_patience(self.patience):

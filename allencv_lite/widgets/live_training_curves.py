@@ -24,8 +24,8 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
     values), and the learning rate of each parameter group after each batch. Batches redraw
     at most once per ``redraw_interval`` seconds, and never sooner than 4 drawing times after
     the last redraw (so drawing takes at most a fifth of the time on a slow machine); each
-    epoch's end always redraws. A status line gives the latest numbers. A run of the linear
-    probe alone (``num_epochs`` 0, no batch) shows the probe's validation as epoch 0 when it ends.
+    epoch's end always redraws. A status line gives the latest numbers. The linear probe's
+    validation (epoch -1, before any batch) is shown as epoch 0.
 
     Outside a notebook (a terminal, a script) nothing is drawn: one line per epoch is
     printed to ``stream`` instead.
@@ -81,6 +81,11 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
         self._num_batches_per_epoch = max(num_batches_per_epoch, 1)
 
     def on_epoch_start(self, epoch: int) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        """Display the panel in the notebook once, when the first epoch starts (or, for the linear
+        probe alone, ends)."""
         if self.notebook and not self._shown:
             from IPython.display import display
 
@@ -103,6 +108,7 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
                 self._draw()
 
     def on_epoch_end(self, epoch: int, metrics: Dict[str, float]) -> None:
+        self._show()  # the probe's epoch -1 ends without having started
         self.epoch_metrics.append(dict(metrics))
         line = self._epoch_summary(epoch, metrics)
         if self.notebook:
@@ -113,11 +119,7 @@ class LiveTrainingCurves(SavedPicture, widgets.VBox, TrainerCallback):
             print(line, file=self.stream or sys.stdout, flush=True)
 
     def on_end(self, metrics: Dict[str, float]) -> None:
-        if not self.epoch_metrics and metrics.get("epoch") == -1:
-            # num_epochs 0: the linear probe alone, validated before training started; shown as epoch 0
-            self.on_epoch_start(-1)
-            self.on_epoch_end(-1, metrics)
-        elif self.notebook:
+        if self.notebook:
             self._draw()
             self.refresh_saved_picture()
 
